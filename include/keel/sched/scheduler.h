@@ -1,0 +1,73 @@
+// keel::sched::scheduler: a work-stealing, thread-per-core executor of opaque tasks.
+//
+// Each worker owns a 256-slot ring (owner pops FIFO, idle workers steal half), a stealable
+// run-next slot for the task just woken by the running task (at most `lifo_limit` in a row), and
+// a non-stealable inbox for tasks pinned to it. Work from non-worker threads and ring overflow go
+// through a global injection queue. Idle workers spin for `spin`, then park on a per-worker
+// futex; at most half of them search at once and the last searcher re-checks every queue, so no
+// wake-up is lost and an idle scheduler uses no CPU. See docs/scheduler.md.
+//
+// Thread safety: schedule(), add_timer() and cancel_timer() may be called from any thread,
+// including workers. start() and stop() from one controlling thread (not a worker).
+//
+// Memory ordering: everything a thread wrote before schedule(t) is visible to the worker that
+// runs t (release/acquire through the queue that carries t). A task scheduled once runs once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <keel/base/result.h>
+#include <keel/sched/config.h>
+#include <keel/sched/task.h>
+#include <keel/sched/timer.h>
+#include <keel/sched/worker.h>
+
+namespace keel::sched {
+
+class scheduler_impl;
+
+class scheduler {
+ public:
+  // Validates `config` and builds the workers (no thread starts until start()). `runner` must
+  // outlive the scheduler.
+  static result<std::unique_ptr<scheduler>> create(const scheduler_config& config,
+                                                    task_runner& runner);
+  ~scheduler();  // stops the workers if they run
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  // Starts one thread per worker. Controlling thread only; once.
+  void start();
+  // Asks every worker to finish its current activation and exit, then joins them. Tasks still
+  // queued are not run (the owner drains its tasks first if it cares). Controlling thread only.
+  void stop();
+  bool running() const noexcept;
+
+  // Makes `t` runnable. From a worker of this scheduler, an unpinned task goes to that worker's
+  // run-next slot (the task it just woke runs next); from any other thread, to the injection
+  // queue. A task pinned to worker `pin` goes to that worker's inbox and is never stolen.
+  // REQUIRES: t is not queued or running already (the caller owns its "scheduled" token).
+  // Never blocks; may allocate only when a queue segment is full (the injection queue).
+  void schedule(task* t, std::uint32_t pin = k_any_worker) noexcept;
+
+  // Arms `node` (deadline_ns, period_ns and fire set by the caller). Any thread.
+  void add_timer(timer_node* node) noexcept;
+  // Disarms `node` if it is still armed; returns whether it was. Idempotent. Any thread.
+  bool cancel_timer(timer_node* node) noexcept;
+
+  std::uint32_t worker_count() const noexcept;
+  worker& worker_at(std::uint32_t i) noexcept;
+  const scheduler_config& config() const noexcept;
+  // Sum of every worker's statistics (relaxed reads).
+  worker_stats total_stats() const noexcept;
+
+ private:
+  explicit scheduler(std::unique_ptr<scheduler_impl> impl) noexcept;
+  friend class worker;
+  friend struct worker_core;
+  std::unique_ptr<scheduler_impl> impl_;
+};
+
+}  // namespace keel::sched

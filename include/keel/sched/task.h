@@ -1,0 +1,38 @@
+// sched/ runs opaque tasks: it never looks inside one. The layer above (core/, whose actors are
+// tasks) supplies a task_runner that the workers call for each activation.
+//
+// Thread safety: a task is run by one worker at a time; sched/ guarantees that a task scheduled
+// once is run once (it is in exactly one queue until a worker takes it).
+#pragma once
+
+#include <cstdint>
+
+namespace keel::sched {
+
+class worker;
+
+// An opaque unit of work. Derive from it (it is empty, so it costs no bytes) and schedule a
+// pointer with scheduler::schedule(). sched/ never copies, frees or inspects a task.
+struct task {};
+
+// What a task's activation tells the worker when it returns.
+enum class run_result : std::uint8_t {
+  done,   // the task went idle; sched/ forgets it until someone schedules it again
+  yield,  // the task has more to do; the worker re-queues it at the back of its queue
+};
+
+// No task is pinned: it runs on any worker and may be stolen.
+inline constexpr std::uint32_t k_any_worker = UINT32_MAX;
+
+// Implemented by the layer that owns the tasks. All methods are called on worker threads.
+class task_runner {
+ public:
+  virtual ~task_runner() = default;
+  // Runs one activation of `t` on worker `w`. Must not throw.
+  virtual run_result run(task* t, worker& w) noexcept = 0;
+  // Called on each worker thread once before its first task and once after its last.
+  virtual void on_worker_start(worker& w) noexcept { (void)w; }
+  virtual void on_worker_stop(worker& w) noexcept { (void)w; }
+};
+
+}  // namespace keel::sched

@@ -1,0 +1,83 @@
+// keel::sched::worker: what a task sees of the worker thread that runs it.
+//
+// A worker owns a run queue, a cached clock tick and an allocator heap. Everything here is
+// owner-only (the worker's own thread) unless a method says otherwise; worker::current() is how
+// code finds the worker it runs on.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <keel/sched/clock.h>
+
+namespace keel::sched {
+
+class scheduler;
+class scheduler_impl;
+struct worker_core;
+
+// Per-worker statistics. Written by the owner with relaxed stores, readable by any thread with
+// relaxed loads (values may be slightly stale).
+struct worker_stats {
+  std::uint64_t activations = 0;     // tasks run
+  std::uint64_t steals = 0;          // steal operations that took at least one task
+  std::uint64_t stolen_tasks = 0;    // tasks taken by those steals
+  std::uint64_t parks = 0;           // times the worker parked on its futex
+  std::uint64_t wakeups = 0;         // times it returned from park (notified or timed out)
+  std::uint64_t watchdog_rescues = 0;  // timed-out parks after which work was found (lost wake-ups)
+  std::uint64_t inject_pops = 0;     // tasks taken from the global injection queue
+};
+
+class worker {
+ public:
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  // The worker the calling thread is, or nullptr on any other thread. Any thread.
+  static worker* current() noexcept { return tls_current_; }
+
+  scheduler& owner() const noexcept { return *owner_; }
+  std::uint32_t index() const noexcept { return index_; }
+
+  // The cached clock tick in nanoseconds (see clock.h); refreshed by refresh_clock().
+  std::uint64_t now() const noexcept { return now_; }
+  std::uint64_t refresh_clock() noexcept { return now_ = clock_now(); }
+  // Sets the cached tick directly (the deterministic executor's virtual clock).
+  void set_clock(std::uint64_t t) noexcept { now_ = t; }
+
+  // One pointer of per-worker state for the layer above (core/ keeps its envelope caches and
+  // counter shards there). Set in task_runner::on_worker_start.
+  void* user_data() const noexcept { return user_data_; }
+  void set_user_data(void* p) noexcept { user_data_ = p; }
+
+  // Allocates from this worker's heap (mimalloc builds) or malloc. Owner thread only. Returns
+  // nullptr on failure. Memory may be freed from any thread with sched::free_block().
+  void* allocate(std::size_t n) noexcept;
+
+  // Statistics, readable from any thread (relaxed, possibly stale).
+  worker_stats stats() const noexcept;
+
+ private:
+  friend class scheduler;
+  friend class scheduler_impl;
+  friend struct worker_core;
+  worker(scheduler* owner, std::uint32_t index, worker_core* core) noexcept
+      : owner_(owner), index_(index), core_(core) {}
+
+  static thread_local worker* tls_current_;
+
+  scheduler* owner_;
+  std::uint32_t index_;
+  worker_core* core_;
+  std::uint64_t now_ = 0;
+  void* user_data_ = nullptr;
+  void* heap_ = nullptr;  // mi_heap_t* in mimalloc builds
+};
+
+// Allocates n bytes on the calling thread: from the worker's heap when called on a worker,
+// otherwise from the process allocator. Any thread. nullptr on failure.
+void* allocate_block(std::size_t n) noexcept;
+// Frees memory from allocate_block() or worker::allocate(). Any thread.
+void free_block(void* p) noexcept;
+
+}  // namespace keel::sched

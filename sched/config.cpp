@@ -1,0 +1,27 @@
+#include <keel/sched/config.h>
+
+#include <string>
+
+namespace keel::sched {
+
+status scheduler_config::validate() const {
+  auto bad = [](std::string_view field, std::string_view why) {
+    return status(errc::invalid_config, std::string("scheduler_config.") + std::string(field) +
+                                            ": " + std::string(why));
+  };
+  if (workers > 1024) return bad("workers", "at most 1024 workers");
+  if (spin.count() < 0) return bad("spin", "must not be negative");
+  if (spin > std::chrono::seconds(1)) return bad("spin", "more than 1 s of spinning is a bug");
+  if (thread_name_prefix.size() > 10) {
+    return bad("thread_name_prefix", "at most 10 bytes (Linux thread names hold 15)");
+  }
+  if (global_queue_interval == 0) return bad("global_queue_interval", "must be at least 1");
+  if (lifo_limit == 0) return bad("lifo_limit", "must be at least 1");
+  if (park_watchdog.count() < 0) return bad("park_watchdog", "must not be negative");
+  if (timer_tick < std::chrono::microseconds(10) || timer_tick > std::chrono::seconds(1)) {
+    return bad("timer_tick", "must be between 10 us and 1 s");
+  }
+  return status::ok();
+}
+
+}  // namespace keel::sched

@@ -1,0 +1,519 @@
+// The work-stealing scheduler. The wake-up protocol is Tokio's and Go's ("searching" workers,
+// last searcher re-checks) with a bounded spin before parking; see docs/scheduler.md.
+//
+// Wake-up protocol, why no wake-up is lost:
+//   Producer: publish work with a seq_cst RMW (ring tail exchange, inject pending fetch_add),
+//             then notify_parked(): seq_cst load of idle_; wake a sleeper unless someone
+//             searches or nobody sleeps.
+//   Parker:   seq_cst RMW on idle_ (fewer unparked / searching), then, if it was the last
+//             searcher, seq_cst loads of every queue (work_visible()).
+//   In the single total order of seq_cst operations one of the two RMWs comes first, so either
+//   the producer sees the parker gone and wakes someone, or the parker sees the work.
+//   Non-last searchers may park without re-checking: a remaining searcher covers the work, and a
+//   searcher that finds work wakes the next one (the wake chain in stop_searching()).
+#include "sched/scheduler_impl.h"
+
+#include "sched/alloc.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace keel::sched {
+namespace {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+inline std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64*
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  return s * 0x2545F4914F6CDD1DULL;
+}
+
+// A thief may take a victim's run-next task only if the victim has been inside one activation
+// for at least this long (Go uses 3 us): request/response chains stay on one core.
+constexpr std::uint64_t k_lifo_steal_age_ns = 5'000;
+
+}  // namespace
+
+scheduler_impl::scheduler_impl(const scheduler_config& config, task_runner& r, scheduler* f)
+    : cfg(config), runner(r), face(f) {
+  n_workers = cfg.workers != 0 ? cfg.workers : std::max(1U, std::thread::hardware_concurrency());
+  workers.reserve(n_workers);
+  for (std::uint32_t i = 0; i < n_workers; ++i) {
+    workers.push_back(std::make_unique<worker_core>(face, i));
+    workers.back()->rng = 0x9E3779B97F4A7C15ULL * (i + 1);
+  }
+  idle_->store(static_cast<std::uint64_t>(n_workers) << 32, std::memory_order_relaxed);
+  start_ns_ = clock_now();
+  tick_ns_ = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.timer_tick.count()));
+}
+
+scheduler_impl::~scheduler_impl() { stop(); }
+
+void scheduler_impl::start() {
+  if (started) return;
+  started = true;
+  for (auto& w : workers) {
+    worker_core* c = w.get();
+    c->thread = std::thread([this, c] { run_worker(*c); });
+    std::string name = cfg.thread_name_prefix + std::to_string(c->face.index());
+    if (name.size() > 15) name.resize(15);
+    pthread_setname_np(c->thread.native_handle(), name.c_str());
+    if (cfg.pin_threads) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(c->face.index() % std::max(1U, std::thread::hardware_concurrency()), &set);
+      pthread_setaffinity_np(c->thread.native_handle(), sizeof(set), &set);
+    }
+  }
+}
+
+void scheduler_impl::stop() {
+  if (started) {
+    shutdown_.store(true, std::memory_order_seq_cst);
+    for (auto& w : workers) w->park.unpark();
+    for (auto& w : workers) {
+      if (w->thread.joinable()) w->thread.join();
+    }
+    started = false;
+  }
+  std::lock_guard<std::mutex> lock(timer_mu_);
+  wheel_.advance(UINT64_MAX - 1, [](timer_node* n) {
+    if (n->unlinked != nullptr) n->unlinked(n);
+  });
+}
+
+// ---- scheduling ---------------------------------------------------------------------------------
+
+void scheduler_impl::schedule(task* t, std::uint32_t pin) noexcept {
+  if (pin != k_any_worker) [[unlikely]] {
+    worker_core& target = *workers[pin % n_workers];
+    target.pinned.push(t);  // seq_cst RMW on its pending count, then a seq_cst load below
+    if (target.park.state() == parker::k_parked) unpark_specific(target);
+    return;
+  }
+  worker* w = worker::current();
+  if (w != nullptr && &w->owner() == face) {
+    schedule_local(*w->core_, t);
+    return;
+  }
+  inject_.push(t);
+  notify_parked();
+}
+
+void scheduler_impl::schedule_local(worker_core& c, task* t) noexcept {
+  // The task just woken by the running task runs next on this core (cache-warm, no wake-up);
+  // whatever it displaces goes to the ring, where other workers may steal it.
+  task* prev = c.lifo->exchange(t, std::memory_order_acq_rel);
+  if (prev == nullptr) return;
+  push_back_or_overflow(c, prev);
+  notify_parked();
+}
+
+void scheduler_impl::push_back_or_overflow(worker_core& c, task* t) noexcept {
+  while (!c.ring.push_back(t)) {
+    task* batch[run_queue::k_capacity / 2 + 1];
+    std::uint32_t n = c.ring.take_half_for_overflow(batch);
+    if (n != 0) {
+      batch[n++] = t;
+      inject_.push_bulk(batch, n);
+      return;
+    }
+  }
+}
+
+// ---- the worker loop ----------------------------------------------------------------------------
+
+void scheduler_impl::run_worker(worker_core& c) noexcept {
+  worker::tls_current_ = &c.face;
+#if defined(KEEL_USE_MIMALLOC)
+  c.face.heap_ = detail_heap_new();
+#endif
+  runner.on_worker_start(c.face);
+  while (!shutdown_.load(std::memory_order_acquire)) {
+    const std::uint64_t now = c.face.refresh_clock();
+    if (now >= next_timer_ns_->load(std::memory_order_relaxed)) poll_timers(c);
+    bool pinned = false;
+    task* t = pop_pinned(c);
+    if (t != nullptr) {
+      pinned = true;
+    } else {
+      t = next_task(c);
+      if (t == nullptr) t = steal_work(c);
+    }
+    if (t != nullptr) {
+      if (c.woke_by_watchdog) bump(c.stats->watchdog_rescues);
+      c.woke_by_watchdog = false;
+      run_task(c, t, pinned);
+      continue;
+    }
+    c.woke_by_watchdog = false;
+    if (spin_for_work(c)) continue;
+    park_worker(c);
+  }
+  runner.on_worker_stop(c.face);
+#if defined(KEEL_USE_MIMALLOC)
+  detail_heap_delete(c.face.heap_);
+  c.face.heap_ = nullptr;
+#endif
+  worker::tls_current_ = nullptr;
+}
+
+task* scheduler_impl::pop_pinned(worker_core& c) noexcept {
+  task* t = nullptr;
+  return c.pinned.try_pop_bulk(&t, 1) == 1 ? t : nullptr;
+}
+
+task* scheduler_impl::next_task(worker_core& c) noexcept {
+  ++c.tick;
+  if (c.tick % cfg.global_queue_interval == 0) {
+    // Fairness: the injection queue is not starved by a busy local queue.
+    if (task* t = pop_global(c)) return t;
+  }
+  if (c.lifo_run < cfg.lifo_limit) {
+    if (task* t = c.lifo->exchange(nullptr, std::memory_order_acquire)) {
+      ++c.lifo_run;
+      return t;
+    }
+  } else if (task* t = c.lifo->exchange(nullptr, std::memory_order_acquire)) {
+    // The run-next slot has had its turns: send its task to the back of the line.
+    push_back_or_overflow(c, t);
+  }
+  c.lifo_run = 0;
+  if (task* t = c.ring.pop()) return t;
+  return pop_global(c);
+}
+
+task* scheduler_impl::pop_global(worker_core& c) noexcept {
+  const std::int64_t pending = inject_.pending();
+  if (pending <= 0) return nullptr;
+  // Take a fair share, at most half a ring: n = pending / workers + 1.
+  std::size_t want = static_cast<std::size_t>(pending) / n_workers + 1;
+  want = std::min<std::size_t>(want, run_queue::k_capacity / 2);
+  task* batch[run_queue::k_capacity / 2];
+  const std::size_t n = inject_.try_pop_bulk(batch, want);
+  if (n == 0) return nullptr;
+  bump(c.stats->inject_pops, n);
+  for (std::size_t i = 1; i < n; ++i) push_back_or_overflow(c, batch[i]);
+  if (n > 1) notify_parked();
+  return batch[0];
+}
+
+task* scheduler_impl::steal_work(worker_core& c) noexcept {
+  if (n_workers == 1 || !try_become_searching(c)) return pop_global(c);
+  const std::uint32_t start = static_cast<std::uint32_t>(next_random(c.rng) % n_workers);
+  for (std::uint32_t i = 0; i < n_workers; ++i) {
+    worker_core& victim = *workers[(start + i) % n_workers];
+    if (&victim == &c) continue;
+    std::uint32_t stolen = 0;
+    if (task* t = victim.ring.steal_into(c.ring, &stolen)) {
+      bump(c.stats->steals);
+      bump(c.stats->stolen_tasks, stolen);
+      return t;
+    }
+  }
+  if (task* t = pop_global(c)) return t;
+  // Last pass: a run-next task whose worker is stuck in a long activation.
+  const std::uint64_t now = c.face.now();
+  for (std::uint32_t i = 0; i < n_workers; ++i) {
+    worker_core& victim = *workers[(start + i) % n_workers];
+    if (&victim == &c) continue;
+    const std::uint64_t began = victim.activation_start->load(std::memory_order_relaxed);
+    if (began == 0 || now < began + k_lifo_steal_age_ns) continue;
+    task* t = victim.lifo->load(std::memory_order_acquire);
+    if (t != nullptr && victim.lifo->compare_exchange_strong(t, nullptr, std::memory_order_acq_rel,
+                                                             std::memory_order_relaxed)) {
+      bump(c.stats->steals);
+      bump(c.stats->stolen_tasks);
+      return t;
+    }
+  }
+  return nullptr;
+}
+
+void scheduler_impl::run_task(worker_core& c, task* t, bool pinned) noexcept {
+  if (c.searching) stop_searching(c);
+  bump(c.stats->activations);
+  c.activation_start->store(c.face.now() | 1, std::memory_order_relaxed);
+  const run_result r = runner.run(t, c.face);
+  c.activation_start->store(0, std::memory_order_relaxed);
+  if (r == run_result::yield) {
+    if (pinned) {
+      c.pinned.push(t);
+    } else {
+      push_back_or_overflow(c, t);
+      notify_parked();
+    }
+  }
+}
+
+// ---- searching and parking ----------------------------------------------------------------------
+
+bool scheduler_impl::try_become_searching(worker_core& c) noexcept {
+  if (c.searching) return true;
+  const std::uint64_t s = idle_->load(std::memory_order_seq_cst);
+  if (2 * searching_of(s) >= n_workers) return false;  // at most half the workers search
+  idle_->fetch_add(k_one_searching, std::memory_order_seq_cst);
+  c.searching = true;
+  return true;
+}
+
+void scheduler_impl::stop_searching(worker_core& c) noexcept {
+  c.searching = false;
+  const std::uint64_t prev = idle_->fetch_sub(k_one_searching, std::memory_order_seq_cst);
+  // The last searcher found work: there may be more, so wake the next one (the wake chain).
+  if (searching_of(prev) == 1) notify_parked();
+}
+
+void scheduler_impl::notify_parked() noexcept {
+  const std::uint64_t s = idle_->load(std::memory_order_seq_cst);
+  if (searching_of(s) > 0 || unparked_of(s) >= n_workers) return;
+  worker_core* target = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(sleepers_mu_);
+    const std::uint64_t s2 = idle_->load(std::memory_order_seq_cst);
+    if (searching_of(s2) > 0 || unparked_of(s2) >= n_workers || sleepers_.empty()) return;
+    idle_->fetch_add(k_one_unparked | k_one_searching, std::memory_order_seq_cst);
+    target = workers[sleepers_.back()].get();
+    sleepers_.pop_back();
+    target->woken_as_searcher = true;
+  }
+  target->park.unpark();
+}
+
+void scheduler_impl::unpark_specific(worker_core& target) noexcept {
+  {
+    std::lock_guard<std::mutex> lock(sleepers_mu_);
+    auto it = std::find(sleepers_.begin(), sleepers_.end(), target.face.index());
+    if (it != sleepers_.end()) {
+      sleepers_.erase(it);
+      idle_->fetch_add(k_one_unparked, std::memory_order_seq_cst);
+      target.woken_as_searcher = false;
+    }
+  }
+  target.park.unpark();
+}
+
+bool scheduler_impl::has_local_work(worker_core& c) const noexcept {
+  return c.lifo->load(std::memory_order_seq_cst) != nullptr || !c.ring.is_empty() ||
+         c.pinned.pending() > 0;
+}
+
+bool scheduler_impl::work_visible() const noexcept {
+  if (inject_.pending() > 0) return true;
+  for (const auto& w : workers) {
+    if (!w->ring.is_empty() || w->lifo->load(std::memory_order_seq_cst) != nullptr) return true;
+  }
+  return false;
+}
+
+bool scheduler_impl::spin_for_work(worker_core& c) noexcept {
+  const std::uint64_t budget = static_cast<std::uint64_t>(cfg.spin.count());
+  if (budget == 0) return false;
+  const std::uint64_t deadline = clock_now() + budget;
+  try_become_searching(c);
+  for (std::uint32_t i = 1;; ++i) {
+    if (has_local_work(c) || inject_.pending() > 0) return true;
+    if (c.searching && (i & 7) == 0) {
+      for (const auto& w : workers) {
+        if (w.get() != &c && !w->ring.is_empty()) return true;
+      }
+    }
+    if ((i & 15) == 0) {
+      const std::uint64_t now = clock_now();
+      if (now >= deadline || shutdown_.load(std::memory_order_relaxed)) return false;
+      if (now >= next_timer_ns_->load(std::memory_order_relaxed)) return true;
+    }
+    cpu_relax();
+  }
+}
+
+void scheduler_impl::park_worker(worker_core& c) noexcept {
+  bool was_last_searcher = false;
+  {
+    std::lock_guard<std::mutex> lock(sleepers_mu_);
+    const std::uint64_t dec = k_one_unparked | (c.searching ? k_one_searching : 0);
+    const std::uint64_t prev = idle_->fetch_sub(dec, std::memory_order_seq_cst);
+    was_last_searcher = c.searching && searching_of(prev) == 1;
+    sleepers_.push_back(c.face.index());
+  }
+  c.searching = false;
+  // The last searcher re-checks every queue (seq_cst loads after the seq_cst RMW above): work
+  // published before our decrement is seen here; work published after it sees us parked.
+  if (was_last_searcher && work_visible()) notify_parked();
+#if defined(KEEL_USE_MIMALLOC)
+  detail_heap_collect(c.face.heap_);  // reclaim blocks other threads freed, before sleeping
+#endif
+  bump(c.stats->parks);
+  const std::uint64_t now = clock_now();
+  const std::uint64_t timeout = park_timeout(now);
+  const std::uint64_t watchdog = static_cast<std::uint64_t>(cfg.park_watchdog.count());
+  const bool notified = c.park.park(timeout, [&] {
+    return c.pinned.pending() > 0 || shutdown_.load(std::memory_order_seq_cst);
+  });
+  bump(c.stats->wakeups);
+  {
+    std::lock_guard<std::mutex> lock(sleepers_mu_);
+    auto it = std::find(sleepers_.begin(), sleepers_.end(), c.face.index());
+    if (it != sleepers_.end()) {
+      // We woke on our own (timeout, timer, pinned work, shutdown): nobody counted us back in.
+      sleepers_.erase(it);
+      idle_->fetch_add(k_one_unparked, std::memory_order_seq_cst);
+      c.searching = false;
+    } else if (c.woken_as_searcher) {
+      c.searching = true;  // the waker counted us as a searcher
+      c.woken_as_searcher = false;
+    }
+  }
+  c.woke_by_watchdog = !notified && watchdog != 0 && timeout == watchdog;
+}
+
+std::uint64_t scheduler_impl::park_timeout(std::uint64_t now) const noexcept {
+  std::uint64_t timeout = static_cast<std::uint64_t>(cfg.park_watchdog.count());
+  const std::uint64_t next = next_timer_ns_->load(std::memory_order_acquire);
+  if (next != UINT64_MAX) {
+    const std::uint64_t until = next > now ? next - now : 1;
+    if (timeout == 0 || until < timeout) timeout = until;
+  }
+  return timeout;
+}
+
+// ---- timers -------------------------------------------------------------------------------------
+
+std::uint64_t scheduler_impl::tick_floor(std::uint64_t ns) const noexcept {
+  return ns <= start_ns_ ? 0 : (ns - start_ns_) / tick_ns_;
+}
+
+std::uint64_t scheduler_impl::tick_ceil(std::uint64_t ns) const noexcept {
+  return ns <= start_ns_ ? 0 : (ns - start_ns_ + tick_ns_ - 1) / tick_ns_;
+}
+
+// REQUIRES: timer_mu_ held.
+void scheduler_impl::refresh_next_timer() noexcept {
+  const std::uint64_t tick = wheel_.next_expiration_tick();
+  const std::uint64_t ns = tick == timer_wheel::k_no_deadline ? UINT64_MAX : start_ns_ + tick * tick_ns_;
+  next_timer_ns_->store(ns, std::memory_order_release);
+}
+
+void scheduler_impl::poll_timers(worker_core& c) noexcept {
+  std::unique_lock<std::mutex> lock(timer_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // another worker is polling
+  const std::uint64_t now = c.face.now();
+  wheel_.advance(tick_floor(now), [&](timer_node* n) {
+    n->fire(n, &c.face);
+    if (n->period_ns != 0) {
+      n->deadline_ns += n->period_ns;
+      if (n->deadline_ns <= now) n->deadline_ns = now + n->period_ns;  // we fell behind: skip
+      wheel_.insert(n, tick_ceil(n->deadline_ns));
+    } else if (n->unlinked != nullptr) {
+      n->unlinked(n);
+    }
+  });
+  refresh_next_timer();
+}
+
+void scheduler_impl::add_timer(timer_node* n) noexcept {
+  bool earlier = false;
+  {
+    std::lock_guard<std::mutex> lock(timer_mu_);
+    const std::uint64_t before = next_timer_ns_->load(std::memory_order_relaxed);
+    wheel_.insert(n, tick_ceil(n->deadline_ns));
+    refresh_next_timer();
+    earlier = next_timer_ns_->load(std::memory_order_relaxed) < before;
+  }
+  // A parked worker sleeps until the old deadline: wake one so it re-computes its timeout.
+  if (earlier) {
+    const std::uint64_t s = idle_->load(std::memory_order_seq_cst);
+    if (unparked_of(s) == 0) {
+      worker_core* target = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(sleepers_mu_);
+        if (!sleepers_.empty()) {
+          target = workers[sleepers_.back()].get();
+          sleepers_.pop_back();
+          idle_->fetch_add(k_one_unparked, std::memory_order_seq_cst);
+          target->woken_as_searcher = false;
+        }
+      }
+      if (target != nullptr) target->park.unpark();
+    }
+  }
+}
+
+bool scheduler_impl::cancel_timer(timer_node* n) noexcept {
+  std::lock_guard<std::mutex> lock(timer_mu_);
+  if (!n->linked_) return false;
+  wheel_.remove(n);
+  refresh_next_timer();
+  if (n->unlinked != nullptr) n->unlinked(n);
+  return true;
+}
+
+// ---- the public face ----------------------------------------------------------------------------
+
+thread_local worker* worker::tls_current_ = nullptr;
+
+result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& config,
+                                                     task_runner& runner) {
+  if (status s = config.validate(); !s) return s;
+  std::unique_ptr<scheduler> s(new scheduler(nullptr));
+  s->impl_ = std::make_unique<scheduler_impl>(config, runner, s.get());
+  return s;
+}
+
+scheduler::scheduler(std::unique_ptr<scheduler_impl> impl) noexcept : impl_(std::move(impl)) {}
+scheduler::~scheduler() = default;
+void scheduler::start() { impl_->start(); }
+void scheduler::stop() { impl_->stop(); }
+bool scheduler::running() const noexcept { return impl_->started; }
+void scheduler::schedule(task* t, std::uint32_t pin) noexcept { impl_->schedule(t, pin); }
+void scheduler::add_timer(timer_node* n) noexcept { impl_->add_timer(n); }
+bool scheduler::cancel_timer(timer_node* n) noexcept { return impl_->cancel_timer(n); }
+std::uint32_t scheduler::worker_count() const noexcept { return impl_->n_workers; }
+worker& scheduler::worker_at(std::uint32_t i) noexcept { return impl_->workers[i]->face; }
+const scheduler_config& scheduler::config() const noexcept { return impl_->cfg; }
+
+worker_stats scheduler::total_stats() const noexcept {
+  worker_stats total;
+  for (const auto& w : impl_->workers) {
+    const worker_stats s = w->face.stats();
+    total.activations += s.activations;
+    total.steals += s.steals;
+    total.stolen_tasks += s.stolen_tasks;
+    total.parks += s.parks;
+    total.wakeups += s.wakeups;
+    total.watchdog_rescues += s.watchdog_rescues;
+    total.inject_pops += s.inject_pops;
+  }
+  return total;
+}
+
+worker_stats worker::stats() const noexcept {
+  const auto& c = *core_->stats;
+  worker_stats s;
+  s.activations = c.activations.load(std::memory_order_relaxed);
+  s.steals = c.steals.load(std::memory_order_relaxed);
+  s.stolen_tasks = c.stolen_tasks.load(std::memory_order_relaxed);
+  s.parks = c.parks.load(std::memory_order_relaxed);
+  s.wakeups = c.wakeups.load(std::memory_order_relaxed);
+  s.watchdog_rescues = c.watchdog_rescues.load(std::memory_order_relaxed);
+  s.inject_pops = c.inject_pops.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace keel::sched

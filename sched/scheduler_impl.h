@@ -1,0 +1,135 @@
+// scheduler_impl: the private state of keel::sched::scheduler and its worker loop.
+// See include/keel/sched/scheduler.h for the contract and docs/scheduler.md for the design.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <keel/base/cache.h>
+#include <keel/sched/scheduler.h>
+
+#include "sched/inject_queue.h"
+#include "sched/parker.h"
+#include "sched/run_queue.h"
+#include "sched/timer_wheel.h"
+
+namespace keel::sched {
+
+// Everything a worker owns. The public `worker` face is the first member.
+struct worker_core {
+  worker_core(scheduler* owner, std::uint32_t index) : face(owner, index, this) {}
+
+  worker face;
+  run_queue ring;
+  // The stealable run-next slot. The owner takes it with exchange; thieves with CAS, and only
+  // when the owner has been inside one activation for a while (see steal_work).
+  cache_padded<std::atomic<task*>> lifo{nullptr};
+  // When the owner's current activation began (clock_now scale), 0 when not running a task.
+  // Relaxed: a heuristic for thieves.
+  cache_padded<std::atomic<std::uint64_t>> activation_start{0};
+  inject_queue pinned;  // tasks pinned to this worker; never stolen
+  parker park;
+
+  // Owner-only state.
+  std::uint32_t tick = 0;
+  std::uint32_t lifo_run = 0;  // activations taken from `lifo` in a row
+  bool searching = false;
+  bool woke_by_watchdog = false;
+  std::uint64_t rng = 0;
+  std::thread thread;
+
+  // Set under the sleepers mutex by whoever unparks this worker: whether it was counted as a
+  // searcher when it was woken.
+  bool woken_as_searcher = false;
+
+  // Statistics: owner writes with relaxed load+store; anyone reads relaxed.
+  struct counters {
+    std::atomic<std::uint64_t> activations{0};
+    std::atomic<std::uint64_t> steals{0};
+    std::atomic<std::uint64_t> stolen_tasks{0};
+    std::atomic<std::uint64_t> parks{0};
+    std::atomic<std::uint64_t> wakeups{0};
+    std::atomic<std::uint64_t> watchdog_rescues{0};
+    std::atomic<std::uint64_t> inject_pops{0};
+  };
+  cache_padded<counters> stats;
+};
+
+// Adds `n` to an owner-written statistic: a relaxed load and store, no locked instruction.
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+class scheduler_impl {
+ public:
+  scheduler_impl(const scheduler_config& cfg, task_runner& runner, scheduler* face);
+  ~scheduler_impl();
+
+  void start();
+  void stop();
+  void schedule(task* t, std::uint32_t pin) noexcept;
+  void add_timer(timer_node* n) noexcept;
+  bool cancel_timer(timer_node* n) noexcept;
+
+  scheduler_config cfg;
+  task_runner& runner;
+  scheduler* face;
+  std::uint32_t n_workers;
+  std::vector<std::unique_ptr<worker_core>> workers;
+  bool started = false;
+
+ private:
+  // The idle word packs {unparked workers : 32 | searching workers : 32}. Every change is a
+  // seq_cst RMW and every check a seq_cst load: with the seq_cst RMWs that publish work, that
+  // makes the store-buffering pattern safe (one side always sees the other).
+  static constexpr std::uint64_t k_one_unparked = std::uint64_t{1} << 32;
+  static constexpr std::uint64_t k_one_searching = 1;
+  static std::uint32_t searching_of(std::uint64_t s) noexcept {
+    return static_cast<std::uint32_t>(s);
+  }
+  static std::uint32_t unparked_of(std::uint64_t s) noexcept {
+    return static_cast<std::uint32_t>(s >> 32);
+  }
+
+  void run_worker(worker_core& c) noexcept;
+  task* next_task(worker_core& c) noexcept;
+  task* pop_global(worker_core& c) noexcept;
+  task* pop_pinned(worker_core& c) noexcept;
+  task* steal_work(worker_core& c) noexcept;
+  void run_task(worker_core& c, task* t, bool pinned) noexcept;
+  void schedule_local(worker_core& c, task* t) noexcept;
+  void push_back_or_overflow(worker_core& c, task* t) noexcept;
+  bool spin_for_work(worker_core& c) noexcept;
+  void park_worker(worker_core& c) noexcept;
+  bool has_local_work(worker_core& c) const noexcept;
+  bool work_visible() const noexcept;
+  bool try_become_searching(worker_core& c) noexcept;
+  void stop_searching(worker_core& c) noexcept;
+  void notify_parked() noexcept;
+  void unpark_specific(worker_core& target) noexcept;
+  void poll_timers(worker_core& c) noexcept;
+  std::uint64_t park_timeout(std::uint64_t now) const noexcept;
+  std::uint64_t tick_floor(std::uint64_t ns) const noexcept;
+  std::uint64_t tick_ceil(std::uint64_t ns) const noexcept;
+  void refresh_next_timer() noexcept;
+
+  inject_queue inject_;
+  cache_padded<std::atomic<std::uint64_t>> idle_{0};
+  std::mutex sleepers_mu_;
+  std::vector<std::uint32_t> sleepers_;  // parked workers; guarded by sleepers_mu_
+  std::atomic<bool> shutdown_{false};
+
+  std::mutex timer_mu_;
+  timer_wheel wheel_;  // guarded by timer_mu_
+  std::uint64_t start_ns_ = 0;
+  std::uint64_t tick_ns_ = 1;
+  // Absolute time of the earliest armed timer (UINT64_MAX: none). Relaxed: workers compare their
+  // cached tick with it between activations; a stale value only delays a poll by one loop.
+  cache_padded<std::atomic<std::uint64_t>> next_timer_ns_{UINT64_MAX};
+};
+
+}  // namespace keel::sched
