@@ -1,0 +1,446 @@
+// One activation of an actor: system messages first, then up to `budget` user messages, the
+// time budget, or the last message queued when it began; then try to go idle.
+#include <exception>
+#include <string>
+
+#include <keel/core/actor.h>
+
+#include "core/system_state.h"
+
+namespace keel::detail {
+namespace {
+
+auto lane_free = [](envelope* e) noexcept { free_envelope(e); };
+
+// Token holder: gives up the token if both lanes are empty. `closed` marks a stopped actor.
+bool try_go_idle(actor_cell* c, std::uintptr_t closed) noexcept {
+  if (!system_lane_empty(*c)) return false;
+  if (c->sys_tail != &c->sys_stub) {
+    // Swap the system stub back in so no consumed envelope stays allocated while idle.
+    mailbox_link* old = c->sys_tail;
+    c->sys_stub.next.store(nullptr, std::memory_order_relaxed);
+    mailbox_link* expected = old;
+    if (!c->sys_head.compare_exchange_strong(expected, &c->sys_stub, std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+      return false;  // a system message raced in
+    }
+    c->sys_tail = &c->sys_stub;
+    free_envelope(static_cast<envelope*>(old));
+  }
+  std::uintptr_t h = c->head.load(std::memory_order_acquire);
+  if (h & k_sys) {
+    // A system message was pushed since we looked: clear the flag and let the caller re-check.
+    c->head.compare_exchange_strong(h, h & ~k_sys, std::memory_order_acq_rel,
+                                    std::memory_order_acquire);
+    return false;
+  }
+  mailbox_link* tail = c->tail;
+  if ((h & ~k_bits) != reinterpret_cast<std::uintptr_t>(tail)) return false;  // more, or in flight
+  c->stub.next.store(nullptr, std::memory_order_relaxed);
+  c->tail = &c->stub;
+  // acq_rel: release publishes this activation's writes to the next token holder.
+  if (c->head.compare_exchange_strong(h, reinterpret_cast<std::uintptr_t>(&c->stub) | k_idle | closed,
+                                      std::memory_order_acq_rel, std::memory_order_acquire)) {
+    if (tail != &c->stub) free_envelope(static_cast<envelope*>(tail));
+    return true;  // the cell is no longer ours
+  }
+  c->tail = tail;
+  return false;
+}
+
+std::string describe_exception() {
+  try {
+    throw;
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+}  // namespace
+
+cell_extras& extras_of(actor_cell* c) {
+  if (c->extras == nullptr) c->extras = new cell_extras();
+  return *c->extras;
+}
+
+void system_state::answer_ask(envelope* request, errc code, std::string_view text) noexcept {
+  if (!(request->flags & envelope_flags::expects_reply) || !request->sender.valid()) return;
+  envelope* e = make_envelope(this, ask_error{code, std::string(text)});
+  if (e == nullptr) return;
+  e->flags |= envelope_flags::is_reply;
+  e->causation = request->id;
+  e->correlation = request->correlation;
+  deliver_to(this, request->sender, e);
+}
+
+void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reason,
+                        bool owned) noexcept {
+  dead_letters.fetch_add(1, std::memory_order_relaxed);
+  core_local* l = local();
+  if (target != nullptr && target->generation.load(std::memory_order_relaxed) != 0) {
+    count(l, target->type_index, &counter_row::dead_letters);
+  }
+  if (cfg.dead_letter_history > 0) {
+    dead_letter d;
+    d.target = target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
+    d.sender = e->sender;
+    d.type_name = std::string(e->ops->name);
+    d.id = e->id;
+    d.correlation = e->correlation;
+    d.reason = reason;
+    std::lock_guard<std::mutex> lock(dl_mu);
+    if (recent.size() >= cfg.dead_letter_history) recent.pop_front();
+    recent.push_back(std::move(d));
+  }
+#if !defined(KEEL_NO_HOOKS)
+  if (any_hooks) {
+    dead_letter_event ev;
+    ev.target = target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
+    ev.sender = e->sender;
+    ev.type = e->type;
+    ev.type_name = e->ops->name;
+    ev.id = e->id;
+    ev.correlation = e->correlation;
+    ev.reason = reason;
+    for (const auto& h : hooks) {
+      if (h->enabled()) h->on_dead_letter(ev);
+    }
+  }
+#endif
+  if (e->flags & envelope_flags::expects_reply) {
+    answer_ask(e, reason == dead_letter_reason::unhandled_message ? errc::unhandled_message
+                                                                   : errc::actor_stopped,
+               std::string("request ") + std::string(e->ops->name) + ": " +
+                   std::string(to_string(reason)));
+  }
+  if (e->flags & envelope_flags::timer) release_timer(static_cast<core_timer*>(e->aux));
+  e->ops->destroy(e->payload());
+  if (owned) free_envelope(e);
+}
+
+std::string system_state::type_name_of(std::uint32_t type_index) {
+  std::lock_guard<std::mutex> lock(atype_mu);
+  return type_index < atype_names.size() ? atype_names[type_index] : std::string();
+}
+
+void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
+                                 std::string_view why) noexcept {
+  actor_base* b = c->behavior;
+  if (!failed && b != nullptr) {
+    try {
+      runtime_access::set_current(b, nullptr);
+      b->on_stop();
+    } catch (...) {
+      diagnostic d;
+      d.kind = diagnostic_kind::failure;
+      d.actor = c->id;
+      d.actor_type = type_name_of(c->type_index);
+      d.text = "on_stop threw: " + describe_exception();
+      report(std::move(d));
+    }
+  }
+  if (b != nullptr) {
+    b->~actor_base();
+    sched::free_block(b);
+    c->behavior = nullptr;
+  }
+  const std::uint32_t gen = c->generation.load(std::memory_order_relaxed);
+  std::string name;
+  if (c->extras != nullptr) {
+    cell_extras& x = *c->extras;
+    name = std::move(x.name);
+    // Messages held while suspended become dead letters, oldest first.
+    while (x.stash_head != nullptr) {
+      auto* e = static_cast<envelope*>(x.stash_head);
+      x.stash_head = e->next.load(std::memory_order_relaxed);
+      dead(e, c, dead_letter_reason::actor_stopped, true);
+    }
+    x.stash_tail = nullptr;
+    x.asks.clear();  // pending continuations die with the actor; their timers are cancelled
+  }
+  if (!name.empty()) {
+    std::lock_guard<std::mutex> lock(names_mu);
+    auto it = names.find(name);
+    if (it != names.end() && it->second == actor_handle{c->slot, gen}) names.erase(it);
+  }
+#if !defined(KEEL_NO_HOOKS)
+  if (any_hooks) {
+    lifecycle_event ev;
+    ev.actor = actor_handle{c->slot, gen};
+    ev.id = c->id;
+    const std::string type = type_name_of(c->type_index);
+    ev.actor_type = type;
+    ev.reason = why;
+    for (const auto& h : hooks) {
+      if (h->enabled()) h->on_stop(ev);
+    }
+  }
+#else
+  (void)why;
+#endif
+  count(l, c->type_index, &counter_row::stopped);
+  // From here on every send to this incarnation is a dead letter.
+  c->generation.store(0, std::memory_order_release);
+  c->state.store(lifecycle::stopped, std::memory_order_release);
+  live.fetch_sub(1, std::memory_order_acq_rel);
+  if (c->extras != nullptr) c->extras->released = false;
+  // The generation to continue from when the slot is reused.
+  c->id = gen;  // (a stopped cell keeps its last generation in `id` for the free list)
+}
+
+sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
+  auto* c = static_cast<actor_cell*>(t);
+  auto* l = static_cast<core_local*>(w.user_data());
+  const lifecycle st0 = c->state.load(std::memory_order_relaxed);
+
+  if (st0 == lifecycle::stopped || st0 == lifecycle::free) {
+    // A stopped actor's late messages: dead letters, then go idle and closed.
+    while (envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_free)) {
+      dead(e, c, dead_letter_reason::actor_stopped, false);
+    }
+    while (envelope* e = pop_lane(c->tail, &c->stub, lane_free)) {
+      dead(e, c, dead_letter_reason::actor_stopped, false);
+    }
+    const bool release = c->extras == nullptr || !c->extras->released;
+    const std::uint32_t last_gen = static_cast<std::uint32_t>(c->id);
+    const std::uint32_t slot = c->slot;
+    if (c->extras != nullptr) c->extras->released = true;
+    if (!try_go_idle(c, k_closed)) {
+      if (c->extras != nullptr) c->extras->released = !release;
+      return sched::run_result::yield;
+    }
+    if (release) {
+      std::lock_guard<std::mutex> lock(table_mu);
+      free_slots.push_back(free_slot{slot, last_gen});
+    }
+    return sched::run_result::done;
+  }
+
+  l->running = c;
+  actor_base* b = c->behavior;
+  const std::uint32_t gen = c->generation.load(std::memory_order_relaxed);
+#if !defined(KEEL_NO_HOOKS)
+  std::string hook_type;
+  if (any_hooks) {
+    hook_type = type_name_of(c->type_index);
+    lifecycle_event ev{actor_handle{c->slot, gen}, c->id, hook_type, {}};
+    for (const auto& h : hooks) {
+      if (h->enabled()) h->on_activation_begin(ev);
+    }
+  }
+#endif
+  bool stop = false;
+  bool failed = false;
+  std::string why = "stopped";
+
+  auto fail = [&](envelope* e) {
+    const std::string text = describe_exception();
+    count(l, c->type_index, &counter_row::failures);
+    diagnostic d;
+    d.kind = diagnostic_kind::failure;
+    d.actor = c->id;
+    d.actor_type = type_name_of(c->type_index);
+    if (c->extras != nullptr) d.actor_name = c->extras->name;
+    if (e != nullptr) {
+      d.message_type = std::string(e->ops->name);
+      d.correlation = e->correlation;
+    }
+    d.text = text;
+#if !defined(KEEL_NO_HOOKS)
+    if (any_hooks) {
+      const std::string type = d.actor_type;
+      lifecycle_event ev{actor_handle{c->slot, gen}, c->id, type, text};
+      for (const auto& h : hooks) {
+        if (h->enabled()) h->on_failure(ev);
+      }
+    }
+#endif
+    report(std::move(d));
+    if (e != nullptr) answer_ask(e, errc::failed, text);
+    stop = failed = true;
+    why = "failed: " + text;
+  };
+
+  // System messages first.
+  auto run_system = [&]() {
+    while (!stop) {
+      envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_free);
+      if (e == nullptr) break;
+      if (e->target_generation != gen || e->type != type_id_of<control_msg>()) {
+        dead(e, c, dead_letter_reason::actor_stopped, false);
+        continue;
+      }
+      const control what = e->as<control_msg>().what;
+      e->ops->destroy(e->payload());
+      switch (what) {
+        case control::start:
+          try {
+            runtime_access::set_current(b, nullptr);
+            b->on_start();
+            if (runtime_access::take_stop(b)) stop = true;
+          } catch (...) {
+            fail(nullptr);
+          }
+          break;
+        case control::stop:
+          stop = true;
+          break;
+        case control::suspend:
+          c->state.store(lifecycle::suspended, std::memory_order_relaxed);
+          break;
+        case control::resume:
+          c->state.store(lifecycle::running, std::memory_order_relaxed);
+          break;
+      }
+    }
+  };
+
+  // One user message: gen check, internal routing, dispatch; exceptions become failures.
+  auto handle_user = [&](envelope* e) {
+    if (e->target_generation != gen) [[unlikely]] {
+      dead(e, c, dead_letter_reason::actor_stopped, false);
+      return;
+    }
+    if (e->flags & (envelope_flags::timer | envelope_flags::is_reply | envelope_flags::internal))
+        [[unlikely]] {
+      if (e->flags & envelope_flags::timer) {
+        auto* tm = static_cast<core_timer*>(e->aux);
+        const bool cancelled = timer_cancelled(tm);
+        release_timer(tm);
+        e->flags &= static_cast<std::uint8_t>(~envelope_flags::timer);
+        if (cancelled) {
+          cancelled_timer_drops.fetch_add(1, std::memory_order_relaxed);
+          e->ops->destroy(e->payload());
+          return;
+        }
+      }
+      try {
+        if (route_reply_or_timeout(c, e)) return;
+      } catch (...) {
+        fail(e);
+        return;
+      }
+    }
+    bump_owned(l->counters[c->type_index].received);
+#if !defined(KEEL_NO_HOOKS)
+    if (any_hooks) {
+      deliver_event ev{actor_handle{c->slot, gen}, c->id, e->type, e->ops->name, e->id,
+                       e->correlation, e->causation, e->timestamp};
+      for (const auto& h : hooks) {
+        if (h->enabled()) h->on_deliver(ev);
+      }
+    }
+#endif
+    l->current = e;
+    runtime_access::set_current(b, e);
+    bool handled = false;
+    try {
+      handled = b->dispatch(*e);
+      if (runtime_access::take_stop(b)) stop = true;
+    } catch (...) {
+      fail(e);
+    }
+    l->current = nullptr;
+    if (!handled && !failed) {
+      dead(e, c, dead_letter_reason::unhandled_message, false);
+      return;
+    }
+    e->ops->destroy(e->payload());
+  };
+
+  run_system();
+  std::uint64_t oldest = 0;
+  std::uint32_t n = 0;
+  bool budget_hit = false;
+  if (!stop) {
+    // Messages held while suspended come first once resumed (they are older).
+    if (c->state.load(std::memory_order_relaxed) == lifecycle::running && c->extras != nullptr) {
+      cell_extras& x = *c->extras;
+      while (!stop && x.stash_head != nullptr) {
+        auto* e = static_cast<envelope*>(x.stash_head);
+        x.stash_head = e->next.load(std::memory_order_relaxed);
+        if (x.stash_head == nullptr) x.stash_tail = nullptr;
+        handle_user(e);
+        free_envelope(e);  // stashed envelopes are owned, not in a lane
+      }
+    }
+    const std::uintptr_t snapshot = c->head.load(std::memory_order_acquire) & ~k_bits;
+    const std::uint64_t started = w.now();
+    const std::uint64_t time_budget = static_cast<std::uint64_t>(cfg.time_budget.count());
+    while (!stop) {
+      if (c->sys_head.load(std::memory_order_relaxed) != c->sys_tail) {
+        run_system();
+        if (stop) break;
+      }
+      if (c->state.load(std::memory_order_relaxed) == lifecycle::suspended) {
+        // Hold user messages, in order, until resume; the lane empties so the actor can idle.
+        while (envelope* e = pop_lane(c->tail, &c->stub, lane_free)) {
+          envelope* held = copy_envelope(this, e);
+          if (held == nullptr) {
+            dead(e, c, dead_letter_reason::out_of_memory, false);
+            continue;
+          }
+          e->ops->move_to(e->payload(), held->payload());
+          e->ops->destroy(e->payload());
+          held->next.store(nullptr, std::memory_order_relaxed);
+          cell_extras& x = extras_of(c);
+          if (x.stash_tail != nullptr) {
+            x.stash_tail->next.store(held, std::memory_order_relaxed);
+          } else {
+            x.stash_head = held;
+          }
+          x.stash_tail = held;
+        }
+        break;
+      }
+      envelope* e = pop_lane(c->tail, &c->stub, lane_free);
+      if (e == nullptr) break;
+      if (n == 0) oldest = e->timestamp;
+      handle_user(e);
+      ++n;
+      if (reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e)) == snapshot) break;
+      if (n >= c->budget) {
+        budget_hit = true;
+        break;
+      }
+      if ((n & 7) == 0 && w.refresh_clock() - started >= time_budget) {
+        budget_hit = true;
+        break;
+      }
+    }
+  }
+  if (n > 0) {
+    const std::uint64_t now = w.now();
+    c->mailbox_age_ns = now > oldest ? now - oldest : 0;
+    const auto limit = static_cast<std::uint64_t>(cfg.mailbox_age_limit.count());
+    if (limit != 0 && c->mailbox_age_ns > limit) [[unlikely]] {
+      diagnostic d;
+      d.kind = diagnostic_kind::mailbox_age;
+      d.actor = c->id;
+      d.actor_type = type_name_of(c->type_index);
+      d.value = c->mailbox_age_ns;
+      d.text = "mailbox age above the limit";
+      report(std::move(d));
+    }
+  }
+  c->backlog = budget_hit ? 1 : 0;
+#if !defined(KEEL_NO_HOOKS)
+  if (any_hooks) {
+    lifecycle_event ev{actor_handle{c->slot, gen}, c->id, hook_type, {}};
+    for (const auto& h : hooks) {
+      if (h->enabled()) h->on_activation_end(ev);
+    }
+  }
+#endif
+  l->running = nullptr;
+  if (stop) {
+    finalize_stop(c, l, failed, why);
+    return sched::run_result::yield;  // the stopped path drains, closes and releases the cell
+  }
+  if (budget_hit) return sched::run_result::yield;
+  return try_go_idle(c, 0) ? sched::run_result::done : sched::run_result::yield;
+}
+
+}  // namespace keel::detail

@@ -1,0 +1,152 @@
+// Request/response: blocking asks from outside threads (through a one-shot waiter actor) and
+// asks from inside actors (continuations run inside the asking actor).
+#include <condition_variable>
+#include <mutex>
+
+#include <keel/core/actor.h>
+#include <keel/core/actor_system.h>
+
+#include "core/system_state.h"
+
+namespace keel::detail {
+
+reply_ptr::~reply_ptr() {
+  if (e != nullptr) {
+    e->ops->destroy(e->payload());
+    free_envelope(e);
+  }
+}
+
+namespace {
+
+struct waiter_state {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  bool abandoned = false;
+  envelope* reply = nullptr;  // owned copy
+};
+
+// A one-shot actor that takes any single reply and hands it to the blocked thread.
+class reply_waiter final : public actor_base {
+ public:
+  static constexpr std::string_view keel_name = "keel.reply_waiter";
+  using handled_messages = type_list<>;
+  explicit reply_waiter(std::shared_ptr<waiter_state> s) : state_(std::move(s)) {}
+
+  bool dispatch(envelope& e) override {
+    system_state* sys = detail_system();
+    envelope* copy = copy_envelope(sys, &e);
+    if (copy != nullptr) e.ops->move_to(e.payload(), copy->payload());
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      if (!state_->abandoned && !state_->done) {
+        state_->reply = copy;
+        copy = nullptr;
+      }
+      state_->done = true;
+    }
+    state_->cv.notify_one();
+    if (copy != nullptr) {  // a late reply: the asker gave up
+      sys->dead(copy, nullptr, dead_letter_reason::late_reply, true);
+    }
+    stop_self();
+    return true;
+  }
+
+ private:
+  system_state* detail_system() const noexcept { return self().cell()->system; }
+  std::shared_ptr<waiter_state> state_;
+};
+
+}  // namespace
+
+result<reply_ptr> blocking_ask(actor_cell* c, std::uint32_t generation, envelope* request,
+                               std::chrono::nanoseconds timeout) noexcept {
+  system_state* s = c->system;
+  if (s->local() != nullptr) {
+    request->ops->destroy(request->payload());
+    free_envelope(request);
+    return status(errc::wrong_thread,
+                  "ask with a blocking wait from a worker thread; use actor::ask inside actors");
+  }
+  auto state = std::make_shared<waiter_state>();
+  auto waiter = s->face->spawn<reply_waiter>(state);
+  if (!waiter) {
+    request->ops->destroy(request->payload());
+    free_envelope(request);
+    return waiter.error();
+  }
+  request->sender = waiter->handle();
+  request->flags |= envelope_flags::expects_reply;
+  request->flags &= static_cast<std::uint8_t>(~envelope_flags::from_outside);
+  deliver(c, generation, request);
+  std::unique_lock<std::mutex> lock(state->mu);
+  if (!state->cv.wait_for(lock, timeout, [&] { return state->done; })) {
+    state->abandoned = true;
+    lock.unlock();
+    (void)waiter->stop();
+    return status(errc::timeout, "ask: no reply within the timeout");
+  }
+  if (state->reply == nullptr) return status(errc::out_of_memory, "ask: no memory for the reply");
+  return reply_ptr(std::exchange(state->reply, nullptr));
+}
+
+void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
+               std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k) noexcept {
+  system_state* s = self->system;
+  request->flags |= envelope_flags::expects_reply;
+  const message_id rid = request->id;
+  cell_extras& x = extras_of(self);
+  pending_ask& p = x.asks[rid];
+  p.k = std::move(k);
+  // The timeout is a message to ourselves, so the continuation still runs inside this actor.
+  envelope* t = make_envelope(s, ask_timeout_msg{rid});
+  if (t != nullptr) {
+    t->flags |= envelope_flags::internal;
+    p.timeout = start_timer(self, self->generation.load(std::memory_order_relaxed), t, timeout,
+                            std::chrono::nanoseconds(0));
+  }
+  if (c == nullptr) {
+    s->dead(request, nullptr, dead_letter_reason::actor_stopped, true);
+    return;
+  }
+  deliver(c, generation, request);
+}
+
+bool route_reply_or_timeout(actor_cell* c, envelope* e) {
+  if (e->flags & envelope_flags::internal) {
+    if (e->type != type_id_of<ask_timeout_msg>()) return false;
+    const message_id rid = e->as<ask_timeout_msg>().request;
+    e->ops->destroy(e->payload());
+    if (c->extras == nullptr) return true;
+    auto it = c->extras->asks.find(rid);
+    if (it == c->extras->asks.end()) return true;  // answered already
+    std::unique_ptr<ask_continuation> k = std::move(it->second.k);
+    c->extras->asks.erase(it);
+    // A continuation that throws fails the actor, like a handler (the caller catches).
+    k->complete(status(errc::timeout, "ask: no reply within the timeout"));
+    return true;
+  }
+  if (!(e->flags & envelope_flags::is_reply)) return false;
+  if (c->extras == nullptr) return false;
+  auto it = c->extras->asks.find(e->causation);
+  if (it == c->extras->asks.end()) {
+    c->system->dead(e, c, dead_letter_reason::late_reply, false);
+    return true;
+  }
+  std::unique_ptr<ask_continuation> k = std::move(it->second.k);
+  it->second.timeout.cancel();
+  c->extras->asks.erase(it);
+  envelope* copy = copy_envelope(c->system, e);
+  if (copy != nullptr) e->ops->move_to(e->payload(), copy->payload());
+  e->ops->destroy(e->payload());
+  if (copy == nullptr) {
+    k->complete(status(errc::out_of_memory, "ask: no memory for the reply"));
+  } else {
+    k->complete(reply_ptr(copy));
+  }
+  return true;
+}
+
+}  // namespace keel::detail

@@ -1,0 +1,253 @@
+// The send path: envelope allocation (per-worker free lists in front of the allocator), the hook
+// branch, the mailbox push and the schedule-on-idle, and the dead-letter slow path.
+#include <cstring>
+
+#include <keel/sched/worker.h>
+
+#include "core/system_state.h"
+
+namespace keel::detail {
+namespace {
+
+std::uint8_t class_for(std::size_t total) noexcept {
+  for (std::uint8_t i = 0; i < k_class_count; ++i) {
+    if (total <= k_size_classes[i]) return i;
+  }
+  return envelope::k_no_class;
+}
+
+// Slow path: the cache was empty (or there is none on this thread).
+[[gnu::noinline]] envelope* allocate_envelope_slow(system_state* s, core_local* l,
+                                                   std::size_t bytes) noexcept {
+  if (s->cfg.alloc_fault && s->cfg.alloc_fault(alloc_site::envelope)) return nullptr;
+  void* p = l != nullptr ? l->w->allocate(bytes) : sched::allocate_block(bytes);
+  return static_cast<envelope*>(p);
+}
+
+message_id next_id(system_state* s, core_local* l) noexcept {
+  if (l == nullptr) return s->next_message_id.fetch_add(1, std::memory_order_relaxed);
+  if (l->next_id == l->id_limit) [[unlikely]] {
+    constexpr message_id k_block = 1024;
+    l->next_id = s->next_message_id.fetch_add(k_block, std::memory_order_relaxed);
+    l->id_limit = l->next_id + k_block;
+  }
+  return l->next_id++;
+}
+
+}  // namespace
+
+envelope* new_envelope(system_state* s, std::size_t size) noexcept {
+  core_local* l = s->local();
+  const std::size_t total = sizeof(envelope) + size;
+  const std::uint8_t cls = class_for(total);
+  envelope* e = nullptr;
+  if (l != nullptr && cls != envelope::k_no_class && l->caches[cls].head != nullptr) {
+    envelope_cache& c = l->caches[cls];
+    e = static_cast<envelope*>(c.head);
+    c.head = c.head->next.load(std::memory_order_relaxed);
+    --c.count;
+  } else {
+    const std::size_t bytes = cls == envelope::k_no_class ? total : k_size_classes[cls];
+    e = allocate_envelope_slow(s, l, bytes);
+    if (e == nullptr) [[unlikely]] {
+      count_send_oom(s);
+      return nullptr;
+    }
+  }
+  ::new (e) envelope();
+  e->size_class = cls;
+  e->id = next_id(s, l);
+  if (l != nullptr && l->running != nullptr) {
+    actor_cell* self = l->running;
+    e->sender = actor_handle{self->slot, self->generation.load(std::memory_order_relaxed)};
+    e->correlation = l->current != nullptr ? l->current->correlation : e->id;
+    e->causation = l->current != nullptr ? l->current->id : 0;
+    e->timestamp = l->w->now();
+    bump_owned(l->counters[self->type_index].sent);
+  } else {
+    e->correlation = e->id;
+    e->timestamp = l != nullptr ? l->w->now() : sched::clock_now();
+    e->flags = l == nullptr ? envelope_flags::from_outside : 0;
+  }
+  return e;
+}
+
+void free_envelope(envelope* e) noexcept {
+  const std::uint8_t cls = e->size_class;
+  if (cls != envelope::k_no_class) {
+    if (sched::worker* w = sched::worker::current()) {
+      auto* l = static_cast<core_local*>(w->user_data());
+      if (l != nullptr) {
+        envelope_cache& c = l->caches[cls];
+        if (c.count < l->sys->cfg.envelope_cache) {
+          e->next.store(c.head, std::memory_order_relaxed);
+          c.head = e;
+          ++c.count;
+          return;
+        }
+      }
+    }
+  }
+  sched::free_block(e);
+}
+
+void count_send_oom(system_state* s) noexcept {
+  // Reported as a dead letter count of its own kind would need an envelope; count it globally.
+  s->send_oom.fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+// The hook slow path: subscribers decide (drop, delay, duplicate, redirect) before the push.
+[[gnu::noinline]] send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
+                                             envelope* e) noexcept;
+
+inline send_status push_and_schedule(system_state* s, actor_cell* c, std::uint32_t gen,
+                                     envelope* e) noexcept {
+  if (c->generation.load(std::memory_order_relaxed) != gen) [[unlikely]] {
+    s->dead(e, c, dead_letter_reason::actor_stopped, true);
+    return send_status::dead_letter;
+  }
+  if (push_user(*c, e) & k_idle) s->sched->schedule(c, c->pin);
+  return send_status::ok;
+}
+
+}  // namespace
+
+send_status deliver(actor_cell* c, std::uint32_t gen, envelope* e) noexcept {
+  if (c == nullptr || e == nullptr) [[unlikely]] {
+    if (e != nullptr) {
+      e->ops->destroy(e->payload());
+      free_envelope(e);
+    }
+    return send_status::dead_letter;
+  }
+  system_state* s = c->system;
+  e->target_generation = gen;
+#if !defined(KEEL_NO_HOOKS)
+  if (s->any_hooks) [[unlikely]] return deliver_hooked(s, c, gen, e);
+#endif
+  return push_and_schedule(s, c, gen, e);
+}
+
+send_status deliver_to(system_state* s, actor_handle to, envelope* e) noexcept {
+  actor_cell* c = to.valid() ? s->cell_at(to.slot) : nullptr;
+  if (c == nullptr) {
+    s->dead(e, nullptr, dead_letter_reason::actor_stopped, true);
+    return send_status::dead_letter;
+  }
+  return deliver(c, to.generation, e);
+}
+
+envelope* copy_envelope(system_state* s, envelope* src) noexcept {
+  envelope* e = new_envelope(s, src->ops->size);
+  if (e == nullptr) return nullptr;
+  const std::uint8_t cls = e->size_class;
+  const message_id id = e->id;
+  e->ops = src->ops;
+  e->type = src->type;
+  e->sender = src->sender;
+  e->correlation = src->correlation;
+  e->causation = src->causation;
+  e->timestamp = src->timestamp;
+  e->target_generation = src->target_generation;
+  e->prio = src->prio;
+  e->flags = src->flags;
+  e->aux = src->aux;
+  e->size_class = cls;
+  e->id = id;
+  return e;
+}
+
+namespace {
+
+send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
+                           envelope* e) noexcept {
+  send_event ev;
+  ev.sender = e->sender;
+  ev.target = actor_handle{c->slot, gen};
+  ev.type = e->type;
+  ev.type_name = e->ops->name;
+  ev.id = e->id;
+  ev.correlation = e->correlation;
+  ev.prio = e->prio;
+  ev.copyable = e->ops->copy_to != nullptr;
+  for (const auto& h : s->hooks) {
+    if (!h->enabled()) continue;
+    const send_decision d = h->on_send(ev);
+    if (ev.decision == send_decision::pass && d != send_decision::pass) ev.decision = d;
+  }
+  switch (ev.decision) {
+    case send_decision::pass:
+      return push_and_schedule(s, c, gen, e);
+    case send_decision::drop:
+      s->dead(e, c, dead_letter_reason::dropped_by_hook, true);
+      return send_status::dropped;
+    case send_decision::duplicate: {
+      if (e->ops->copy_to == nullptr) {
+        diagnostic d;
+        d.kind = diagnostic_kind::hook_refused;
+        d.message_type = std::string(e->ops->name);
+        d.text = "a hook asked to duplicate a message type that cannot be copied";
+        s->report(std::move(d));
+        return push_and_schedule(s, c, gen, e);
+      }
+      envelope* dup = copy_envelope(s, e);
+      if (dup != nullptr) {
+        try {
+          e->ops->copy_to(e->payload(), dup->payload());
+          push_and_schedule(s, c, gen, dup);
+        } catch (...) {
+          free_envelope(dup);
+        }
+      }
+      return push_and_schedule(s, c, gen, e);
+    }
+    case send_decision::redirect: {
+      actor_cell* to = ev.redirect_to.valid() ? s->cell_at(ev.redirect_to.slot) : nullptr;
+      if (to == nullptr) {
+        s->dead(e, c, dead_letter_reason::actor_stopped, true);
+        return send_status::dead_letter;
+      }
+      e->target_generation = ev.redirect_to.generation;
+      return push_and_schedule(s, to, ev.redirect_to.generation, e);
+    }
+    case send_decision::delay: {
+      // A timer's own message is fired under the wheel's lock: it cannot be re-armed there.
+      if (e->flags & envelope_flags::timer) return push_and_schedule(s, c, gen, e);
+      envelope* proto = e;
+      start_timer(c, gen, proto, ev.delay, std::chrono::nanoseconds(0));
+      return send_status::ok;
+    }
+  }
+  return push_and_schedule(s, c, gen, e);
+}
+
+}  // namespace
+
+send_status send_control(actor_cell* c, std::uint32_t gen, control what) noexcept {
+  if (c == nullptr) return send_status::dead_letter;
+  envelope* e = make_envelope(c->system, control_msg{what});
+  if (e == nullptr) return send_status::out_of_memory;
+  if (c->generation.load(std::memory_order_relaxed) != gen) {
+    c->system->dead(e, c, dead_letter_reason::actor_stopped, true);
+    return send_status::dead_letter;
+  }
+  e->flags |= envelope_flags::internal;
+  e->prio = priority::system;
+  e->target_generation = gen;
+  if (push_system(*c, e) & k_idle) c->system->sched->schedule(c, c->pin);
+  return send_status::ok;
+}
+
+actor_id id_of(const actor_cell* c, std::uint32_t gen) noexcept {
+  if (c == nullptr || c->generation.load(std::memory_order_acquire) != gen) return k_no_actor;
+  return c->id;
+}
+
+std::uint64_t cached_now(actor_cell* c) noexcept {
+  if (core_local* l = c->system->local()) return l->w->now();
+  return sched::clock_now();
+}
+
+}  // namespace keel::detail

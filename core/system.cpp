@@ -1,0 +1,373 @@
+// actor_system: construction, spawn, the actor table, names, shutdown and the read-side APIs.
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+#include <keel/core/actor_system.h>
+
+#include "core/system_state.h"
+
+namespace keel {
+namespace detail {
+
+system_state::system_state(system_config c) : cfg(std::move(c)) {
+  chunks.reset(new std::atomic<actor_cell*>[k_max_chunks]);
+  for (std::uint32_t i = 0; i < k_max_chunks; ++i) chunks[i].store(nullptr, std::memory_order_relaxed);
+  external_rows.reset(new counter_row[cfg.max_actor_types]);
+  hooks = cfg.hooks;
+  std::stable_sort(hooks.begin(), hooks.end(),
+                   [](const auto& a, const auto& b) { return a->phase() < b->phase(); });
+  any_hooks = !hooks.empty();
+}
+
+system_state::~system_state() {
+  for (std::uint32_t i = 0; i < k_max_chunks; ++i) {
+    actor_cell* chunk = chunks[i].load(std::memory_order_relaxed);
+    if (chunk == nullptr) break;
+    for (std::uint32_t j = 0; j < k_chunk_size; ++j) {
+      actor_cell& cell = chunk[j];
+      // Free whatever is still queued (the workers have stopped).
+      auto drop = [](envelope* e) noexcept { free_envelope(e); };
+      while (envelope* e = pop_lane(cell.sys_tail, &cell.sys_stub, drop)) e->ops->destroy(e->payload());
+      while (envelope* e = pop_lane(cell.tail, &cell.stub, drop)) e->ops->destroy(e->payload());
+      if (cell.sys_tail != &cell.sys_stub && cell.sys_tail != nullptr) free_envelope(static_cast<envelope*>(cell.sys_tail));
+      if (cell.tail != &cell.stub && cell.tail != nullptr) free_envelope(static_cast<envelope*>(cell.tail));
+      if (cell.behavior != nullptr) {
+        cell.behavior->~actor_base();
+        sched::free_block(cell.behavior);
+      }
+      delete cell.extras;
+      cell.~actor_cell();
+    }
+    ::operator delete[](chunk, std::align_val_t(k_cache_line));
+  }
+}
+
+void system_state::on_worker_start(sched::worker& w) noexcept {
+  core_local* l = locals[w.index()].get();
+  l->w = &w;
+  w.set_user_data(l);
+}
+
+void system_state::on_worker_stop(sched::worker& w) noexcept {
+  auto* l = static_cast<core_local*>(w.user_data());
+  for (auto& c : l->caches) {
+    while (c.head != nullptr) {
+      mailbox_link* n = c.head;
+      c.head = n->next.load(std::memory_order_relaxed);
+      sched::free_block(n);
+    }
+    c.count = 0;
+  }
+  w.set_user_data(nullptr);
+}
+
+void system_state::report(diagnostic d) noexcept {
+  try {
+    if (cfg.diagnostics) {
+      cfg.diagnostics(d);
+      return;
+    }
+    // Default sink: stderr, at most 10 lines a second; the rest are counted and summarised.
+    std::lock_guard<std::mutex> lock(diag_mu);
+    const std::uint64_t now = sched::clock_now();
+    if (now - diag_window_start > 1'000'000'000ULL) {
+      if (diag_suppressed > 0) {
+        std::fprintf(stderr, "keel: %llu more diagnostics suppressed\n",
+                     static_cast<unsigned long long>(diag_suppressed));
+      }
+      diag_window_start = now;
+      diag_in_window = 0;
+      diag_suppressed = 0;
+    }
+    if (diag_in_window++ < 10) {
+      std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    } else {
+      ++diag_suppressed;
+    }
+  } catch (...) {
+    // A diagnostics sink that throws must not take a worker down.
+  }
+}
+
+actor_system& system_of(actor_cell* c) noexcept { return *c->system->face; }
+
+}  // namespace detail
+
+using detail::actor_cell;
+using detail::system_state;
+
+result<std::unique_ptr<actor_system>> actor_system::create(system_config config) {
+  if (status s = config.validate(); !s) return s;
+  auto state = std::make_unique<system_state>(std::move(config));
+  system_state* s = state.get();
+  auto sched = sched::scheduler::create(s->cfg.scheduler, *s);
+  if (!sched) return sched.error();
+  s->sched = std::move(sched).value();
+  for (std::uint32_t i = 0; i < s->sched->worker_count(); ++i) {
+    auto l = std::make_unique<detail::core_local>();
+    l->sys = s;
+    l->counters.reset(new detail::counter_row[s->cfg.max_actor_types]);
+    s->locals.push_back(std::move(l));
+  }
+  std::unique_ptr<actor_system> sys(new actor_system(std::move(state)));
+  s->face = sys.get();
+  s->sched->start();
+  return sys;
+}
+
+actor_system::actor_system(std::unique_ptr<detail::system_state> s) noexcept : state_(std::move(s)) {}
+
+actor_system::~actor_system() {
+  if (!state_->shut_down) shutdown();
+  state_->sched->stop();
+}
+
+result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
+                                               const spawn_options& opts) {
+  system_state* s = state_.get();
+  if (s->shutting_down.load(std::memory_order_acquire)) {
+    return status(errc::shutting_down, "spawn after shutdown");
+  }
+  if (req.align > alignof(std::max_align_t)) {
+    return status(errc::invalid_argument, "actor alignment above 16 bytes is not supported");
+  }
+  if (opts.pin != sched::k_any_worker && opts.pin >= s->sched->worker_count()) {
+    return status(errc::invalid_argument, "spawn_options.pin: no worker " + std::to_string(opts.pin));
+  }
+  // The actor type's counter row (registering the type and its messages on first spawn).
+  std::uint32_t type_index = 0;
+  {
+    std::lock_guard<std::mutex> lock(s->atype_mu);
+    auto it = s->atype_index.find(req.identity);
+    if (it != s->atype_index.end()) {
+      type_index = it->second;
+    } else {
+      status st = s->types.add_entry(type_entry{xxh3_64(req.type_name), std::string(req.type_name),
+                                                type_kind::actor, req.identity, nullptr});
+      if (st.is_ok()) req.register_messages(s->types, st);
+      if (!st) return st;
+      if (s->atype_names.size() >= s->cfg.max_actor_types) {
+        return status(errc::invalid_argument, "more actor types than system_config.max_actor_types");
+      }
+      type_index = static_cast<std::uint32_t>(s->atype_names.size());
+      s->atype_names.emplace_back(req.type_name);
+      s->atype_index.emplace(req.identity, type_index);
+    }
+  }
+  if (!opts.name.empty()) {
+    std::lock_guard<std::mutex> lock(s->names_mu);
+    if (s->names.count(opts.name) != 0) {
+      return status(errc::duplicate_name, "an actor named \"" + opts.name + "\" is alive");
+    }
+  }
+  if (s->cfg.alloc_fault && s->cfg.alloc_fault(alloc_site::actor)) {
+    return status(errc::out_of_memory, "spawn: no memory for the actor");
+  }
+  void* mem = sched::allocate_block(req.size);
+  if (mem == nullptr) return status(errc::out_of_memory, "spawn: no memory for the actor");
+  actor_base* behavior = nullptr;
+  try {
+    behavior = req.make(mem, req.args);
+  } catch (const std::exception& ex) {
+    sched::free_block(mem);
+    return status(errc::failed, std::string("actor constructor threw: ") + ex.what());
+  } catch (...) {
+    sched::free_block(mem);
+    return status(errc::failed, "actor constructor threw");
+  }
+  auto fail_spawn = [&](status st) {
+    behavior->~actor_base();
+    sched::free_block(mem);
+    return st;
+  };
+
+  // A cell: a released one whose mailbox is closed and idle, or a fresh one.
+  actor_cell* c = nullptr;
+  std::uint32_t gen = 1;
+  {
+    std::lock_guard<std::mutex> lock(s->table_mu);
+    for (std::size_t tries = s->free_slots.size(); tries > 0 && c == nullptr; --tries) {
+      detail::free_slot f = s->free_slots.front();
+      s->free_slots.pop_front();
+      actor_cell* cand = s->cell_at(f.slot);
+      std::uintptr_t closed =
+          reinterpret_cast<std::uintptr_t>(&cand->stub) | detail::k_idle | detail::k_closed;
+      // Fails while a late sender drains the closed mailbox: try it again later.
+      if (cand->head.compare_exchange_strong(
+              closed, reinterpret_cast<std::uintptr_t>(&cand->stub) | detail::k_idle,
+              std::memory_order_acq_rel, std::memory_order_acquire)) {
+        c = cand;
+        gen = f.last_generation + 1;
+        if (gen == 0) gen = 1;
+      } else {
+        s->free_slots.push_back(f);
+      }
+    }
+    if (c == nullptr) {
+      const std::uint32_t slot = s->slots_used;
+      const std::uint32_t chunk_index = slot >> system_state::k_chunk_bits;
+      if (chunk_index >= system_state::k_max_chunks) return fail_spawn(status(errc::out_of_memory, "actor table full"));
+      if ((slot & (system_state::k_chunk_size - 1)) == 0) {
+        if (s->cfg.alloc_fault && s->cfg.alloc_fault(alloc_site::cell_chunk)) {
+          return fail_spawn(status(errc::out_of_memory, "spawn: no memory for the actor table"));
+        }
+        void* raw = ::operator new[](sizeof(actor_cell) * system_state::k_chunk_size,
+                                     std::align_val_t(k_cache_line), std::nothrow);
+        if (raw == nullptr) return fail_spawn(status(errc::out_of_memory, "spawn: no memory for the actor table"));
+        auto* chunk = static_cast<actor_cell*>(raw);
+        for (std::uint32_t i = 0; i < system_state::k_chunk_size; ++i) {
+          actor_cell* cell = ::new (&chunk[i]) actor_cell();
+          cell->system = s;
+          cell->slot = slot + i;
+          cell->tail = &cell->stub;
+          cell->sys_tail = &cell->sys_stub;
+          cell->sys_head.store(&cell->sys_stub, std::memory_order_relaxed);
+          cell->head.store(reinterpret_cast<std::uintptr_t>(&cell->stub) | detail::k_idle,
+                           std::memory_order_relaxed);
+        }
+        s->chunks[chunk_index].store(chunk, std::memory_order_release);
+      }
+      ++s->slots_used;
+      c = s->cell_at(slot);
+    }
+  }
+  // We own the cell (its mailbox is idle and open; its generation is 0, so stale sends fail).
+  c->id = (static_cast<actor_id>(s->cfg.node) << k_node_shift) |
+          s->next_serial.fetch_add(1, std::memory_order_relaxed);
+  c->type_index = type_index;
+  c->pin = opts.pin;
+  c->budget = static_cast<std::uint16_t>(opts.budget != 0 ? opts.budget : s->cfg.message_budget);
+  c->behavior = behavior;
+  c->mailbox_age_ns = 0;
+  c->backlog = 0;
+  if (c->extras != nullptr) {
+    delete c->extras;
+    c->extras = nullptr;
+  }
+  detail::runtime_access::bind(behavior, c, gen);
+  if (!opts.name.empty()) {
+    std::lock_guard<std::mutex> lock(s->names_mu);
+    if (!s->names.emplace(opts.name, actor_handle{c->slot, gen}).second) {
+      c->behavior = nullptr;
+      std::lock_guard<std::mutex> tlock(s->table_mu);
+      s->free_slots.push_back(detail::free_slot{c->slot, gen});
+      c->head.store(reinterpret_cast<std::uintptr_t>(&c->stub) | detail::k_idle | detail::k_closed,
+                    std::memory_order_release);
+      return fail_spawn(status(errc::duplicate_name, "an actor named \"" + opts.name + "\" is alive"));
+    }
+    detail::extras_of(c).name = opts.name;
+  }
+  c->state.store(detail::lifecycle::running, std::memory_order_relaxed);
+  // release: everything above is visible to whoever loads this generation with acquire.
+  c->generation.store(gen, std::memory_order_release);
+  s->live.fetch_add(1, std::memory_order_relaxed);
+  s->count(s->local(), type_index, &detail::counter_row::spawned);
+#if !defined(KEEL_NO_HOOKS)
+  if (s->any_hooks) {
+    lifecycle_event ev{actor_handle{c->slot, gen}, c->id, req.type_name, {}};
+    for (const auto& h : s->hooks) {
+      if (h->enabled()) h->on_spawn(ev);
+    }
+  }
+#endif
+  // on_start runs inside the actor, before any user message (system lane first).
+  if (detail::send_control(c, gen, detail::control::start) == send_status::out_of_memory) {
+    // No memory for the start message: the actor still runs, without on_start... refuse instead.
+    (void)detail::send_control(c, gen, detail::control::stop);
+    return status(errc::out_of_memory, "spawn: no memory for the start message");
+  }
+  return actor_ref<>::from_cell(c, gen);
+}
+
+result<actor_ref<>> actor_system::lookup(std::string_view name) const {
+  std::lock_guard<std::mutex> lock(state_->names_mu);
+  auto it = state_->names.find(std::string(name));
+  if (it == state_->names.end()) {
+    return status(errc::actor_not_found, "no live actor named \"" + std::string(name) + "\"");
+  }
+  return actor_ref<>::from_cell(state_->cell_at(it->second.slot), it->second.generation);
+}
+
+shutdown_report actor_system::shutdown() { return shutdown(state_->cfg.shutdown_timeout); }
+
+shutdown_report actor_system::shutdown(std::chrono::nanoseconds timeout) {
+  system_state* s = state_.get();
+  shutdown_report report;
+  if (s->local() != nullptr) return report;  // never from our own worker: it would wait on itself
+  if (s->shutting_down.exchange(true, std::memory_order_acq_rel)) return report;
+  // Live actors, newest first (ids count spawns).
+  std::vector<std::pair<actor_id, actor_ref<>>> alive;
+  {
+    std::lock_guard<std::mutex> lock(s->table_mu);
+    for (std::uint32_t slot = 0; slot < s->slots_used; ++slot) {
+      actor_cell* c = s->cell_at(slot);
+      const std::uint32_t gen = c->generation.load(std::memory_order_acquire);
+      if (gen != 0) alive.emplace_back(c->id, actor_ref<>::from_cell(c, gen));
+    }
+  }
+  std::sort(alive.begin(), alive.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  report.alive_at_start = alive.size();
+  for (auto& [id, ref] : alive) (void)ref.stop();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (s->live.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  for (auto& [id, ref] : alive) {
+    if (ref.alive()) {
+      actor_info info;
+      info.id = id;
+      info.handle = ref.handle();
+      info.type = s->type_name_of(ref.cell()->type_index);
+      if (ref.cell()->extras != nullptr) info.name = ref.cell()->extras->name;
+      report.still_running.push_back(std::move(info));
+    } else {
+      ++report.stopped;
+    }
+  }
+  s->sched->stop();
+  s->shut_down = true;
+  return report;
+}
+
+std::uint64_t actor_system::dead_letter_count() const noexcept {
+  return state_->dead_letters.load(std::memory_order_relaxed);
+}
+
+std::vector<dead_letter> actor_system::recent_dead_letters() const {
+  std::lock_guard<std::mutex> lock(state_->dl_mu);
+  return {state_->recent.begin(), state_->recent.end()};
+}
+
+std::vector<type_counters> actor_system::counters() const {
+  system_state* s = state_.get();
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(s->atype_mu);
+    names = s->atype_names;
+  }
+  std::vector<type_counters> out(names.size());
+  auto add = [](type_counters& t, const detail::counter_row& r) {
+    t.received += r.received.load(std::memory_order_relaxed);
+    t.sent += r.sent.load(std::memory_order_relaxed);
+    t.failures += r.failures.load(std::memory_order_relaxed);
+    t.dead_letters += r.dead_letters.load(std::memory_order_relaxed);
+    t.spawned += r.spawned.load(std::memory_order_relaxed);
+    t.stopped += r.stopped.load(std::memory_order_relaxed);
+  };
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    out[i].type = names[i];
+    add(out[i], s->external_rows[i]);
+    for (const auto& l : s->locals) add(out[i], l->counters[i]);
+  }
+  return out;
+}
+
+std::size_t actor_system::actor_count() const noexcept {
+  return state_->live.load(std::memory_order_relaxed);
+}
+type_registry& actor_system::types() noexcept { return state_->types; }
+sched::scheduler& actor_system::scheduler() noexcept { return *state_->sched; }
+const system_config& actor_system::config() const noexcept { return state_->cfg; }
+
+}  // namespace keel

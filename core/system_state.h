@@ -1,0 +1,174 @@
+// system_state: the private state of one actor_system. Shared by the files of core/.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <keel/core/actor_system.h>
+#include <keel/core/cell.h>
+#include <keel/core/counters.h>
+#include <keel/sched/scheduler.h>
+
+namespace keel::detail {
+
+// Envelope size classes (header + payload), cached per worker.
+inline constexpr std::size_t k_size_classes[] = {128, 256, 512, 1024};
+inline constexpr std::uint8_t k_class_count = 4;
+
+struct envelope_cache {
+  mailbox_link* head = nullptr;
+  std::uint32_t count = 0;
+};
+
+// Per-worker core state (worker::user_data()). Owner thread only, except the counter rows,
+// which other threads read.
+struct core_local {
+  system_state* sys = nullptr;
+  sched::worker* w = nullptr;
+  std::unique_ptr<counter_row[]> counters;
+  envelope_cache caches[k_class_count];
+  message_id next_id = 0;
+  message_id id_limit = 0;
+  actor_cell* running = nullptr;   // the actor whose activation this worker runs
+  envelope* current = nullptr;     // the message it is handling
+};
+
+// Lazily allocated per-actor state.
+struct pending_ask {
+  std::unique_ptr<ask_continuation> k;
+  timer_handle timeout;
+};
+struct cell_extras {
+  std::string name;
+  mailbox_link* stash_head = nullptr;  // user messages held while suspended (oldest first)
+  mailbox_link* stash_tail = nullptr;
+  std::unordered_map<message_id, pending_ask> asks;
+  bool released = false;  // returned to the free list after its final stop
+};
+
+// Control message on the system lane.
+struct control_msg {
+  static constexpr std::string_view keel_name = "keel.control/1";
+  control what;
+};
+// Internal: an ask made inside an actor timed out.
+struct ask_timeout_msg {
+  static constexpr std::string_view keel_name = "keel.ask_timeout/1";
+  message_id request;
+};
+
+struct runtime_access {
+  static void bind(actor_base* a, actor_cell* c, std::uint32_t gen) noexcept {
+    a->cell_ = c;
+    a->generation_ = gen;
+  }
+  static void set_current(actor_base* a, envelope* e) noexcept { a->current_ = e; }
+  static bool take_stop(actor_base* a) noexcept { return std::exchange(a->stop_requested_, false); }
+};
+
+struct free_slot {
+  std::uint32_t slot;
+  std::uint32_t last_generation;
+};
+
+struct system_state final : sched::task_runner {
+  static constexpr std::uint32_t k_chunk_bits = 12;  // 4096 cells a chunk
+  static constexpr std::uint32_t k_chunk_size = 1U << k_chunk_bits;
+  static constexpr std::uint32_t k_max_chunks = 1U << 15;  // 134M actors
+
+  explicit system_state(system_config c);
+  ~system_state() override;
+
+  // task_runner
+  sched::run_result run(sched::task* t, sched::worker& w) noexcept override;
+  void on_worker_start(sched::worker& w) noexcept override;
+  void on_worker_stop(sched::worker& w) noexcept override;
+
+  core_local* local() noexcept {  // this thread's worker state, if it is our worker
+    sched::worker* w = sched::worker::current();
+    if (w == nullptr) return nullptr;
+    auto* l = static_cast<core_local*>(w->user_data());
+    return (l != nullptr && l->sys == this) ? l : nullptr;
+  }
+  actor_cell* cell_at(std::uint32_t slot) const noexcept {
+    actor_cell* chunk = chunks[slot >> k_chunk_bits].load(std::memory_order_acquire);
+    return chunk == nullptr ? nullptr : chunk + (slot & (k_chunk_size - 1));
+  }
+  counter_row& row(core_local* l, std::uint32_t type_index) noexcept {
+    return l != nullptr ? l->counters[type_index] : external_rows[type_index];
+  }
+  void count(core_local* l, std::uint32_t type_index,
+             std::atomic<std::uint64_t> counter_row::*field) noexcept {
+    if (l != nullptr) {
+      bump_owned(l->counters[type_index].*field);
+    } else {
+      (external_rows[type_index].*field).fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  // Dead letters: counts, records, runs hooks, answers asks, destroys the payload; frees the
+  // envelope if `owned` (an envelope still in a mailbox lane is freed by the lane).
+  void dead(envelope* e, actor_cell* target, dead_letter_reason reason, bool owned) noexcept;
+  void report(diagnostic d) noexcept;
+  void finalize_stop(actor_cell* c, core_local* l, bool failed, std::string_view why) noexcept;
+  void answer_ask(envelope* request, errc code, std::string_view text) noexcept;
+  std::string type_name_of(std::uint32_t type_index);
+
+  system_config cfg;
+  actor_system* face = nullptr;
+  std::unique_ptr<sched::scheduler> sched;
+  std::vector<std::unique_ptr<core_local>> locals;
+  std::atomic<bool> shutting_down{false};
+  bool shut_down = false;
+
+  // The actor table.
+  std::unique_ptr<std::atomic<actor_cell*>[]> chunks;
+  std::mutex table_mu;
+  std::uint32_t slots_used = 0;          // guarded by table_mu
+  std::deque<free_slot> free_slots;      // guarded by table_mu
+  std::atomic<std::size_t> live{0};
+  std::atomic<std::uint64_t> next_serial{1};
+  std::atomic<message_id> next_message_id{1};
+
+  // Types.
+  type_registry types;
+  std::mutex atype_mu;
+  std::unordered_map<const void*, std::uint32_t> atype_index;  // guarded by atype_mu
+  std::vector<std::string> atype_names;                        // guarded by atype_mu
+  std::unique_ptr<counter_row[]> external_rows;
+  std::atomic<std::uint64_t> cancelled_timer_drops{0};
+  std::atomic<std::uint64_t> send_oom{0};  // sends that failed to allocate an envelope
+
+  // Names.
+  mutable std::mutex names_mu;
+  std::unordered_map<std::string, actor_handle> names;
+
+  // Dead letters.
+  std::atomic<std::uint64_t> dead_letters{0};
+  mutable std::mutex dl_mu;
+  std::deque<dead_letter> recent;
+
+  // Hooks, sorted by phase. The flags are fixed at construction (no subscriber added later).
+  std::vector<std::shared_ptr<hook_subscriber>> hooks;
+  bool any_hooks = false;
+
+  // Diagnostics rate limit (default sink).
+  std::mutex diag_mu;
+  std::uint64_t diag_window_start = 0;
+  std::uint32_t diag_in_window = 0;
+  std::uint64_t diag_suppressed = 0;
+};
+
+envelope* copy_envelope(system_state* s, envelope* src) noexcept;
+// Token holder of `c`: consumes `e` if it is a reply to a pending ask or an ask timeout.
+bool route_reply_or_timeout(actor_cell* c, envelope* e);  // may throw (a continuation)
+bool timer_cancelled(core_timer* t) noexcept;
+cell_extras& extras_of(actor_cell* c);
+
+}  // namespace keel::detail

@@ -1,0 +1,153 @@
+// keel::actor: the base class of user actors.
+//
+//   struct add { static constexpr std::string_view keel_name = "calc.add/1"; int a, b; };
+//   struct sum { static constexpr std::string_view keel_name = "calc.sum/1"; int value; };
+//
+//   class adder : public keel::actor<adder, add> {
+//    public:
+//     static constexpr std::string_view keel_name = "calc.adder";
+//     void on(add& m) { reply(sum{m.a + m.b}); }
+//   };
+//
+// The template arguments after the class itself list the messages it handles: actor_ref<adder>
+// accepts exactly those, and each needs a handler `on(M&)` (or `on(const M&)`). The class names
+// its actor type with `keel_name` (counters and name patterns use it).
+//
+// Threading: an actor's handlers, on_start and on_stop run one at a time, on some worker (the
+// same worker only if the actor is pinned); they never run concurrently with each other, so an
+// actor's fields need no synchronisation. The protected methods below may only be called from
+// inside them.
+//
+// Failures: an exception that escapes a handler stops the actor with a failure report
+// (diagnostics sink, on_failure hooks, failure counters); it never reaches the worker.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <keel/core/actor_ref.h>
+#include <keel/core/ask.h>
+#include <keel/core/cell.h>
+#include <keel/core/envelope.h>
+#include <keel/core/message.h>
+#include <keel/core/send.h>
+#include <keel/core/timer.h>
+#include <keel/core/type_list.h>
+
+namespace keel {
+
+class actor_system;
+
+namespace detail {
+actor_system& system_of(actor_cell* c) noexcept;
+std::uint64_t cached_now(actor_cell* c) noexcept;
+timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope* prototype,
+                         std::chrono::nanoseconds delay, std::chrono::nanoseconds period) noexcept;
+}  // namespace detail
+
+class actor_base {
+ public:
+  actor_base() = default;
+  virtual ~actor_base() = default;
+  actor_base(const actor_base&) = delete;
+  actor_base& operator=(const actor_base&) = delete;
+
+  // Runs once, inside the actor, before its first message.
+  virtual void on_start() {}
+  // Runs once, inside the actor, when it stops (not after a failure).
+  virtual void on_stop() {}
+
+  // Runtime entry: handles one user message. Returns false if the type is not handled.
+  virtual bool dispatch(envelope& e) = 0;
+
+ protected:
+  // This actor's untyped ref and handle.
+  actor_ref<> self() const noexcept { return actor_ref<>::from_cell(cell_, generation_); }
+  actor_id id() const noexcept { return cell_->id; }
+  actor_system& system() const noexcept { return detail::system_of(cell_); }
+  // The sender of the message being handled ({0,0} if it came from outside the system).
+  actor_handle sender() const noexcept { return current_ ? current_->sender : actor_handle{}; }
+  // The correlation id of the message being handled.
+  message_id correlation() const noexcept { return current_ ? current_->correlation : 0; }
+  // The worker's cached clock tick in ns (refreshed per activation and every few messages).
+  std::uint64_t now() const noexcept { return detail::cached_now(cell_); }
+
+  // Replies to the sender of the message being handled (routed to its ask if it asked).
+  template <class M>
+  send_status reply(M&& m) noexcept {
+    if (current_ == nullptr || !current_->sender.valid()) {
+      return detail::send_message(nullptr, 0, std::forward<M>(m));  // no sender: dead letter
+    }
+    envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
+    if (e == nullptr) return send_status::out_of_memory;
+    if (current_->flags & envelope_flags::expects_reply) e->flags |= envelope_flags::is_reply;
+    return detail::deliver_to(cell_->system, current_->sender, e);
+  }
+
+  // Asks `to` with `m`; `then(result<R>)` runs inside this actor with the reply, or with
+  // errc::timeout after `timeout`, or with the error that stopped the request.
+  template <message R, class T, class M, class F>
+    requires detail::accepts<T, M> && std::is_invocable_v<F&, result<R>>
+  void ask(const actor_ref<T>& to, M&& m, std::chrono::nanoseconds timeout, F&& then) {
+    auto k = std::make_unique<detail::typed_continuation<R, std::decay_t<F>>>(std::forward<F>(then));
+    envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
+    if (e == nullptr) {
+      k->complete(status(errc::out_of_memory, "ask: no memory for the request"));
+      return;
+    }
+    detail::actor_ask(cell_, to.cell(), to.generation(), e, timeout, std::move(k));
+  }
+
+  // Delivers `m` to `to` after `delay`, as a message (recordable). Cancel through the handle.
+  template <class T, class M>
+    requires detail::accepts<T, M>
+  timer_handle send_after(const actor_ref<T>& to, std::chrono::nanoseconds delay, M&& m) {
+    envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
+    return detail::start_timer(to.cell(), to.generation(), e, delay, std::chrono::nanoseconds(0));
+  }
+  // Delivers a copy of `m` to `to` every `period`, first after one period.
+  template <class T, class M>
+    requires detail::accepts<T, M> && std::is_copy_constructible_v<std::remove_cvref_t<M>>
+  timer_handle send_periodic(const actor_ref<T>& to, std::chrono::nanoseconds period, M&& m) {
+    envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
+    return detail::start_timer(to.cell(), to.generation(), e, period, period);
+  }
+
+  // Stops this actor once the current handler returns.
+  void stop_self() noexcept { stop_requested_ = true; }
+
+ private:
+  friend struct detail::runtime_access;
+  detail::actor_cell* cell_ = nullptr;
+  envelope* current_ = nullptr;
+  std::uint32_t generation_ = 0;
+  bool stop_requested_ = false;
+};
+
+// CRTP base: `Self` handles each of `Handled...` with `on(M&)`.
+template <class Self, message... Handled>
+class actor : public actor_base {
+ public:
+  using handled_messages = type_list<Handled...>;
+
+  bool dispatch(envelope& e) final {
+    Self& self = static_cast<Self&>(*this);
+    return ((e.type == type_id_of<Handled>() ? (self.on(e.as<Handled>()), true) : false) || ...);
+  }
+};
+
+// The declared type name of an actor class (a compile error if it has none).
+template <class A>
+consteval std::string_view actor_type_name() {
+  static_assert(requires { { A::keel_name } -> std::convertible_to<std::string_view>; },
+                "an actor class declares `static constexpr std::string_view keel_name`");
+  constexpr std::string_view name = A::keel_name;
+  static_assert(!name.empty() && name.size() <= k_max_hashed_name);
+  return name;
+}
+
+}  // namespace keel

@@ -1,0 +1,160 @@
+// keel::actor_system: owns the workers, the actor table, the type registry, the name registry,
+// the timers and the hook table of one actor runtime. No global state: several systems may live
+// in one process.
+//
+//   auto sys = keel::actor_system::create(keel::system_config{}).value();
+//   auto ref = sys->spawn<adder>().value();
+//   auto s = ref.ask<sum>(add{2, 3}, std::chrono::seconds(1));
+//
+// It starts exactly the worker threads (named keel-w0, keel-w1, ...) and no other thread.
+// Destruction shuts down gracefully (see shutdown()).
+//
+// Thread safety: every method may be called from any thread unless it says otherwise.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <keel/base/result.h>
+#include <keel/core/actor.h>
+#include <keel/core/actor_ref.h>
+#include <keel/core/config.h>
+#include <keel/core/counters.h>
+#include <keel/core/hooks.h>
+#include <keel/core/type_registry.h>
+#include <keel/sched/scheduler.h>
+
+namespace keel {
+
+struct spawn_options {
+  std::string name;  // registered name; empty for none (names are unique among live actors)
+  std::uint32_t pin = sched::k_any_worker;  // run only on this worker, never stolen
+  std::uint16_t budget = 0;                 // messages per activation; 0: the system default
+};
+
+struct dead_letter {
+  actor_handle target;
+  actor_handle sender;
+  std::string type_name;
+  message_id id = 0;
+  message_id correlation = 0;
+  dead_letter_reason reason = dead_letter_reason::actor_stopped;
+};
+
+struct actor_info {
+  actor_id id = k_no_actor;
+  actor_handle handle;
+  std::string name;
+  std::string type;
+};
+
+struct shutdown_report {
+  std::size_t alive_at_start = 0;       // actors alive when shutdown began
+  std::size_t stopped = 0;              // of those, stopped within the timeout
+  std::vector<actor_info> still_running;  // did not stop within the timeout (newest first)
+};
+
+namespace detail {
+struct actor_type_record;
+// Type-erased spawn; `make` constructs the actor into the given memory.
+struct spawn_request {
+  const void* identity;
+  std::string_view type_name;
+  std::size_t size;
+  std::size_t align;
+  actor_base* (*make)(void* mem, void* args);
+  void* args;
+  void (*register_messages)(type_registry& reg, status& s);
+};
+}  // namespace detail
+
+class actor_system {
+ public:
+  // Validates `config` (errc::invalid_config naming the field) and starts the workers.
+  static result<std::unique_ptr<actor_system>> create(system_config config);
+  ~actor_system();  // shutdown() with the configured timeout
+  actor_system(const actor_system&) = delete;
+  actor_system& operator=(const actor_system&) = delete;
+
+  // Spawns an actor of type A, constructed with `args`. errc::shutting_down after shutdown,
+  // out_of_memory, duplicate_name (the name is taken or another class uses A's type name),
+  // type_collision (a message type name hashes like another), failed (A's constructor threw).
+  template <class A, class... Args>
+  result<actor_ref<A>> spawn(Args&&... args) {
+    return spawn_with<A>(spawn_options{}, std::forward<Args>(args)...);
+  }
+  template <class A, class... Args>
+  result<actor_ref<A>> spawn_with(const spawn_options& opts, Args&&... args) {
+    static_assert(std::is_base_of_v<actor_base, A>, "A must derive from keel::actor<A, ...>");
+    constexpr std::string_view type_name = actor_type_name<A>();
+    auto tuple = std::forward_as_tuple(std::forward<Args>(args)...);
+    using tuple_t = decltype(tuple);
+    detail::spawn_request req{
+        &identity_of<A>, type_name, sizeof(A), alignof(A),
+        [](void* mem, void* a) -> actor_base* {
+          return std::apply([mem](auto&&... xs) { return static_cast<actor_base*>(
+                                                      ::new (mem) A(std::forward<decltype(xs)>(xs)...)); },
+                            std::move(*static_cast<tuple_t*>(a)));
+        },
+        &tuple, &register_handled<A>};
+    auto r = spawn_erased(req, opts);
+    if (!r) return r.error();
+    return actor_ref<A>::from_cell(r->cell(), r->generation());
+  }
+
+  // The live actor registered under `name`, as an untyped ref; actor_not_found otherwise.
+  result<actor_ref<>> lookup(std::string_view name) const;
+
+  // Delivers `m` to `to` after `delay`, from outside any actor.
+  template <class T, class M>
+    requires detail::accepts<T, M>
+  timer_handle send_after(const actor_ref<T>& to, std::chrono::nanoseconds delay, M&& m) {
+    if (!to.valid()) return timer_handle();
+    envelope* e = detail::make_envelope(to.cell()->system, std::forward<M>(m));
+    return detail::start_timer(to.cell(), to.generation(), e, delay, std::chrono::nanoseconds(0));
+  }
+
+  // Stops every actor, newest first (reverse spawn order), waits up to `timeout` for them, then
+  // stops the workers. Later spawns fail with shutting_down; later sends are dead letters.
+  // Idempotent; not from a worker of this system (returns an empty report there).
+  shutdown_report shutdown(std::chrono::nanoseconds timeout);
+  shutdown_report shutdown();
+
+  // Dead letters so far, and the most recent ones (at most config.dead_letter_history).
+  std::uint64_t dead_letter_count() const noexcept;
+  std::vector<dead_letter> recent_dead_letters() const;
+
+  // Per-actor-type counters summed over the workers' shards (relaxed reads).
+  std::vector<type_counters> counters() const;
+  // Number of live actors.
+  std::size_t actor_count() const noexcept;
+
+  type_registry& types() noexcept;
+  sched::scheduler& scheduler() noexcept;
+  const system_config& config() const noexcept;
+
+ private:
+  explicit actor_system(std::unique_ptr<detail::system_state> s) noexcept;
+  result<actor_ref<>> spawn_erased(const detail::spawn_request& req, const spawn_options& opts);
+
+  template <class A>
+  static inline const char identity_of = 0;
+  template <class A>
+  static void register_handled(type_registry& reg, status& s) {
+    register_list(reg, s, typename A::handled_messages{});
+  }
+  template <class... Ms>
+  static void register_list(type_registry& reg, status& s, type_list<Ms...>) {
+    ((s.is_ok() ? (void)(s = reg.add<Ms>()) : (void)0), ...);
+  }
+
+  std::unique_ptr<detail::system_state> state_;
+};
+
+}  // namespace keel

@@ -1,0 +1,79 @@
+// The pieces of request/response (ask) that actor_ref and actor share.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <keel/base/result.h>
+#include <keel/core/envelope.h>
+#include <keel/core/message.h>
+#include <keel/core/send.h>
+
+namespace keel {
+
+// The reply an asker receives instead of R when the request could not be answered: the target
+// was stopped, did not handle the type, or failed while handling it.
+struct ask_error {
+  static constexpr std::string_view keel_name = "keel.ask_error/1";
+  errc code = errc::failed;
+  std::string text;
+};
+
+namespace detail {
+
+// Owns a reply envelope (payload alive) until the asker takes the value out.
+struct reply_ptr {
+  envelope* e = nullptr;
+  reply_ptr() = default;
+  explicit reply_ptr(envelope* p) noexcept : e(p) {}
+  reply_ptr(reply_ptr&& o) noexcept : e(std::exchange(o.e, nullptr)) {}
+  reply_ptr& operator=(reply_ptr&& o) noexcept {
+    std::swap(e, o.e);
+    return *this;
+  }
+  ~reply_ptr();
+};
+
+// Converts a reply envelope into result<R>: R itself, the ask_error it carries, or
+// type_mismatch.
+template <class R>
+result<R> take_reply(result<reply_ptr> r) {
+  if (!r) return r.error();
+  envelope* e = r->e;
+  if (e->type == type_id_of<R>()) return R(std::move(e->as<R>()));
+  if (e->type == type_id_of<ask_error>()) {
+    const ask_error& err = e->as<ask_error>();
+    return status(err.code, err.text);
+  }
+  return status(errc::type_mismatch, std::string("asked for ") + std::string(name_of<R>()) +
+                                         ", the reply was " + std::string(e->ops->name));
+}
+
+// Sends `request` to (c, generation) and blocks the calling thread until a reply or the
+// timeout. errc::wrong_thread on a worker thread (a worker must never block).
+result<reply_ptr> blocking_ask(actor_cell* c, std::uint32_t generation, envelope* request,
+                               std::chrono::nanoseconds timeout) noexcept;
+
+// A continuation of an ask made inside an actor; runs inside the asking actor.
+struct ask_continuation {
+  virtual ~ask_continuation() = default;
+  virtual void complete(result<reply_ptr> r) = 0;
+};
+
+template <class R, class F>
+struct typed_continuation final : ask_continuation {
+  explicit typed_continuation(F f) : fn(std::move(f)) {}
+  void complete(result<reply_ptr> r) override { fn(take_reply<R>(std::move(r))); }
+  F fn;
+};
+
+// Sends `request` from the running actor `self`; `k` runs inside `self` with the reply, an
+// error, or errc::timeout. REQUIRES: called from a handler of `self`.
+void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
+               std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k) noexcept;
+
+}  // namespace detail
+}  // namespace keel

@@ -1,0 +1,112 @@
+// system_hooks: the only way the upper layers (chaos, quarantine, recording, metrics) attach to
+// the core. Subscribers are given to system_config::hooks and stay attached for the life of the
+// system; each has its own run-time on/off switch. With no subscriber, a send pays one
+// predictable branch.
+//
+// Call order: by `phase` (chaos, then redirect, then quarantine, then recording, then metrics),
+// then in the order given. For on_send, the first subscriber that returns something other than
+// `pass` decides; later subscribers still see the event, with the decision so far in
+// send_event::decision, so recording and metrics observe drops and redirects.
+//
+// Thread safety: callbacks run on whatever thread sends, delivers or stops (workers and
+// outside threads alike), concurrently; subscribers synchronise their own state. A callback
+// must not block and must not throw.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+#include <keel/core/ids.h>
+#include <keel/core/message.h>
+
+namespace keel {
+
+enum class hook_phase : std::uint8_t { chaos = 0, redirect = 1, quarantine = 2, recording = 3, metrics = 4 };
+
+enum class send_decision : std::uint8_t { pass, drop, delay, duplicate, redirect };
+
+struct send_event {
+  actor_handle sender;
+  actor_handle target;
+  type_id type = 0;
+  std::string_view type_name;
+  message_id id = 0;
+  message_id correlation = 0;
+  priority prio = priority::normal;
+  bool copyable = false;  // whether `duplicate` is possible for this message
+  // Set by the deciding subscriber:
+  send_decision decision = send_decision::pass;
+  std::chrono::nanoseconds delay{0};  // for `delay`
+  actor_handle redirect_to;           // for `redirect`
+};
+
+struct deliver_event {
+  actor_handle target;
+  actor_id target_id = k_no_actor;
+  type_id type = 0;
+  std::string_view type_name;
+  message_id id = 0;
+  message_id correlation = 0;
+  message_id causation = 0;
+  std::uint64_t sent_at = 0;  // the sender's cached tick
+};
+
+struct lifecycle_event {
+  actor_handle actor;
+  actor_id id = k_no_actor;
+  std::string_view actor_type;
+  std::string_view reason;  // on_stop / on_failure: why
+};
+
+enum class dead_letter_reason : std::uint8_t {
+  actor_stopped,      // the target had stopped (or the ref was empty)
+  unhandled_message,  // the target does not handle the type
+  dropped_by_hook,    // a hook dropped it
+  timer_cancelled,    // (not a dead letter: counted apart) -- reserved
+  late_reply,         // a reply arrived after its ask timed out
+  shutdown,           // the system shut down with the message queued
+  out_of_memory       // a derived message could not be allocated
+};
+std::string_view to_string(dead_letter_reason r) noexcept;
+
+struct dead_letter_event {
+  actor_handle target;
+  actor_handle sender;
+  type_id type = 0;
+  std::string_view type_name;
+  message_id id = 0;
+  message_id correlation = 0;
+  dead_letter_reason reason = dead_letter_reason::actor_stopped;
+};
+
+class hook_subscriber {
+ public:
+  explicit hook_subscriber(hook_phase phase) noexcept : phase_(phase) {}
+  virtual ~hook_subscriber() = default;
+
+  hook_phase phase() const noexcept { return phase_; }
+  // The run-time switch. relaxed: a change is picked up by later events, not ordered with them.
+  void set_enabled(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
+  bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
+
+  // Return the decision; for `delay` set ev.delay, for `redirect` set ev.redirect_to.
+  virtual send_decision on_send(send_event& ev) noexcept {
+    (void)ev;
+    return send_decision::pass;
+  }
+  virtual void on_deliver(const deliver_event& ev) noexcept { (void)ev; }
+  virtual void on_activation_begin(const lifecycle_event& ev) noexcept { (void)ev; }
+  virtual void on_activation_end(const lifecycle_event& ev) noexcept { (void)ev; }
+  virtual void on_spawn(const lifecycle_event& ev) noexcept { (void)ev; }
+  virtual void on_stop(const lifecycle_event& ev) noexcept { (void)ev; }
+  virtual void on_failure(const lifecycle_event& ev) noexcept { (void)ev; }
+  virtual void on_dead_letter(const dead_letter_event& ev) noexcept { (void)ev; }
+
+ private:
+  hook_phase phase_;
+  std::atomic<bool> enabled_{true};
+};
+
+}  // namespace keel

@@ -1,0 +1,14 @@
+// The whole public API of keel's actor core.
+#pragma once
+
+#include <keel/base/result.h>
+#include <keel/base/status.h>
+#include <keel/core/actor.h>
+#include <keel/core/actor_ref.h>
+#include <keel/core/actor_system.h>
+#include <keel/core/config.h>
+#include <keel/core/diagnostics.h>
+#include <keel/core/hooks.h>
+#include <keel/core/message.h>
+#include <keel/core/timer.h>
+#include <keel/core/type_registry.h>
