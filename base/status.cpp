@@ -4,21 +4,36 @@ namespace keel {
 
 std::string_view to_string(errc code) noexcept {
   switch (code) {
-    case errc::ok: return "ok";
-    case errc::invalid_config: return "invalid_config";
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::actor_not_found: return "actor_not_found";
-    case errc::actor_stopped: return "actor_stopped";
-    case errc::timeout: return "timeout";
-    case errc::shutting_down: return "shutting_down";
-    case errc::out_of_memory: return "out_of_memory";
-    case errc::duplicate_name: return "duplicate_name";
-    case errc::type_collision: return "type_collision";
-    case errc::unhandled_message: return "unhandled_message";
-    case errc::wrong_thread: return "wrong_thread";
-    case errc::dropped: return "dropped";
-    case errc::failed: return "failed";
-    case errc::type_mismatch: return "type_mismatch";
+    case errc::ok:
+      return "ok";
+    case errc::invalid_config:
+      return "invalid_config";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::actor_not_found:
+      return "actor_not_found";
+    case errc::actor_stopped:
+      return "actor_stopped";
+    case errc::timeout:
+      return "timeout";
+    case errc::shutting_down:
+      return "shutting_down";
+    case errc::out_of_memory:
+      return "out_of_memory";
+    case errc::duplicate_name:
+      return "duplicate_name";
+    case errc::type_collision:
+      return "type_collision";
+    case errc::unhandled_message:
+      return "unhandled_message";
+    case errc::wrong_thread:
+      return "wrong_thread";
+    case errc::dropped:
+      return "dropped";
+    case errc::failed:
+      return "failed";
+    case errc::type_mismatch:
+      return "type_mismatch";
   }
   return "unknown";
 }

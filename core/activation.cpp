@@ -3,9 +3,9 @@
 #include <exception>
 #include <string>
 
-#include <keel/core/actor.h>
-
 #include "core/system_state.h"
+
+#include <keel/core/actor.h>
 
 namespace keel::detail {
 namespace {
@@ -39,7 +39,8 @@ bool try_go_idle(actor_cell* c, std::uintptr_t closed) noexcept {
   c->stub.next.store(nullptr, std::memory_order_relaxed);
   c->tail = &c->stub;
   // acq_rel: release publishes this activation's writes to the next token holder.
-  if (c->head.compare_exchange_strong(h, reinterpret_cast<std::uintptr_t>(&c->stub) | k_idle | closed,
+  if (c->head.compare_exchange_strong(h,
+                                      reinterpret_cast<std::uintptr_t>(&c->stub) | k_idle | closed,
                                       std::memory_order_acq_rel, std::memory_order_acquire)) {
     if (tail != &c->stub) free_envelope(static_cast<envelope*>(tail));
     return true;  // the cell is no longer ours
@@ -84,7 +85,8 @@ void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reas
   }
   if (cfg.dead_letter_history > 0) {
     dead_letter d;
-    d.target = target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
+    d.target =
+        target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
     d.sender = e->sender;
     d.type_name = std::string(e->ops->name);
     d.id = e->id;
@@ -97,7 +99,8 @@ void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reas
 #if !defined(KEEL_NO_HOOKS)
   if (any_hooks) {
     dead_letter_event ev;
-    ev.target = target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
+    ev.target =
+        target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
     ev.sender = e->sender;
     ev.type = e->type;
     ev.type_name = e->ops->name;
@@ -110,8 +113,9 @@ void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reas
   }
 #endif
   if (e->flags & envelope_flags::expects_reply) {
-    answer_ask(e, reason == dead_letter_reason::unhandled_message ? errc::unhandled_message
-                                                                   : errc::actor_stopped,
+    answer_ask(e,
+               reason == dead_letter_reason::unhandled_message ? errc::unhandled_message
+                                                               : errc::actor_stopped,
                std::string("request ") + std::string(e->ops->name) + ": " +
                    std::string(to_string(reason)));
   }
@@ -326,8 +330,14 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
     bump_owned(l->counters[c->type_index].received);
 #if !defined(KEEL_NO_HOOKS)
     if (any_hooks) {
-      deliver_event ev{actor_handle{c->slot, gen}, c->id, e->type, e->ops->name, e->id,
-                       e->correlation, e->causation, e->timestamp};
+      deliver_event ev{actor_handle{c->slot, gen},
+                       c->id,
+                       e->type,
+                       e->ops->name,
+                       e->id,
+                       e->correlation,
+                       e->causation,
+                       e->timestamp};
       for (const auto& h : hooks) {
         if (h->enabled()) h->on_deliver(ev);
       }

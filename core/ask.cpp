@@ -3,10 +3,10 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "core/system_state.h"
+
 #include <keel/core/actor.h>
 #include <keel/core/actor_system.h>
-
-#include "core/system_state.h"
 
 namespace keel::detail {
 

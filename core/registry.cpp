@@ -42,7 +42,7 @@ status type_registry::add_entry(type_entry e) {
     return status(errc::duplicate_name, "type name \"" + e.name + "\" is declared by two types");
   }
   return status(errc::type_collision, "type names \"" + e.name + "\" and \"" + it->second.name +
-                                           "\" have the same XXH3-64 id; rename one");
+                                          "\" have the same XXH3-64 id; rename one");
 }
 
 std::optional<type_entry> type_registry::find(type_id id) const {
@@ -72,13 +72,20 @@ std::vector<type_entry> type_registry::entries() const {
 
 std::string_view to_string(dead_letter_reason r) noexcept {
   switch (r) {
-    case dead_letter_reason::actor_stopped: return "actor_stopped";
-    case dead_letter_reason::unhandled_message: return "unhandled_message";
-    case dead_letter_reason::dropped_by_hook: return "dropped_by_hook";
-    case dead_letter_reason::timer_cancelled: return "timer_cancelled";
-    case dead_letter_reason::late_reply: return "late_reply";
-    case dead_letter_reason::shutdown: return "shutdown";
-    case dead_letter_reason::out_of_memory: return "out_of_memory";
+    case dead_letter_reason::actor_stopped:
+      return "actor_stopped";
+    case dead_letter_reason::unhandled_message:
+      return "unhandled_message";
+    case dead_letter_reason::dropped_by_hook:
+      return "dropped_by_hook";
+    case dead_letter_reason::timer_cancelled:
+      return "timer_cancelled";
+    case dead_letter_reason::late_reply:
+      return "late_reply";
+    case dead_letter_reason::shutdown:
+      return "shutdown";
+    case dead_letter_reason::out_of_memory:
+      return "out_of_memory";
   }
   return "unknown";
 }
@@ -86,9 +93,15 @@ std::string_view to_string(dead_letter_reason r) noexcept {
 std::string diagnostic::to_string() const {
   std::string s = "keel: ";
   switch (kind) {
-    case diagnostic_kind::failure: s += "failure"; break;
-    case diagnostic_kind::mailbox_age: s += "mailbox_age"; break;
-    case diagnostic_kind::hook_refused: s += "hook_refused"; break;
+    case diagnostic_kind::failure:
+      s += "failure";
+      break;
+    case diagnostic_kind::mailbox_age:
+      s += "mailbox_age";
+      break;
+    case diagnostic_kind::hook_refused:
+      s += "hook_refused";
+      break;
   }
   s += ": actor " + std::to_string(actor);
   if (!actor_type.empty() || !actor_name.empty()) {

@@ -2,9 +2,9 @@
 // branch, the mailbox push and the schedule-on-idle, and the dead-letter slow path.
 #include <cstring>
 
-#include <keel/sched/worker.h>
-
 #include "core/system_state.h"
+
+#include <keel/sched/worker.h>
 
 namespace keel::detail {
 namespace {
@@ -125,7 +125,8 @@ send_status deliver(actor_cell* c, std::uint32_t gen, envelope* e) noexcept {
   system_state* s = c->system;
   e->target_generation = gen;
 #if !defined(KEEL_NO_HOOKS)
-  if (s->any_hooks) [[unlikely]] return deliver_hooked(s, c, gen, e);
+  if (s->any_hooks) [[unlikely]]
+    return deliver_hooked(s, c, gen, e);
 #endif
   return push_and_schedule(s, c, gen, e);
 }

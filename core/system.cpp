@@ -3,16 +3,17 @@
 #include <cstdio>
 #include <thread>
 
-#include <keel/core/actor_system.h>
-
 #include "core/system_state.h"
+
+#include <keel/core/actor_system.h>
 
 namespace keel {
 namespace detail {
 
 system_state::system_state(system_config c) : cfg(std::move(c)) {
   chunks.reset(new std::atomic<actor_cell*>[k_max_chunks]);
-  for (std::uint32_t i = 0; i < k_max_chunks; ++i) chunks[i].store(nullptr, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < k_max_chunks; ++i)
+    chunks[i].store(nullptr, std::memory_order_relaxed);
   external_rows.reset(new counter_row[cfg.max_actor_types]);
   hooks = cfg.hooks;
   std::stable_sort(hooks.begin(), hooks.end(),
@@ -28,10 +29,13 @@ system_state::~system_state() {
       actor_cell& cell = chunk[j];
       // Free whatever is still queued (the workers have stopped).
       auto drop = [](envelope* e) noexcept { free_envelope(e); };
-      while (envelope* e = pop_lane(cell.sys_tail, &cell.sys_stub, drop)) e->ops->destroy(e->payload());
+      while (envelope* e = pop_lane(cell.sys_tail, &cell.sys_stub, drop))
+        e->ops->destroy(e->payload());
       while (envelope* e = pop_lane(cell.tail, &cell.stub, drop)) e->ops->destroy(e->payload());
-      if (cell.sys_tail != &cell.sys_stub && cell.sys_tail != nullptr) free_envelope(static_cast<envelope*>(cell.sys_tail));
-      if (cell.tail != &cell.stub && cell.tail != nullptr) free_envelope(static_cast<envelope*>(cell.tail));
+      if (cell.sys_tail != &cell.sys_stub && cell.sys_tail != nullptr)
+        free_envelope(static_cast<envelope*>(cell.sys_tail));
+      if (cell.tail != &cell.stub && cell.tail != nullptr)
+        free_envelope(static_cast<envelope*>(cell.tail));
       if (cell.behavior != nullptr) {
         cell.behavior->~actor_base();
         sched::free_block(cell.behavior);
@@ -116,7 +120,8 @@ result<std::unique_ptr<actor_system>> actor_system::create(system_config config)
   return sys;
 }
 
-actor_system::actor_system(std::unique_ptr<detail::system_state> s) noexcept : state_(std::move(s)) {}
+actor_system::actor_system(std::unique_ptr<detail::system_state> s) noexcept
+    : state_(std::move(s)) {}
 
 actor_system::~actor_system() {
   if (!state_->shut_down) shutdown();
@@ -133,7 +138,8 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     return status(errc::invalid_argument, "actor alignment above 16 bytes is not supported");
   }
   if (opts.pin != sched::k_any_worker && opts.pin >= s->sched->worker_count()) {
-    return status(errc::invalid_argument, "spawn_options.pin: no worker " + std::to_string(opts.pin));
+    return status(errc::invalid_argument,
+                  "spawn_options.pin: no worker " + std::to_string(opts.pin));
   }
   // The actor type's counter row (registering the type and its messages on first spawn).
   std::uint32_t type_index = 0;
@@ -148,7 +154,8 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
       if (st.is_ok()) req.register_messages(s->types, st);
       if (!st) return st;
       if (s->atype_names.size() >= s->cfg.max_actor_types) {
-        return status(errc::invalid_argument, "more actor types than system_config.max_actor_types");
+        return status(errc::invalid_argument,
+                      "more actor types than system_config.max_actor_types");
       }
       type_index = static_cast<std::uint32_t>(s->atype_names.size());
       s->atype_names.emplace_back(req.type_name);
@@ -207,14 +214,16 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     if (c == nullptr) {
       const std::uint32_t slot = s->slots_used;
       const std::uint32_t chunk_index = slot >> system_state::k_chunk_bits;
-      if (chunk_index >= system_state::k_max_chunks) return fail_spawn(status(errc::out_of_memory, "actor table full"));
+      if (chunk_index >= system_state::k_max_chunks)
+        return fail_spawn(status(errc::out_of_memory, "actor table full"));
       if ((slot & (system_state::k_chunk_size - 1)) == 0) {
         if (s->cfg.alloc_fault && s->cfg.alloc_fault(alloc_site::cell_chunk)) {
           return fail_spawn(status(errc::out_of_memory, "spawn: no memory for the actor table"));
         }
         void* raw = ::operator new[](sizeof(actor_cell) * system_state::k_chunk_size,
                                      std::align_val_t(k_cache_line), std::nothrow);
-        if (raw == nullptr) return fail_spawn(status(errc::out_of_memory, "spawn: no memory for the actor table"));
+        if (raw == nullptr)
+          return fail_spawn(status(errc::out_of_memory, "spawn: no memory for the actor table"));
         auto* chunk = static_cast<actor_cell*>(raw);
         for (std::uint32_t i = 0; i < system_state::k_chunk_size; ++i) {
           actor_cell* cell = ::new (&chunk[i]) actor_cell();
@@ -254,7 +263,8 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
       s->free_slots.push_back(detail::free_slot{c->slot, gen});
       c->head.store(reinterpret_cast<std::uintptr_t>(&c->stub) | detail::k_idle | detail::k_closed,
                     std::memory_order_release);
-      return fail_spawn(status(errc::duplicate_name, "an actor named \"" + opts.name + "\" is alive"));
+      return fail_spawn(
+          status(errc::duplicate_name, "an actor named \"" + opts.name + "\" is alive"));
     }
     detail::extras_of(c).name = opts.name;
   }
@@ -306,11 +316,13 @@ shutdown_report actor_system::shutdown(std::chrono::nanoseconds timeout) {
       if (gen != 0) alive.emplace_back(c->id, actor_ref<>::from_cell(c, gen));
     }
   }
-  std::sort(alive.begin(), alive.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::sort(alive.begin(), alive.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
   report.alive_at_start = alive.size();
   for (auto& [id, ref] : alive) (void)ref.stop();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (s->live.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (s->live.load(std::memory_order_acquire) > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   for (auto& [id, ref] : alive) {

@@ -35,8 +35,8 @@ struct core_local {
   envelope_cache caches[k_class_count];
   message_id next_id = 0;
   message_id id_limit = 0;
-  actor_cell* running = nullptr;   // the actor whose activation this worker runs
-  envelope* current = nullptr;     // the message it is handling
+  actor_cell* running = nullptr;  // the actor whose activation this worker runs
+  envelope* current = nullptr;    // the message it is handling
 };
 
 // Lazily allocated per-actor state.
@@ -130,8 +130,8 @@ struct system_state final : sched::task_runner {
   // The actor table.
   std::unique_ptr<std::atomic<actor_cell*>[]> chunks;
   std::mutex table_mu;
-  std::uint32_t slots_used = 0;          // guarded by table_mu
-  std::deque<free_slot> free_slots;      // guarded by table_mu
+  std::uint32_t slots_used = 0;      // guarded by table_mu
+  std::deque<free_slot> free_slots;  // guarded by table_mu
   std::atomic<std::size_t> live{0};
   std::atomic<std::uint64_t> next_serial{1};
   std::atomic<message_id> next_message_id{1};

@@ -1,8 +1,8 @@
 // Timers of the actor layer: a sched::timer_node that delivers a message when it fires.
 // References: the wheel holds one while armed, the handle one, each fired envelope one.
-#include <keel/core/actor.h>
-
 #include "core/system_state.h"
+
+#include <keel/core/actor.h>
 
 namespace keel::detail {
 
@@ -64,7 +64,8 @@ timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope*
   t->prototype = prototype;
   t->node.fire = &fire;
   t->node.unlinked = &unlinked;
-  t->node.deadline_ns = sched::clock_now() + static_cast<std::uint64_t>(std::max<std::int64_t>(0, delay.count()));
+  t->node.deadline_ns =
+      sched::clock_now() + static_cast<std::uint64_t>(std::max<std::int64_t>(0, delay.count()));
   t->node.period_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(0, period.count()));
   t->refs.fetch_add(1, std::memory_order_relaxed);  // the wheel's
   t->sys->sched->add_timer(&t->node);
@@ -80,7 +81,9 @@ bool cancel_timer(core_timer* t) noexcept {
   return was_armed || periodic;
 }
 
-bool timer_cancelled(core_timer* t) noexcept { return t->cancelled.load(std::memory_order_acquire); }
+bool timer_cancelled(core_timer* t) noexcept {
+  return t->cancelled.load(std::memory_order_acquire);
+}
 
 void release_timer(core_timer* t) noexcept {
   if (t == nullptr) return;

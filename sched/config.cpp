@@ -1,13 +1,13 @@
-#include <keel/sched/config.h>
-
 #include <string>
+
+#include <keel/sched/config.h>
 
 namespace keel::sched {
 
 status scheduler_config::validate() const {
   auto bad = [](std::string_view field, std::string_view why) {
-    return status(errc::invalid_config, std::string("scheduler_config.") + std::string(field) +
-                                            ": " + std::string(why));
+    return status(errc::invalid_config,
+                  std::string("scheduler_config.") + std::string(field) + ": " + std::string(why));
   };
   if (workers > 1024) return bad("workers", "at most 1024 workers");
   if (spin.count() < 0) return bad("spin", "must not be negative");

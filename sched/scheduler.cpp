@@ -11,16 +11,15 @@
 //   the producer sees the parker gone and wakes someone, or the parker sees the work.
 //   Non-last searchers may park without re-checking: a remaining searcher covers the work, and a
 //   searcher that finds work wakes the next one (the wake chain in stop_searching()).
-#include "sched/scheduler_impl.h"
-
-#include "sched/alloc.h"
-
 #include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <cstring>
 #include <string>
+
+#include "sched/alloc.h"
+#include "sched/scheduler_impl.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -363,9 +362,8 @@ void scheduler_impl::park_worker(worker_core& c) noexcept {
   const std::uint64_t now = clock_now();
   const std::uint64_t timeout = park_timeout(now);
   const std::uint64_t watchdog = static_cast<std::uint64_t>(cfg.park_watchdog.count());
-  const bool notified = c.park.park(timeout, [&] {
-    return c.pinned.pending() > 0 || shutdown_.load(std::memory_order_seq_cst);
-  });
+  const bool notified = c.park.park(
+      timeout, [&] { return c.pinned.pending() > 0 || shutdown_.load(std::memory_order_seq_cst); });
   bump(c.stats->wakeups);
   {
     std::lock_guard<std::mutex> lock(sleepers_mu_);
@@ -406,7 +404,8 @@ std::uint64_t scheduler_impl::tick_ceil(std::uint64_t ns) const noexcept {
 // REQUIRES: timer_mu_ held.
 void scheduler_impl::refresh_next_timer() noexcept {
   const std::uint64_t tick = wheel_.next_expiration_tick();
-  const std::uint64_t ns = tick == timer_wheel::k_no_deadline ? UINT64_MAX : start_ns_ + tick * tick_ns_;
+  const std::uint64_t ns =
+      tick == timer_wheel::k_no_deadline ? UINT64_MAX : start_ns_ + tick * tick_ns_;
   next_timer_ns_->store(ns, std::memory_order_release);
 }
 

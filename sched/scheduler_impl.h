@@ -9,13 +9,13 @@
 #include <thread>
 #include <vector>
 
-#include <keel/base/cache.h>
-#include <keel/sched/scheduler.h>
-
 #include "sched/inject_queue.h"
 #include "sched/parker.h"
 #include "sched/run_queue.h"
 #include "sched/timer_wheel.h"
+
+#include <keel/base/cache.h>
+#include <keel/sched/scheduler.h>
 
 namespace keel::sched {
 

@@ -1,9 +1,9 @@
-#include <keel/base/result.h>
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
-#include <gtest/gtest.h>
+#include <keel/base/result.h>
 
 namespace {
 

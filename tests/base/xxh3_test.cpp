@@ -1,10 +1,10 @@
-#include <keel/base/xxh3.h>
+#include <gtest/gtest.h>
 #include <xxhash.h>
 
 #include <random>
 #include <string>
 
-#include <gtest/gtest.h>
+#include <keel/base/xxh3.h>
 
 namespace {
 

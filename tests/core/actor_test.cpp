@@ -1,4 +1,4 @@
-#include <keel/keel.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -6,9 +6,9 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "stress.h"
+
+#include <keel/keel.h>
 
 namespace {
 
@@ -42,7 +42,8 @@ class adder : public keel::actor<adder, add, boom> {
 class recorder : public keel::actor<recorder, tick> {
  public:
   static constexpr std::string_view keel_name = "test.recorder";
-  recorder(std::vector<std::uint64_t>* last, std::atomic<std::uint64_t>* count, std::atomic<int>* errors)
+  recorder(std::vector<std::uint64_t>* last, std::atomic<std::uint64_t>* count,
+           std::atomic<int>* errors)
       : last_(last), count_(count), errors_(errors) {}
   void on(tick& t) {
     if ((*last_)[t.sender] + 1 != t.seq) errors_->fetch_add(1);
@@ -88,7 +89,8 @@ TEST(actor, keeps_per_sender_order_under_contention) {
     });
   }
   for (auto& t : threads) t.join();
-  while (count.load(std::memory_order_acquire) < senders * per_sender) std::this_thread::sleep_for(1ms);
+  while (count.load(std::memory_order_acquire) < senders * per_sender)
+    std::this_thread::sleep_for(1ms);
   sys->shutdown();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(count.load(), senders * per_sender);

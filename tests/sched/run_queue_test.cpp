@@ -1,10 +1,10 @@
 #include "sched/run_queue.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "stress.h"
 

@@ -1,13 +1,13 @@
-#include <keel/sched/scheduler.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "stress.h"
+
+#include <keel/sched/scheduler.h>
 
 namespace {
 

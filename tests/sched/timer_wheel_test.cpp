@@ -1,10 +1,10 @@
 #include "sched/timer_wheel.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace {
 

@@ -20,9 +20,9 @@ class [[nodiscard]] result {
  public:
   // A result that holds a value.
   template <class U = T>
-    requires std::is_constructible_v<T, U&&> && (!std::is_same_v<std::remove_cvref_t<U>, status>) &&
-             (!std::is_same_v<std::remove_cvref_t<U>, result>)
-  result(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}
+  requires std::is_constructible_v<T, U&&> &&(!std::is_same_v<std::remove_cvref_t<U>, status>)&&(
+      !std::is_same_v<std::remove_cvref_t<U>, result>)result(U&& value)
+      : v_(std::in_place_index<0>, std::forward<U>(value)) {}
   // A result that holds an error. REQUIRES: !s.is_ok().
   result(status s) : v_(std::in_place_index<1>, std::move(s)) {
     assert(!std::get<1>(v_).is_ok() && "a result<T> error must not be OK");

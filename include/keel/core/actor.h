@@ -91,9 +91,10 @@ class actor_base {
   // Asks `to` with `m`; `then(result<R>)` runs inside this actor with the reply, or with
   // errc::timeout after `timeout`, or with the error that stopped the request.
   template <message R, class T, class M, class F>
-    requires detail::accepts<T, M> && std::is_invocable_v<F&, result<R>>
+  requires detail::accepts<T, M> && std::is_invocable_v<F&, result<R>>
   void ask(const actor_ref<T>& to, M&& m, std::chrono::nanoseconds timeout, F&& then) {
-    auto k = std::make_unique<detail::typed_continuation<R, std::decay_t<F>>>(std::forward<F>(then));
+    auto k =
+        std::make_unique<detail::typed_continuation<R, std::decay_t<F>>>(std::forward<F>(then));
     envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
     if (e == nullptr) {
       k->complete(status(errc::out_of_memory, "ask: no memory for the request"));
@@ -104,15 +105,15 @@ class actor_base {
 
   // Delivers `m` to `to` after `delay`, as a message (recordable). Cancel through the handle.
   template <class T, class M>
-    requires detail::accepts<T, M>
-  timer_handle send_after(const actor_ref<T>& to, std::chrono::nanoseconds delay, M&& m) {
+  requires detail::accepts<T, M> timer_handle send_after(const actor_ref<T>& to,
+                                                         std::chrono::nanoseconds delay, M&& m) {
     envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
     return detail::start_timer(to.cell(), to.generation(), e, delay, std::chrono::nanoseconds(0));
   }
   // Delivers a copy of `m` to `to` every `period`, first after one period.
   template <class T, class M>
-    requires detail::accepts<T, M> && std::is_copy_constructible_v<std::remove_cvref_t<M>>
-  timer_handle send_periodic(const actor_ref<T>& to, std::chrono::nanoseconds period, M&& m) {
+  requires detail::accepts<T, M> && std::is_copy_constructible_v<std::remove_cvref_t<M>>
+      timer_handle send_periodic(const actor_ref<T>& to, std::chrono::nanoseconds period, M&& m) {
     envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
     return detail::start_timer(to.cell(), to.generation(), e, period, period);
   }
@@ -143,8 +144,11 @@ class actor : public actor_base {
 // The declared type name of an actor class (a compile error if it has none).
 template <class A>
 consteval std::string_view actor_type_name() {
-  static_assert(requires { { A::keel_name } -> std::convertible_to<std::string_view>; },
-                "an actor class declares `static constexpr std::string_view keel_name`");
+  static_assert(
+      requires {
+        { A::keel_name } -> std::convertible_to<std::string_view>;
+      },
+      "an actor class declares `static constexpr std::string_view keel_name`");
   constexpr std::string_view name = A::keel_name;
   static_assert(!name.empty() && name.size() <= k_max_hashed_name);
   return name;

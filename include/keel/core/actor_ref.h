@@ -31,7 +31,8 @@ namespace keel {
 
 namespace detail {
 template <class T, class M>
-concept accepts = std::is_void_v<T> || contains_v<std::remove_cvref_t<M>, typename T::handled_messages>;
+concept accepts = std::is_void_v<T> || contains_v < std::remove_cvref_t<M>,
+typename T::handled_messages > ;
 
 // Control requests on the system lane (stop, suspend, resume). Any thread.
 enum class control : std::uint8_t { start, stop, suspend, resume };
@@ -46,24 +47,22 @@ class actor_ref {
 
   // A typed ref converts to an untyped one.
   template <class U>
-    requires(std::is_void_v<T> && !std::is_void_v<U>)
-  actor_ref(const actor_ref<U>& other) noexcept : cell_(other.cell_), generation_(other.generation_) {}
+  requires(std::is_void_v<T> && !std::is_void_v<U>) actor_ref(const actor_ref<U>& other)
+  noexcept : cell_(other.cell_), generation_(other.generation_) {}
 
   // Sends `m` (moved or copied into the envelope). Any thread. No lock, no syscall; allocates an
   // envelope only when the calling worker's cache is empty.
   template <class M>
-    requires detail::accepts<T, M>
-  send_status send(M&& m) const noexcept {
-    return detail::send_message(cell_, generation_, std::forward<M>(m));
-  }
+  requires detail::accepts<T, M> send_status send(M&& m)
+  const noexcept { return detail::send_message(cell_, generation_, std::forward<M>(m)); }
 
   // Sends `m` and blocks until the reply (of type R) or `timeout`. Only from a thread that is
   // not a worker of this system (errc::wrong_thread otherwise: inside an actor use
   // actor::ask). errc::timeout, actor_stopped, unhandled_message, failed or type_mismatch on
   // failure.
   template <message R, class M>
-    requires detail::accepts<T, M>
-  result<R> ask(M&& m, std::chrono::nanoseconds timeout) const {
+  requires detail::accepts<T, M> result<R> ask(M&& m, std::chrono::nanoseconds timeout)
+  const {
     if (cell_ == nullptr) return status(errc::actor_stopped, "ask through an empty actor_ref");
     envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
     if (e == nullptr) return status(errc::out_of_memory, "ask: no memory for the request");

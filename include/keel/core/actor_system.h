@@ -55,8 +55,8 @@ struct actor_info {
 };
 
 struct shutdown_report {
-  std::size_t alive_at_start = 0;       // actors alive when shutdown began
-  std::size_t stopped = 0;              // of those, stopped within the timeout
+  std::size_t alive_at_start = 0;         // actors alive when shutdown began
+  std::size_t stopped = 0;                // of those, stopped within the timeout
   std::vector<actor_info> still_running;  // did not stop within the timeout (newest first)
 };
 
@@ -96,13 +96,19 @@ class actor_system {
     auto tuple = std::forward_as_tuple(std::forward<Args>(args)...);
     using tuple_t = decltype(tuple);
     detail::spawn_request req{
-        &identity_of<A>, type_name, sizeof(A), alignof(A),
+        &identity_of<A>,
+        type_name,
+        sizeof(A),
+        alignof(A),
         [](void* mem, void* a) -> actor_base* {
-          return std::apply([mem](auto&&... xs) { return static_cast<actor_base*>(
-                                                      ::new (mem) A(std::forward<decltype(xs)>(xs)...)); },
-                            std::move(*static_cast<tuple_t*>(a)));
+          return std::apply(
+              [mem](auto&&... xs) {
+                return static_cast<actor_base*>(::new (mem) A(std::forward<decltype(xs)>(xs)...));
+              },
+              std::move(*static_cast<tuple_t*>(a)));
         },
-        &tuple, &register_handled<A>};
+        &tuple,
+        &register_handled<A>};
     auto r = spawn_erased(req, opts);
     if (!r) return r.error();
     return actor_ref<A>::from_cell(r->cell(), r->generation());
@@ -113,8 +119,8 @@ class actor_system {
 
   // Delivers `m` to `to` after `delay`, from outside any actor.
   template <class T, class M>
-    requires detail::accepts<T, M>
-  timer_handle send_after(const actor_ref<T>& to, std::chrono::nanoseconds delay, M&& m) {
+  requires detail::accepts<T, M> timer_handle send_after(const actor_ref<T>& to,
+                                                         std::chrono::nanoseconds delay, M&& m) {
     if (!to.valid()) return timer_handle();
     envelope* e = detail::make_envelope(to.cell()->system, std::forward<M>(m));
     return detail::start_timer(to.cell(), to.generation(), e, delay, std::chrono::nanoseconds(0));

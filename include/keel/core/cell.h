@@ -51,25 +51,25 @@ enum class lifecycle : std::uint8_t { free, starting, running, suspended, stoppi
 
 struct alignas(k_cache_line) actor_cell : sched::task {
   // ---- written by senders ----
-  std::atomic<std::uintptr_t> head{0};        // user lane: newest link | IDLE | SYS | CLOSED
+  std::atomic<std::uintptr_t> head{0};           // user lane: newest link | IDLE | SYS | CLOSED
   std::atomic<mailbox_link*> sys_head{nullptr};  // system lane: newest link
-  std::atomic<std::uint32_t> generation{0};   // 0 while free; senders compare with their ref
-  std::uint32_t pin = sched::k_any_worker;    // worker this actor is pinned to
+  std::atomic<std::uint32_t> generation{0};      // 0 while free; senders compare with their ref
+  std::uint32_t pin = sched::k_any_worker;       // worker this actor is pinned to
   system_state* system = nullptr;
   actor_id id = k_no_actor;
   std::uint32_t slot = 0;
-  std::uint32_t type_index = 0;               // the actor type's counter row
+  std::uint32_t type_index = 0;  // the actor type's counter row
   // ---- token holder only ----
   mailbox_link* tail = nullptr;
   mailbox_link* sys_tail = nullptr;
   mailbox_link stub;
   mailbox_link sys_stub;
   actor_base* behavior = nullptr;
-  cell_extras* extras = nullptr;  // allocated on first need: name, stash, pending asks
+  cell_extras* extras = nullptr;     // allocated on first need: name, stash, pending asks
   std::uint64_t mailbox_age_ns = 0;  // of the oldest message dequeued in the last activation
   std::atomic<lifecycle> state{lifecycle::free};  // written by the holder, read by anyone
-  std::uint8_t backlog = 0;          // the last activation ended by budget with messages left
-  std::uint16_t budget = 64;         // messages per activation
+  std::uint8_t backlog = 0;   // the last activation ended by budget with messages left
+  std::uint16_t budget = 64;  // messages per activation
 
   actor_handle handle() const noexcept {
     return {slot, generation.load(std::memory_order_relaxed)};
@@ -88,9 +88,8 @@ inline std::uintptr_t push_user(actor_cell& c, envelope* e) noexcept {
   e->next.store(nullptr, std::memory_order_relaxed);
   // acq_rel: release publishes the envelope's fields to the consumer that follows the link;
   // acquire makes the token holder's earlier writes (its idle CAS) visible to a new holder.
-  const std::uintptr_t prev =
-      c.head.exchange(reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e)),
-                      std::memory_order_acq_rel);
+  const std::uintptr_t prev = c.head.exchange(
+      reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e)), std::memory_order_acq_rel);
   reinterpret_cast<mailbox_link*>(prev & ~k_bits)->next.store(e, std::memory_order_release);
   return prev & k_bits;
 }

@@ -12,10 +12,10 @@ namespace keel {
 
 // A snapshot of one actor type's counters, summed over shards.
 struct type_counters {
-  std::string type;              // the actor type's declared name
-  std::uint64_t received = 0;    // messages handled by actors of this type
-  std::uint64_t sent = 0;        // messages sent by actors of this type
-  std::uint64_t failures = 0;    // handler exceptions
+  std::string type;                // the actor type's declared name
+  std::uint64_t received = 0;      // messages handled by actors of this type
+  std::uint64_t sent = 0;          // messages sent by actors of this type
+  std::uint64_t failures = 0;      // handler exceptions
   std::uint64_t dead_letters = 0;  // messages addressed to this type that became dead letters
   std::uint64_t spawned = 0;
   std::uint64_t stopped = 0;

@@ -23,7 +23,7 @@ struct diagnostic {
   std::string message_type;  // the message being handled, if any
   std::string text;          // exception text or a description
   message_id correlation = 0;
-  std::uint64_t value = 0;   // mailbox_age: the age in ns
+  std::uint64_t value = 0;  // mailbox_age: the age in ns
 
   // One line for logs: "keel: failure: actor 12 (shop.payment \"pay\") on shop.charge/1: ..."
   std::string to_string() const;

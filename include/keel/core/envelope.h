@@ -31,19 +31,19 @@ struct mailbox_link {
 };
 
 struct alignas(16) envelope : mailbox_link {
-  const message_ops* ops = nullptr;      // payload type: destroy, move, copy, name
-  type_id type = 0;                      // ops->id, kept here for dispatch without a load
-  actor_handle sender;                   // non-owning; {0,0} from outside the system
-  message_id id = 0;                     // unique per system
-  message_id correlation = 0;            // inherited from the message being handled
-  message_id causation = 0;              // the message being handled when this was sent
-  std::uint64_t timestamp = 0;           // the sender worker's cached tick (ns)
-  std::uint32_t target_generation = 0;   // the incarnation it was sent to
+  const message_ops* ops = nullptr;     // payload type: destroy, move, copy, name
+  type_id type = 0;                     // ops->id, kept here for dispatch without a load
+  actor_handle sender;                  // non-owning; {0,0} from outside the system
+  message_id id = 0;                    // unique per system
+  message_id correlation = 0;           // inherited from the message being handled
+  message_id causation = 0;             // the message being handled when this was sent
+  std::uint64_t timestamp = 0;          // the sender worker's cached tick (ns)
+  std::uint32_t target_generation = 0;  // the incarnation it was sent to
   priority prio = priority::normal;
   std::uint8_t flags = 0;
-  std::uint8_t size_class = 0;           // which free list it returns to (k_no_class: none)
+  std::uint8_t size_class = 0;  // which free list it returns to (k_no_class: none)
   std::uint8_t reserved = 0;
-  void* aux = nullptr;                   // timer envelopes: the timer (for cancellation)
+  void* aux = nullptr;  // timer envelopes: the timer (for cancellation)
 
   static constexpr std::uint8_t k_no_class = 0xFF;
 

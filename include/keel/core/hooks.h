@@ -23,7 +23,13 @@
 
 namespace keel {
 
-enum class hook_phase : std::uint8_t { chaos = 0, redirect = 1, quarantine = 2, recording = 3, metrics = 4 };
+enum class hook_phase : std::uint8_t {
+  chaos = 0,
+  redirect = 1,
+  quarantine = 2,
+  recording = 3,
+  metrics = 4
+};
 
 enum class send_decision : std::uint8_t { pass, drop, delay, duplicate, redirect };
 

@@ -48,8 +48,7 @@ concept has_trait_name = requires {
 // A type keel can carry in an envelope.
 template <class T>
 concept message = std::is_object_v<T> && !std::is_const_v<T> && std::move_constructible<T> &&
-                  std::destructible<T> &&
-                  (detail::has_member_name<T> || detail::has_trait_name<T>);
+                  std::destructible<T> && (detail::has_member_name<T> || detail::has_trait_name<T>);
 
 template <message M>
 consteval std::string_view name_of() {

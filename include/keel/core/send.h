@@ -45,7 +45,8 @@ envelope* make_envelope(system_state* sys, M&& m) noexcept {
   static_assert(message<T>, "not a message: declare `static constexpr std::string_view keel_name`");
   static_assert(fits_inline_alignment<T>, "message alignment above 16 bytes is not supported");
   envelope* e = new_envelope(sys, sizeof(T));
-  if (e == nullptr) [[unlikely]] return nullptr;
+  if (e == nullptr) [[unlikely]]
+    return nullptr;
   e->ops = &ops_of<T>;
   e->type = type_id_of<T>();
   ::new (e->payload()) T(std::forward<M>(m));
@@ -54,9 +55,11 @@ envelope* make_envelope(system_state* sys, M&& m) noexcept {
 
 template <class M>
 send_status send_message(actor_cell* c, std::uint32_t generation, M&& m) noexcept {
-  if (c == nullptr) [[unlikely]] return deliver(nullptr, 0, nullptr);
+  if (c == nullptr) [[unlikely]]
+    return deliver(nullptr, 0, nullptr);
   envelope* e = make_envelope(c->system, std::forward<M>(m));
-  if (e == nullptr) [[unlikely]] return send_status::out_of_memory;
+  if (e == nullptr) [[unlikely]]
+    return send_status::out_of_memory;
   return deliver(c, generation, e);
 }
 

@@ -28,8 +28,8 @@ struct type_entry {
   type_id id = 0;
   std::string name;
   type_kind kind = type_kind::message;
-  const void* identity = nullptr;       // one address per C++ type
-  const message_ops* ops = nullptr;     // messages only
+  const void* identity = nullptr;    // one address per C++ type
+  const message_ops* ops = nullptr;  // messages only
   // Reserved for the codec layer (next issue): encode/decode/to_json/from_json.
 };
 

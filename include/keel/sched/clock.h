@@ -11,10 +11,9 @@ namespace keel::sched {
 
 // Monotonic nanoseconds (CLOCK_MONOTONIC through std::chrono::steady_clock).
 inline std::uint64_t clock_now() noexcept {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::steady_clock::now().time_since_epoch())
-          .count());
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
 }
 
 }  // namespace keel::sched

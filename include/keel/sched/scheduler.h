@@ -33,7 +33,7 @@ class scheduler {
   // Validates `config` and builds the workers (no thread starts until start()). `runner` must
   // outlive the scheduler.
   static result<std::unique_ptr<scheduler>> create(const scheduler_config& config,
-                                                    task_runner& runner);
+                                                   task_runner& runner);
   ~scheduler();  // stops the workers if they run
   scheduler(const scheduler&) = delete;
   scheduler& operator=(const scheduler&) = delete;

@@ -19,13 +19,13 @@ struct worker_core;
 // Per-worker statistics. Written by the owner with relaxed stores, readable by any thread with
 // relaxed loads (values may be slightly stale).
 struct worker_stats {
-  std::uint64_t activations = 0;     // tasks run
-  std::uint64_t steals = 0;          // steal operations that took at least one task
-  std::uint64_t stolen_tasks = 0;    // tasks taken by those steals
-  std::uint64_t parks = 0;           // times the worker parked on its futex
-  std::uint64_t wakeups = 0;         // times it returned from park (notified or timed out)
+  std::uint64_t activations = 0;       // tasks run
+  std::uint64_t steals = 0;            // steal operations that took at least one task
+  std::uint64_t stolen_tasks = 0;      // tasks taken by those steals
+  std::uint64_t parks = 0;             // times the worker parked on its futex
+  std::uint64_t wakeups = 0;           // times it returned from park (notified or timed out)
   std::uint64_t watchdog_rescues = 0;  // timed-out parks after which work was found (lost wake-ups)
-  std::uint64_t inject_pops = 0;     // tasks taken from the global injection queue
+  std::uint64_t inject_pops = 0;       // tasks taken from the global injection queue
 };
 
 class worker {
