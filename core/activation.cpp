@@ -162,7 +162,9 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
       dead(e, c, dead_letter_reason::actor_stopped, true);
     }
     x.stash_tail = nullptr;
-    x.asks.clear();  // pending continuations die with the actor; their timers are cancelled
+    // Pending continuations die with the actor; their timeouts must not fire into a dead letter.
+    for (auto& [rid, p] : x.asks) p.timeout.cancel();
+    x.asks.clear();
   }
   if (!name.empty()) {
     std::lock_guard<std::mutex> lock(names_mu);
@@ -189,9 +191,8 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   c->generation.store(0, std::memory_order_release);
   c->state.store(lifecycle::stopped, std::memory_order_release);
   live.fetch_sub(1, std::memory_order_acq_rel);
-  if (c->extras != nullptr) c->extras->released = false;
-  // The generation to continue from when the slot is reused.
-  c->id = gen;  // (a stopped cell keeps its last generation in `id` for the free list)
+  c->released = false;
+  c->last_generation = gen;  // the next incarnation of this slot continues from here
 }
 
 sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
@@ -207,12 +208,13 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
     while (envelope* e = pop_lane(c->tail, &c->stub, lane_free)) {
       dead(e, c, dead_letter_reason::actor_stopped, false);
     }
-    const bool release = c->extras == nullptr || !c->extras->released;
-    const std::uint32_t last_gen = static_cast<std::uint32_t>(c->id);
+    // The first time the stopped actor goes idle and closed, its slot goes back on the free list.
+    const bool release = !c->released;
+    const std::uint32_t last_gen = c->last_generation;
     const std::uint32_t slot = c->slot;
-    if (c->extras != nullptr) c->extras->released = true;
+    c->released = true;
     if (!try_go_idle(c, k_closed)) {
-      if (c->extras != nullptr) c->extras->released = !release;
+      c->released = !release;
       return sched::run_result::yield;
     }
     if (release) {
@@ -360,53 +362,73 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
     e->ops->destroy(e->payload());
   };
 
+  // Holds a user message while suspended: moved into an owned envelope at the stash's end.
+  auto stash = [&](envelope* e) {
+    envelope* held = copy_envelope(this, e);
+    if (held == nullptr) {
+      dead(e, c, dead_letter_reason::out_of_memory, false);
+      return;
+    }
+    e->ops->move_to(e->payload(), held->payload());
+    e->ops->destroy(e->payload());
+    held->next.store(nullptr, std::memory_order_relaxed);
+    cell_extras& x = extras_of(c);
+    if (x.stash_tail != nullptr) {
+      x.stash_tail->next.store(held, std::memory_order_relaxed);
+    } else {
+      x.stash_head = held;
+    }
+    x.stash_tail = held;
+  };
+  // Once running again, messages held while suspended come first (they are older).
+  auto replay_stash = [&]() {
+    if (c->extras == nullptr) return;
+    cell_extras& x = *c->extras;
+    while (!stop && x.stash_head != nullptr &&
+           c->state.load(std::memory_order_relaxed) == lifecycle::running) {
+      auto* e = static_cast<envelope*>(x.stash_head);
+      x.stash_head = e->next.load(std::memory_order_relaxed);
+      if (x.stash_head == nullptr) x.stash_tail = nullptr;
+      handle_user(e);
+      free_envelope(e);  // stashed envelopes are owned, not in a lane
+    }
+  };
+
   run_system();
   std::uint64_t oldest = 0;
   std::uint32_t n = 0;
   bool budget_hit = false;
   if (!stop) {
-    // Messages held while suspended come first once resumed (they are older).
-    if (c->state.load(std::memory_order_relaxed) == lifecycle::running && c->extras != nullptr) {
-      cell_extras& x = *c->extras;
-      while (!stop && x.stash_head != nullptr) {
-        auto* e = static_cast<envelope*>(x.stash_head);
-        x.stash_head = e->next.load(std::memory_order_relaxed);
-        if (x.stash_head == nullptr) x.stash_tail = nullptr;
-        handle_user(e);
-        free_envelope(e);  // stashed envelopes are owned, not in a lane
-      }
-    }
+    replay_stash();
     const std::uintptr_t snapshot = c->head.load(std::memory_order_acquire) & ~k_bits;
     const std::uint64_t started = w.now();
     const std::uint64_t time_budget = static_cast<std::uint64_t>(cfg.time_budget.count());
     while (!stop) {
-      if (c->sys_head.load(std::memory_order_relaxed) != c->sys_tail) {
-        run_system();
-        if (stop) break;
-      }
       if (c->state.load(std::memory_order_relaxed) == lifecycle::suspended) {
         // Hold user messages, in order, until resume; the lane empties so the actor can idle.
-        while (envelope* e = pop_lane(c->tail, &c->stub, lane_free)) {
-          envelope* held = copy_envelope(this, e);
-          if (held == nullptr) {
-            dead(e, c, dead_letter_reason::out_of_memory, false);
-            continue;
-          }
-          e->ops->move_to(e->payload(), held->payload());
-          e->ops->destroy(e->payload());
-          held->next.store(nullptr, std::memory_order_relaxed);
-          cell_extras& x = extras_of(c);
-          if (x.stash_tail != nullptr) {
-            x.stash_tail->next.store(held, std::memory_order_relaxed);
-          } else {
-            x.stash_head = held;
-          }
-          x.stash_tail = held;
-        }
+        while (envelope* e = pop_lane(c->tail, &c->stub, lane_free)) stash(e);
         break;
       }
       envelope* e = pop_lane(c->tail, &c->stub, lane_free);
       if (e == nullptr) break;
+      // A system message pushed before `e` (e.g. suspend() then send() on one thread) is seen
+      // here: the acquire pop of `e` made its push visible. It takes effect before `e`.
+      if (c->sys_head.load(std::memory_order_acquire) != c->sys_tail) [[unlikely]] {
+        run_system();
+        if (stop) {
+          dead(e, c, dead_letter_reason::actor_stopped, false);
+          break;
+        }
+        if (c->state.load(std::memory_order_relaxed) == lifecycle::suspended) {
+          stash(e);
+          continue;
+        }
+        replay_stash();
+        if (stop) {
+          dead(e, c, dead_letter_reason::actor_stopped, false);
+          break;
+        }
+      }
       if (n == 0) oldest = e->timestamp;
       handle_user(e);
       ++n;

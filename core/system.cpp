@@ -319,10 +319,25 @@ shutdown_report actor_system::shutdown(std::chrono::nanoseconds timeout) {
   std::sort(alive.begin(), alive.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
   report.alive_at_start = alive.size();
-  for (auto& [id, ref] : alive) (void)ref.stop();
+  // Newest first. Up to k_strict actors are stopped one at a time (each waits for the previous
+  // one to finish on_stop); beyond that, in batches of k_batch (ordered between batches), so a
+  // system with a million actors still shuts down in seconds.
+  constexpr std::size_t k_strict = 4096;
+  constexpr std::size_t k_batch = 256;
+  const std::size_t batch = alive.size() <= k_strict ? 1 : k_batch;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (s->live.load(std::memory_order_acquire) > 0 &&
-         std::chrono::steady_clock::now() < deadline) {
+  for (std::size_t first = 0; first < alive.size(); first += batch) {
+    const std::size_t last = std::min(alive.size(), first + batch);
+    for (std::size_t i = first; i < last; ++i) (void)alive[i].second.stop();
+    for (std::size_t i = first; i < last; ++i) {
+      while (alive[i].second.alive() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+    }
+  }
+  // Actors spawned during shutdown (by on_stop, say) fail to spawn; the rest have stopped or
+  // timed out. Let the workers finish what is queued (dead letters) before they stop.
+  while (s->live.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   for (auto& [id, ref] : alive) {

@@ -49,7 +49,6 @@ struct cell_extras {
   mailbox_link* stash_head = nullptr;  // user messages held while suspended (oldest first)
   mailbox_link* stash_tail = nullptr;
   std::unordered_map<message_id, pending_ask> asks;
-  bool released = false;  // returned to the free list after its final stop
 };
 
 // Control message on the system lane.

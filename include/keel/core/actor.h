@@ -88,6 +88,14 @@ class actor_base {
     return detail::deliver_to(cell_->system, current_->sender, e);
   }
 
+  // Sends `m` to an actor by handle (e.g. a sender() remembered from an earlier message).
+  template <class M>
+  send_status send_to(actor_handle to, M&& m) noexcept {
+    envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
+    if (e == nullptr) return send_status::out_of_memory;
+    return detail::deliver_to(cell_->system, to, e);
+  }
+
   // Asks `to` with `m`; `then(result<R>)` runs inside this actor with the reply, or with
   // errc::timeout after `timeout`, or with the error that stopped the request.
   template <message R, class T, class M, class F>

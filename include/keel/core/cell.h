@@ -50,7 +50,7 @@ inline constexpr std::uintptr_t k_bits = 7;
 enum class lifecycle : std::uint8_t { free, starting, running, suspended, stopping, stopped };
 
 struct alignas(k_cache_line) actor_cell : sched::task {
-  // ---- written by senders ----
+  // ---- line 1: written by senders, or read-mostly ----
   std::atomic<std::uintptr_t> head{0};           // user lane: newest link | IDLE | SYS | CLOSED
   std::atomic<mailbox_link*> sys_head{nullptr};  // system lane: newest link
   std::atomic<std::uint32_t> generation{0};      // 0 while free; senders compare with their ref
@@ -59,26 +59,28 @@ struct alignas(k_cache_line) actor_cell : sched::task {
   actor_id id = k_no_actor;
   std::uint32_t slot = 0;
   std::uint32_t type_index = 0;  // the actor type's counter row
-  // ---- token holder only ----
-  mailbox_link* tail = nullptr;
+  cell_extras* extras = nullptr;  // allocated on first need: name, stash, pending asks
+  // ---- line 2: token holder only (stub.next is written by the first sender after idle) ----
+  alignas(k_cache_line) mailbox_link* tail = nullptr;
   mailbox_link* sys_tail = nullptr;
   mailbox_link stub;
   mailbox_link sys_stub;
   actor_base* behavior = nullptr;
-  cell_extras* extras = nullptr;     // allocated on first need: name, stash, pending asks
   std::uint64_t mailbox_age_ns = 0;  // of the oldest message dequeued in the last activation
   std::atomic<lifecycle> state{lifecycle::free};  // written by the holder, read by anyone
   std::uint8_t backlog = 0;   // the last activation ended by budget with messages left
   std::uint16_t budget = 64;  // messages per activation
+  bool released = false;      // stopped, closed, and back on the free list
+  std::uint32_t last_generation = 0;  // the generation of the last incarnation (free slots)
 
   actor_handle handle() const noexcept {
     return {slot, generation.load(std::memory_order_relaxed)};
   }
 };
 
-static_assert(offsetof(actor_cell, tail) >= k_cache_line / 2,
-              "sender-written fields and holder fields overlap more than intended");
-static_assert(sizeof(actor_cell) <= 128, "an actor cell must stay within two cache lines");
+static_assert(offsetof(actor_cell, tail) == k_cache_line,
+              "sender-written fields and holder fields must sit on separate cache lines");
+static_assert(sizeof(actor_cell) == 2 * k_cache_line, "an actor cell is two cache lines");
 
 // ---- mailbox operations (inline: they are the send and receive fast paths) ---------------------
 

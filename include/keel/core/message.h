@@ -93,6 +93,14 @@ template <class M>
 void copy_payload(const void* src, void* dst) {
   ::new (dst) M(*std::launder(static_cast<const M*>(src)));
 }
+template <class M>
+constexpr auto copy_fn() noexcept -> void (*)(const void*, void*) {
+  if constexpr (std::is_copy_constructible_v<M>) {
+    return &copy_payload<M>;
+  } else {
+    return nullptr;
+  }
+}
 }  // namespace detail
 
 template <message M>
@@ -103,7 +111,7 @@ inline constexpr message_ops ops_of = {
     static_cast<std::uint32_t>(alignof(M)),
     &detail::destroy_payload<M>,
     &detail::move_payload<M>,
-    std::is_copy_constructible_v<M> ? &detail::copy_payload<M> : nullptr,
+    detail::copy_fn<M>(),
 };
 
 }  // namespace keel
