@@ -64,12 +64,17 @@ run_tests() {
   # mmap randomness (some newer kernels default to 32): run sanitized tests without ASLR there.
   local rnd_bits
   rnd_bits=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)
-  if grep -q '^KEEL_SANITIZE:[A-Z]*=.' "$dir/CMakeCache.txt" && [ "$rnd_bits" -gt 28 ]; then
+  if grep -qs '^KEEL_SANITIZE:[A-Z]*=.' "$dir/CMakeCache.txt" && [ "$rnd_bits" -gt 28 ]; then
     wrapper=(setarch "$(uname -m)" -R)
   fi
+  # Asked first: `ctest -N` rewrites Testing/Temporary/LastTest.log, which should keep the log of
+  # the run that failed.
+  local smoke_list has_smoke=0
+  smoke_list=$(ctest --test-dir "$dir" -N -L bench-smoke)
+  grep -q 'Total Tests: [1-9]' <<<"$smoke_list" && has_smoke=1
   locked env "$@" "${wrapper[@]}" ctest --test-dir "$dir" --output-on-failure -j "$jobs" \
     --timeout "$test_timeout" --label-exclude bench-smoke
-  if ctest --test-dir "$dir" -N -L bench-smoke | grep -q 'Total Tests: [1-9]'; then
+  if [ "$has_smoke" -eq 1 ]; then
     echo "-- benchmark smoke tests"
     locked env "$@" "${wrapper[@]}" ctest --test-dir "$dir" --output-on-failure \
       --timeout "$test_timeout" -L bench-smoke
