@@ -71,7 +71,8 @@ TEST(actor, keeps_per_sender_order_under_contention) {
     });
   }
   for (auto& t : threads) t.join();
-  ASSERT_TRUE(eventually([&] { return count.load(std::memory_order_acquire) == senders * per_sender; }));
+  ASSERT_TRUE(
+      eventually([&] { return count.load(std::memory_order_acquire) == senders * per_sender; }));
   sys->shutdown();
   EXPECT_EQ(errors.load(), 0);
   for (auto v : last) EXPECT_EQ(v, per_sender);
@@ -86,7 +87,8 @@ TEST(actor, on_start_runs_before_the_first_message_and_on_stop_last) {
   ASSERT_TRUE(eventually([&] { return log.snapshot().size() == 3; }));
   ref.stop();
   ASSERT_TRUE(eventually([&] { return !ref.alive(); }));
-  EXPECT_EQ(log.snapshot(), (std::vector<std::string>{"start a", "ping a 1", "ping a 2", "stop a"}));
+  EXPECT_EQ(log.snapshot(),
+            (std::vector<std::string>{"start a", "ping a 1", "ping a 2", "stop a"}));
 }
 
 TEST(actor, stop_overtakes_queued_messages_which_become_dead_letters) {

@@ -1,10 +1,10 @@
 // AddressSanitizer must catch a use-after-free of an envelope in the malloc build: proof that
 // the sanitizer CI job can see keel's own allocations (it could not through mimalloc heaps).
-#include <keel/core/send.h>
-
 #include <gtest/gtest.h>
 
 #include "core/test_actors.h"
+
+#include <keel/core/send.h>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)

@@ -1,8 +1,8 @@
-#include <keel/sched/worker.h>
-
 #include <gtest/gtest.h>
 
 #include "core/test_actors.h"
+
+#include <keel/sched/worker.h>
 
 namespace {
 
@@ -79,9 +79,9 @@ class relay : public keel::actor<relay, chain> {
     ++handlers_running_;
     const keel::actor_handle requester = sender();
     auto k = [this, requester](keel::result<sum> r) {
-      send_to(requester, chain_result{r ? r->value : 0, r.code(),
-                                      keel::sched::worker::current() != nullptr,
-                                      handlers_running_});
+      send_to(requester,
+              chain_result{r ? r->value : 0, r.code(), keel::sched::worker::current() != nullptr,
+                           handlers_running_});
     };
     if (c.silent) {
       ask<sum>(t_, silent{}, 20ms, k);

@@ -36,8 +36,8 @@ class scripted_hook : public keel::hook_subscriber {
     if (ev.type_name == "keel.control/1" || ev.type_name == "keel.ask_error/1") {
       return keel::send_decision::pass;
     }
-    log_->add(tag_ + " send " + std::string(ev.type_name) + " decided=" +
-              std::to_string(static_cast<int>(ev.decision)));
+    log_->add(tag_ + " send " + std::string(ev.type_name) +
+              " decided=" + std::to_string(static_cast<int>(ev.decision)));
     if (decision == keel::send_decision::redirect) ev.redirect_to = redirect_to;
     if (decision == keel::send_decision::delay) ev.delay = delay;
     return decision;

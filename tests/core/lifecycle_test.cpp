@@ -26,10 +26,7 @@ class ordered_sink : public keel::actor<ordered_sink, seq_msg, probe> {
   static constexpr std::string_view keel_name = "test.ordered_sink";
   ordered_sink(std::vector<std::uint64_t>* last, std::atomic<std::uint64_t>* count,
                std::atomic<int>* errors, std::atomic<int>* while_suspended)
-      : last_(last),
-        count_(count),
-        errors_(errors),
-        while_suspended_(while_suspended) {}
+      : last_(last), count_(count), errors_(errors), while_suspended_(while_suspended) {}
   void on(seq_msg& m) {
     if ((*last_)[m.sender] + 1 != m.seq) errors_->fetch_add(1);
     (*last_)[m.sender] = m.seq;
@@ -63,8 +60,7 @@ TEST(lifecycle, suspend_and_resume_race_with_sends_and_steals) {
   std::atomic<std::uint64_t> count{0};
   std::atomic<int> errors{0};
   std::atomic<int> while_suspended{0};
-  auto ref =
-      sys->spawn<ordered_sink>(&last, &count, &errors, &while_suspended).value();
+  auto ref = sys->spawn<ordered_sink>(&last, &count, &errors, &while_suspended).value();
   std::vector<std::thread> threads;
   for (std::uint32_t s = 0; s < senders; ++s) {
     threads.emplace_back([&, s] {
@@ -107,8 +103,7 @@ TEST(lifecycle, resumed_messages_keep_their_order) {
   std::atomic<int> errors{0};
   std::atomic<int> while_suspended{0};
   auto sys = make_system();
-  auto ref =
-      sys->spawn<ordered_sink>(&last, &count, &errors, &while_suspended).value();
+  auto ref = sys->spawn<ordered_sink>(&last, &count, &errors, &while_suspended).value();
   ref.suspend();
   for (std::uint64_t i = 1; i <= 1000; ++i) ref.send(seq_msg{0, i});
   ordered_sink::resumed_round.store(0);

@@ -1,9 +1,10 @@
 // Millions of messages across all workers: every message arrives exactly once, per-sender
 // order holds, counts add up.
+#include "stress.h"
+
 #include <gtest/gtest.h>
 
 #include "core/test_actors.h"
-#include "stress.h"
 
 namespace {
 
@@ -33,7 +34,8 @@ struct shared_state {
 class node : public keel::actor<node, token, start_burst> {
  public:
   static constexpr std::string_view keel_name = "test.stress_node";
-  node(std::uint32_t index, shared_state* s) : index_(index), s_(s), last_seen_(64, 0), next_seq_(64, 0) {}
+  node(std::uint32_t index, shared_state* s)
+      : index_(index), s_(s), last_seen_(64, 0), next_seq_(64, 0) {}
   void on(start_burst& b) {
     for (std::uint64_t i = 0; i < b.count; ++i) forward(3);
   }
@@ -68,7 +70,8 @@ TEST(stress, millions_of_messages_across_all_workers_arrive_exactly_once_in_orde
   for (std::uint32_t i = 0; i < nodes; ++i) s.peers.push_back(sys->spawn<node>(i, &s).value());
   for (auto& p : s.peers) p.send(start_burst{per_node});
   const std::uint64_t expected_tokens = nodes * per_node;
-  ASSERT_TRUE(eventually([&] { return s.finished.load(std::memory_order_acquire) == expected_tokens; }));
+  ASSERT_TRUE(
+      eventually([&] { return s.finished.load(std::memory_order_acquire) == expected_tokens; }));
   EXPECT_EQ(s.handled.load(), expected_tokens * 4);
   EXPECT_EQ(s.order_errors.load(), 0U);
   const auto stats = sys->scheduler().total_stats();

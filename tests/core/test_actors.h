@@ -1,8 +1,6 @@
 // Messages and actors shared by the core tests.
 #pragma once
 
-#include <keel/keel.h>
-
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -11,6 +9,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <keel/keel.h>
 
 namespace keel::test {
 
