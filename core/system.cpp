@@ -337,7 +337,8 @@ shutdown_report actor_system::shutdown(std::chrono::nanoseconds timeout) {
   }
   // Actors spawned during shutdown (by on_stop, say) fail to spawn; the rest have stopped or
   // timed out. Let the workers finish what is queued (dead letters) before they stop.
-  while (s->live.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (s->live.load(std::memory_order_acquire) > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   for (auto& [id, ref] : alive) {

@@ -58,7 +58,7 @@ struct alignas(k_cache_line) actor_cell : sched::task {
   system_state* system = nullptr;
   actor_id id = k_no_actor;
   std::uint32_t slot = 0;
-  std::uint32_t type_index = 0;  // the actor type's counter row
+  std::uint32_t type_index = 0;   // the actor type's counter row
   cell_extras* extras = nullptr;  // allocated on first need: name, stash, pending asks
   // ---- line 2: token holder only (stub.next is written by the first sender after idle) ----
   alignas(k_cache_line) mailbox_link* tail = nullptr;
@@ -68,9 +68,9 @@ struct alignas(k_cache_line) actor_cell : sched::task {
   actor_base* behavior = nullptr;
   std::uint64_t mailbox_age_ns = 0;  // of the oldest message dequeued in the last activation
   std::atomic<lifecycle> state{lifecycle::free};  // written by the holder, read by anyone
-  std::uint8_t backlog = 0;   // the last activation ended by budget with messages left
-  std::uint16_t budget = 64;  // messages per activation
-  bool released = false;      // stopped, closed, and back on the free list
+  std::uint8_t backlog = 0;           // the last activation ended by budget with messages left
+  std::uint16_t budget = 64;          // messages per activation
+  bool released = false;              // stopped, closed, and back on the free list
   std::uint32_t last_generation = 0;  // the generation of the last incarnation (free slots)
 
   actor_handle handle() const noexcept {
