@@ -36,8 +36,13 @@ bool try_go_idle(actor_cell* c, std::uintptr_t closed) noexcept {
   }
   mailbox_link* tail = c->tail;
   if ((h & ~k_bits) != reinterpret_cast<std::uintptr_t>(tail)) return false;  // more, or in flight
-  c->stub.next.store(nullptr, std::memory_order_relaxed);
-  c->tail = &c->stub;
+  if (tail != &c->stub) {
+    // Swap the stub back in. No producer can be linking to the stub now: we moved past it only
+    // after reading its link. (When the tail IS the stub, a producer may be linking to it this
+    // very moment: its link must not be touched, and the CAS below fails for it.)
+    c->stub.next.store(nullptr, std::memory_order_relaxed);
+    c->tail = &c->stub;
+  }
   // acq_rel: release publishes this activation's writes to the next token holder.
   if (c->head.compare_exchange_strong(h,
                                       reinterpret_cast<std::uintptr_t>(&c->stub) | k_idle | closed,
