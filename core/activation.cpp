@@ -81,25 +81,39 @@ void system_state::answer_ask(envelope* request, errc code, std::string_view tex
   deliver_to(this, request->sender, e);
 }
 
+// A control message (stop, suspend, resume) for an incarnation that has stopped has nothing left
+// to do: it is dropped, not counted as a dead letter. Anything else on the system lane is one.
+void system_state::drop_system(envelope* e, actor_cell* c) noexcept {
+  if (e->type == type_id_of<control_msg>()) {
+    e->ops->destroy(e->payload());
+    return;
+  }
+  dead(e, c, dead_letter_reason::actor_stopped, false);
+}
+
 void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reason,
                         bool owned) noexcept {
   dead_letters.fetch_add(1, std::memory_order_relaxed);
   core_local* l = local();
-  if (target != nullptr && target->generation.load(std::memory_order_relaxed) != 0) {
-    count(l, target->type_index, &counter_row::dead_letters);
-  }
+  // Counted against the type of the actor it was addressed to (a stopped cell keeps its type).
+  if (target != nullptr) count(l, target->type_index, &counter_row::dead_letters);
   if (cfg.dead_letter_history > 0) {
-    dead_letter d;
-    d.target =
-        target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
-    d.sender = e->sender;
-    d.type_name = std::string(e->ops->name);
-    d.id = e->id;
-    d.correlation = e->correlation;
-    d.reason = reason;
-    std::lock_guard<std::mutex> lock(dl_mu);
-    if (recent.size() >= cfg.dead_letter_history) recent.pop_front();
-    recent.push_back(std::move(d));
+    try {
+      dead_letter d;
+      d.target =
+          target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
+      if (target != nullptr) d.target_type = type_name_of(target->type_index);
+      d.sender = e->sender;
+      d.type_name = std::string(e->ops->name);
+      d.id = e->id;
+      d.correlation = e->correlation;
+      d.reason = reason;
+      std::lock_guard<std::mutex> lock(dl_mu);
+      if (recent.size() >= cfg.dead_letter_history) recent.pop_front();
+      recent.push_back(std::move(d));
+    } catch (...) {
+      // No memory for the history entry: the dead letter is still counted and reported below.
+    }
   }
 #if !defined(KEEL_NO_HOOKS)
   if (any_hooks) {
@@ -208,7 +222,7 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
   if (st0 == lifecycle::stopped || st0 == lifecycle::free) {
     // A stopped actor's late messages: dead letters, then go idle and closed.
     while (envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_free)) {
-      dead(e, c, dead_letter_reason::actor_stopped, false);
+      drop_system(e, c);
     }
     while (envelope* e = pop_lane(c->tail, &c->stub, lane_free)) {
       dead(e, c, dead_letter_reason::actor_stopped, false);
@@ -280,7 +294,7 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
       envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_free);
       if (e == nullptr) break;
       if (e->target_generation != gen || e->type != type_id_of<control_msg>()) {
-        dead(e, c, dead_letter_reason::actor_stopped, false);
+        drop_system(e, c);
         continue;
       }
       const control what = e->as<control_msg>().what;

@@ -231,7 +231,9 @@ send_status send_control(actor_cell* c, std::uint32_t gen, control what) noexcep
   envelope* e = make_envelope(c->system, control_msg{what});
   if (e == nullptr) return send_status::out_of_memory;
   if (c->generation.load(std::memory_order_relaxed) != gen) {
-    c->system->dead(e, c, dead_letter_reason::actor_stopped, true);
+    // Stopping (or suspending) an actor that has stopped: nothing to do, nothing to count.
+    e->ops->destroy(e->payload());
+    free_envelope(e);
     return send_status::dead_letter;
   }
   e->flags |= envelope_flags::internal;

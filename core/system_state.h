@@ -114,6 +114,7 @@ struct system_state final : sched::task_runner {
   // Dead letters: counts, records, runs hooks, answers asks, destroys the payload; frees the
   // envelope if `owned` (an envelope still in a mailbox lane is freed by the lane).
   void dead(envelope* e, actor_cell* target, dead_letter_reason reason, bool owned) noexcept;
+  void drop_system(envelope* e, actor_cell* c) noexcept;  // e is in the lane (not owned)
   void report(diagnostic d) noexcept;
   void finalize_stop(actor_cell* c, core_local* l, bool failed, std::string_view why) noexcept;
   void answer_ask(envelope* request, errc code, std::string_view text) noexcept;

@@ -115,6 +115,7 @@ TEST(actor, a_stopped_actor_turns_sends_into_dead_letters) {
   const auto recent = sys->recent_dead_letters();
   ASSERT_FALSE(recent.empty());
   EXPECT_EQ(recent.back().type_name, "test.add/1");
+  EXPECT_EQ(recent.back().target_type, "test.adder");
   EXPECT_EQ(recent.back().reason, keel::dead_letter_reason::actor_stopped);
   auto r = ref.ask<sum>(add{1, 1}, 1s);
   ASSERT_FALSE(r);
@@ -228,6 +229,18 @@ TEST(actor, counts_messages_per_actor_type) {
     EXPECT_EQ(c.stopped, 1U);
   }
   EXPECT_TRUE(found);
+}
+
+TEST(actor, stopping_a_stopped_actor_is_not_a_dead_letter) {
+  auto sys = make_system();
+  auto ref = sys->spawn<adder>().value();
+  ASSERT_TRUE(ref.ask<sum>(add{1, 1}, 5s));  // also leaves a stopping reply waiter behind
+  ref.stop();
+  ref.stop();
+  ASSERT_TRUE(eventually([&] { return !ref.alive(); }));
+  EXPECT_EQ(ref.stop(), keel::send_status::dead_letter);
+  sys->shutdown();
+  EXPECT_EQ(sys->dead_letter_count(), 0U);
 }
 
 TEST(actor, spawn_after_shutdown_fails_and_shutdown_reports) {

@@ -31,7 +31,7 @@ class clock_actor : public keel::actor<clock_actor, beat, arm, disarm> {
   explicit clock_actor(std::array<std::atomic<int>, 8>* beats) : beats_(beats) {}
   void on(beat& b) { (*beats_)[b.tag].fetch_add(1); }
   void on(arm& a) {
-    auto to = keel::actor_ref<clock_actor>::from_cell(self().cell(), self().generation());
+    auto to = self();
     if (a.periodic) {
       handle_ = send_periodic(to, std::chrono::milliseconds(a.delay_ms), beat{a.tag});
     } else {

@@ -129,6 +129,10 @@ class actor_base {
   // Stops this actor once the current handler returns.
   void stop_self() noexcept { stop_requested_ = true; }
 
+  // For actor<Self, ...>: the cell and generation this object runs in.
+  detail::actor_cell* cell() const noexcept { return cell_; }
+  std::uint32_t incarnation() const noexcept { return generation_; }
+
  private:
   friend struct detail::runtime_access;
   detail::actor_cell* cell_ = nullptr;
@@ -143,6 +147,13 @@ class actor : public actor_base {
  public:
   using handled_messages = type_list<Handled...>;
 
+ protected:
+  // This actor's typed ref: sending itself a message it does not handle fails to compile.
+  actor_ref<Self> self() const noexcept {
+    return actor_ref<Self>::from_cell(cell(), incarnation());
+  }
+
+ public:
   bool dispatch(envelope& e) final {
     Self& self = static_cast<Self&>(*this);
     return ((e.type == type_id_of<Handled>() ? (self.on(e.as<Handled>()), true) : false) || ...);

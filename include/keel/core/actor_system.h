@@ -40,8 +40,9 @@ struct spawn_options {
 
 struct dead_letter {
   actor_handle target;
+  std::string target_type;  // the addressed actor's type name ("" if there was no target)
   actor_handle sender;
-  std::string type_name;
+  std::string type_name;  // the message type's name
   message_id id = 0;
   message_id correlation = 0;
   dead_letter_reason reason = dead_letter_reason::actor_stopped;
