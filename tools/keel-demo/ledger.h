@@ -1,0 +1,43 @@
+// ledger: the book of record. Every order ends here exactly once, as a commit (valid and paid),
+// a rejection (invalid) or a decline (payment refused); the ledger keeps the totals and the
+// latency of committed orders (gateway receive -> ledger commit). ledger_query asks for them.
+//
+// Threading: a keel actor; its state is touched only by its handlers.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "latency.h"
+#include "messages.h"
+
+#include <keel/core/actor.h>
+
+namespace keel_demo {
+
+class ledger : public keel::actor<ledger, commit, order_rejected, payment_declined, ledger_query> {
+ public:
+  static constexpr std::string_view keel_name = "demo.ledger";
+
+  void on(commit& m) {
+    ++report_.committed;
+    report_.total_cents += m.o.amount_cents;
+    const std::uint64_t now = steady_now_ns();
+    latency_.record(now > m.o.received_ns ? now - m.o.received_ns : 0);
+  }
+  void on(order_rejected& m) { ++report_.rejected[static_cast<int>(m.reason)]; }
+  void on(payment_declined&) { ++report_.declined; }
+  void on(ledger_query&) {
+    ledger_report r = report_;
+    r.p50_ns = latency_.percentile(0.50);
+    r.p99_ns = latency_.percentile(0.99);
+    r.max_ns = latency_.max();
+    reply(std::move(r));
+  }
+
+ private:
+  ledger_report report_;
+  latency_histogram latency_;
+};
+
+}  // namespace keel_demo

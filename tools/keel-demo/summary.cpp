@@ -1,0 +1,111 @@
+#include "summary.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <string>
+
+namespace keel_demo {
+namespace {
+
+// "850 ns", "12.3 us", "1.25 ms", "2.000 s".
+std::string human_ns(std::uint64_t ns) {
+  char buf[32];
+  const auto v = static_cast<double>(ns);
+  if (ns < 1'000) {
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " ns", ns);
+  } else if (ns < 1'000'000) {
+    std::snprintf(buf, sizeof buf, "%.1f us", v / 1e3);
+  } else if (ns < 1'000'000'000) {
+    std::snprintf(buf, sizeof buf, "%.2f ms", v / 1e6);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3f s", v / 1e9);
+  }
+  return buf;
+}
+
+void print_counters(std::FILE* out, const run_summary& s) {
+  std::fprintf(out, "keel counters per actor type\n");
+  std::fprintf(out, "  %-18s %8s %10s %10s %9s %13s %8s\n", "type", "spawned", "received", "sent",
+               "failures", "dead letters", "stopped");
+  for (const auto& c : s.counters) {
+    std::fprintf(out,
+                 "  %-18s %8" PRIu64 " %10" PRIu64 " %10" PRIu64 " %9" PRIu64 " %13" PRIu64
+                 " %8" PRIu64 "\n",
+                 c.type.c_str(), c.spawned, c.received, c.sent, c.failures, c.dead_letters,
+                 c.stopped);
+  }
+}
+
+void print_keel(std::FILE* out, const run_summary& s) {
+  print_counters(out, s);
+  std::fprintf(out, "dead letters           %" PRIu64 "\n", s.dead_letters);
+  const std::size_t shown = std::min<std::size_t>(s.recent_dead_letters.size(), 5);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto& d = s.recent_dead_letters[s.recent_dead_letters.size() - shown + i];
+    std::fprintf(out, "  %s to slot %u: %s\n", d.type_name.c_str(), d.target.slot,
+                 std::string(keel::to_string(d.reason)).c_str());
+  }
+  const auto& r = s.shutdown;
+  std::fprintf(out, "shutdown               %zu actors alive, %zu stopped, %zu still running\n",
+               r.alive_at_start, r.stopped, r.still_running.size());
+  for (const auto& a : r.still_running) {
+    std::fprintf(out, "  still running: %s \"%s\" (id %" PRIu64 ")\n", a.type.c_str(),
+                 a.name.c_str(), a.id);
+  }
+}
+
+}  // namespace
+
+bool all_accounted(const run_summary& s) noexcept {
+  const completion& c = s.run;
+  return c.load_done && c.drained && c.load.send_failures == 0 &&
+         c.load.sent == c.ledger.outcomes();
+}
+
+void print_summary(std::FILE* out, const run_summary& s) {
+  const completion& c = s.run;
+  const ledger_report& l = c.ledger;
+  const double seconds = static_cast<double>(c.load.elapsed_ns) / 1e9;
+  const double rate = s.opts.rate;
+  std::fprintf(out,
+               "keel-demo: %.*f orders/s for %s, seed %" PRIu64 ", %u workers, %zu validators\n",
+               rate == std::floor(rate) ? 0 : 3, rate,
+               human_ns(static_cast<std::uint64_t>(s.opts.duration.count()) * 1'000'000).c_str(),
+               s.opts.seed, s.workers, k_validators);
+  std::fprintf(out, "orders\n");
+  std::fprintf(out, "  sent                 %10" PRIu64 "   achieved %.1f orders/s over %.3f s\n",
+               c.load.sent, seconds > 0 ? static_cast<double>(c.load.sent) / seconds : 0.0,
+               seconds);
+  if (c.load.send_failures != 0) {
+    std::fprintf(out, "  failed to send       %10" PRIu64 "\n", c.load.send_failures);
+  }
+  std::fprintf(out, "  accepted             %10" PRIu64 "\n", l.committed);
+  std::fprintf(out, "  rejected (invalid)   %10" PRIu64 "  ", l.rejected_total());
+  for (int i = 0; i < k_reject_reasons; ++i) {
+    std::fprintf(out, " %s %" PRIu64 "%s",
+                 std::string(to_string(static_cast<reject_reason>(i))).c_str(), l.rejected[i],
+                 i + 1 < k_reject_reasons ? "," : "\n");
+  }
+  std::fprintf(out, "  declined (payment)   %10" PRIu64 "\n", l.declined);
+  std::fprintf(out, "ledger total           %10" PRId64 ".%02" PRId64 "\n", l.total_cents / 100,
+               l.total_cents % 100);
+  std::fprintf(out,
+               "latency                p50 %s, p99 %s, max %s (gateway receive -> ledger commit)\n",
+               human_ns(l.p50_ns).c_str(), human_ns(l.p99_ns).c_str(), human_ns(l.max_ns).c_str());
+  print_keel(out, s);
+  if (!c.error.empty()) std::fprintf(out, "error                  %s\n", c.error.c_str());
+  if (all_accounted(s)) {
+    std::fprintf(out,
+                 "result                 ok: every order accounted for (%" PRIu64 " = %" PRIu64
+                 " + %" PRIu64 " + %" PRIu64 ")\n",
+                 c.load.sent, l.committed, l.rejected_total(), l.declined);
+  } else {
+    std::fprintf(out,
+                 "result                 FAILED: %" PRIu64 " sent (%" PRIu64
+                 " failed to send), %" PRIu64 " outcomes\n",
+                 c.load.sent, c.load.send_failures, l.outcomes());
+  }
+}
+
+}  // namespace keel_demo
