@@ -71,6 +71,11 @@ cell_extras& extras_of(actor_cell* c) {
   return *c->extras;
 }
 
+cell_extras* try_extras_of(actor_cell* c) noexcept {
+  if (c->extras == nullptr) c->extras = new (std::nothrow) cell_extras();
+  return c->extras;
+}
+
 void system_state::answer_ask(envelope* request, errc code, std::string_view text) noexcept {
   if (!(request->flags & envelope_flags::expects_reply) || !request->sender.valid()) return;
   envelope* e = make_envelope(this, ask_error{code, std::string(text)});
@@ -150,6 +155,7 @@ std::string system_state::type_name_of(std::uint32_t type_index) {
 
 void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
                                  std::string_view why) noexcept {
+  c->state.store(lifecycle::stopping, std::memory_order_relaxed);
   actor_base* b = c->behavior;
   if (!failed && b != nullptr) {
     try {
@@ -301,6 +307,8 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
       e->ops->destroy(e->payload());
       switch (what) {
         case control::start:
+          // The start message is the first on the system lane: nothing ran before it.
+          c->state.store(lifecycle::running, std::memory_order_relaxed);
           try {
             runtime_access::set_current(b, nullptr);
             b->on_start();
@@ -383,7 +391,8 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
 
   // Holds a user message while suspended: moved into an owned envelope at the stash's end.
   auto stash = [&](envelope* e) {
-    envelope* held = copy_envelope(this, e);
+    cell_extras* extras = try_extras_of(c);
+    envelope* held = extras != nullptr ? copy_envelope(this, e) : nullptr;
     if (held == nullptr) {
       dead(e, c, dead_letter_reason::out_of_memory, false);
       return;
@@ -391,7 +400,7 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
     e->ops->move_to(e->payload(), held->payload());
     e->ops->destroy(e->payload());
     held->next.store(nullptr, std::memory_order_relaxed);
-    cell_extras& x = extras_of(c);
+    cell_extras& x = *extras;
     if (x.stash_tail != nullptr) {
       x.stash_tail->next.store(held, std::memory_order_relaxed);
     } else {

@@ -93,20 +93,25 @@ result<reply_ptr> blocking_ask(actor_cell* c, std::uint32_t generation, envelope
 }
 
 void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
-               std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k) noexcept {
+               std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k) {
   system_state* s = self->system;
   request->flags |= envelope_flags::expects_reply;
   const message_id rid = request->id;
+  // The timeout is a message to ourselves, so the continuation also runs inside this actor.
+  envelope* t = make_envelope(s, ask_timeout_msg{rid});
+  if (t == nullptr) {
+    request->ops->destroy(request->payload());
+    free_envelope(request);
+    k->complete(status(errc::out_of_memory, "ask: no memory for the timeout"));
+    return;
+  }
+  t->flags |= envelope_flags::internal;
+  // Throws std::bad_alloc inside the asking handler (which then fails like any handler).
   cell_extras& x = extras_of(self);
   pending_ask& p = x.asks[rid];
   p.k = std::move(k);
-  // The timeout is a message to ourselves, so the continuation still runs inside this actor.
-  envelope* t = make_envelope(s, ask_timeout_msg{rid});
-  if (t != nullptr) {
-    t->flags |= envelope_flags::internal;
-    p.timeout = start_timer(self, self->generation.load(std::memory_order_relaxed), t, timeout,
-                            std::chrono::nanoseconds(0));
-  }
+  p.timeout = start_timer(self, self->generation.load(std::memory_order_relaxed), t, timeout,
+                          std::chrono::nanoseconds(0));
   if (c == nullptr) {
     s->dead(request, nullptr, dead_letter_reason::actor_stopped, true);
     return;

@@ -268,7 +268,7 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     }
     detail::extras_of(c).name = opts.name;
   }
-  c->state.store(detail::lifecycle::running, std::memory_order_relaxed);
+  c->state.store(detail::lifecycle::starting, std::memory_order_relaxed);  // until on_start ran
   // release: everything above is visible to whoever loads this generation with acquire.
   c->generation.store(gen, std::memory_order_release);
   s->live.fetch_add(1, std::memory_order_relaxed);

@@ -169,6 +169,7 @@ envelope* copy_envelope(system_state* s, envelope* src) noexcept;
 // Token holder of `c`: consumes `e` if it is a reply to a pending ask or an ask timeout.
 bool route_reply_or_timeout(actor_cell* c, envelope* e);  // may throw (a continuation)
 bool timer_cancelled(core_timer* t) noexcept;
-cell_extras& extras_of(actor_cell* c);
+cell_extras& extras_of(actor_cell* c);               // throws std::bad_alloc
+cell_extras* try_extras_of(actor_cell* c) noexcept;  // nullptr when out of memory
 
 }  // namespace keel::detail

@@ -71,9 +71,10 @@ struct typed_continuation final : ask_continuation {
 };
 
 // Sends `request` from the running actor `self`; `k` runs inside `self` with the reply, an
-// error, or errc::timeout. REQUIRES: called from a handler of `self`.
+// error, or errc::timeout. REQUIRES: called from a handler of `self`. May throw
+// std::bad_alloc, which fails the asking actor like any exception from its handler.
 void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
-               std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k) noexcept;
+               std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k);
 
 }  // namespace detail
 }  // namespace keel
