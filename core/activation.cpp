@@ -10,7 +10,11 @@
 namespace keel::detail {
 namespace {
 
-auto lane_free = [](envelope* e) noexcept { free_envelope(e); };
+// Frees envelopes a lane is done with, returning them to the worker that allocated them.
+struct lane_freer {
+  system_state* s;
+  void operator()(envelope* e) const noexcept { free_envelope_in(s, e); }
+};
 
 // Token holder: gives up the token if both lanes are empty. `closed` marks a stopped actor.
 bool try_go_idle(actor_cell* c, std::uintptr_t closed) noexcept {
@@ -25,7 +29,7 @@ bool try_go_idle(actor_cell* c, std::uintptr_t closed) noexcept {
       return false;  // a system message raced in
     }
     c->sys_tail = &c->sys_stub;
-    free_envelope(static_cast<envelope*>(old));
+    free_envelope_in(c->system, static_cast<envelope*>(old));
   }
   std::uintptr_t h = c->head.load(std::memory_order_acquire);
   if (h & k_sys) {
@@ -47,7 +51,7 @@ bool try_go_idle(actor_cell* c, std::uintptr_t closed) noexcept {
   if (c->head.compare_exchange_strong(h,
                                       reinterpret_cast<std::uintptr_t>(&c->stub) | k_idle | closed,
                                       std::memory_order_acq_rel, std::memory_order_acquire)) {
-    if (tail != &c->stub) free_envelope(static_cast<envelope*>(tail));
+    if (tail != &c->stub) free_envelope_in(c->system, static_cast<envelope*>(tail));
     return true;  // the cell is no longer ours
   }
   c->tail = tail;
@@ -227,10 +231,10 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
 
   if (st0 == lifecycle::stopped || st0 == lifecycle::free) {
     // A stopped actor's late messages: dead letters, then go idle and closed.
-    while (envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_free)) {
+    while (envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_freer{this})) {
       drop_system(e, c);
     }
-    while (envelope* e = pop_lane(c->tail, &c->stub, lane_free)) {
+    while (envelope* e = pop_lane(c->tail, &c->stub, lane_freer{this})) {
       dead(e, c, dead_letter_reason::actor_stopped, false);
     }
     // The first time the stopped actor goes idle and closed, its slot goes back on the free list.
@@ -249,6 +253,41 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
     return sched::run_result::done;
   }
 
+  for (;;) {
+    if (activate(c, w, l) == activation_outcome::yield) return sched::run_result::yield;
+    // Nothing left. If this worker has nothing else to do either, keep the actor (and its
+    // token) for a moment and watch its mailbox: a reply that comes back within the spin
+    // budget is handled without going idle, scheduling or waking anyone.
+    if (spin_for_mail(c, w)) continue;
+    return try_go_idle(c, 0) ? sched::run_result::done : sched::run_result::yield;
+  }
+}
+
+// Only pinned actors spin: an unpinned actor goes idle at once, so that its next sender
+// schedules it onto the sender's own worker (the run-next slot), which keeps a request/response
+// pair on one core -- faster than any cross-core hand-off. A pinned actor cannot move, and
+// watching its mailbox saves the scheduling and the wake-up of each cross-core message.
+bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
+  if (c->pin == sched::k_any_worker) return false;
+  const auto budget = static_cast<std::uint64_t>(w.owner().config().spin.count());
+  if (budget == 0 || c->state.load(std::memory_order_relaxed) != lifecycle::running) return false;
+  if (w.has_pending_work()) return false;
+  const std::uint64_t deadline = sched::clock_now() + budget;
+  for (std::uint32_t i = 1;; ++i) {
+    // acquire: pairs with the sender's release store of the link.
+    if (c->tail->next.load(std::memory_order_acquire) != nullptr) return true;
+    if ((i & 7) == 0) {
+      // The system lane's head shares the senders' cache line: look at it only now and then.
+      if (!system_lane_empty(*c)) return true;
+      if (w.has_pending_work()) return false;
+      if (sched::clock_now() >= deadline) return false;
+    }
+    sched::cpu_relax();
+  }
+}
+
+system_state::activation_outcome system_state::activate(actor_cell* c, sched::worker& w,
+                                                        core_local* l) noexcept {
   l->running = c;
   actor_base* b = c->behavior;
   const std::uint32_t gen = c->generation.load(std::memory_order_relaxed);
@@ -294,10 +333,11 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
     why = "failed: " + text;
   };
 
-  // System messages first.
-  auto run_system = [&]() {
+  // System messages first. After draining, the SYS bit is cleared (so later user messages are
+  // not flagged) and the lane drained once more: a push that raced the clear is not missed.
+  auto drain_system = [&]() {
     while (!stop) {
-      envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_free);
+      envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_freer{this});
       if (e == nullptr) break;
       if (e->target_generation != gen || e->type != type_id_of<control_msg>()) {
         drop_system(e, c);
@@ -328,6 +368,16 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
           break;
       }
     }
+  };
+  auto run_system = [&]() {
+    drain_system();
+    std::uintptr_t h = c->head.load(std::memory_order_relaxed);
+    bool cleared = false;
+    while ((h & k_sys) != 0 && !cleared) {
+      cleared = c->head.compare_exchange_weak(h, h & ~k_sys, std::memory_order_acq_rel,
+                                              std::memory_order_relaxed);
+    }
+    if (cleared) drain_system();
   };
 
   // One user message: gen check, internal routing, dispatch; exceptions become failures.
@@ -418,7 +468,7 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
       x.stash_head = e->next.load(std::memory_order_relaxed);
       if (x.stash_head == nullptr) x.stash_tail = nullptr;
       handle_user(e);
-      free_envelope(e);  // stashed envelopes are owned, not in a lane
+      free_envelope_in(this, e);  // stashed envelopes are owned, not in a lane
     }
   };
 
@@ -434,14 +484,15 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
     while (!stop) {
       if (c->state.load(std::memory_order_relaxed) == lifecycle::suspended) {
         // Hold user messages, in order, until resume; the lane empties so the actor can idle.
-        while (envelope* e = pop_lane(c->tail, &c->stub, lane_free)) stash(e);
+        while (envelope* e = pop_lane(c->tail, &c->stub, lane_freer{this})) stash(e);
         break;
       }
-      envelope* e = pop_lane(c->tail, &c->stub, lane_free);
+      envelope* e = pop_lane(c->tail, &c->stub, lane_freer{this});
       if (e == nullptr) break;
-      // A system message pushed before `e` (e.g. suspend() then send() on one thread) is seen
-      // here: the acquire pop of `e` made its push visible. It takes effect before `e`.
-      if (c->sys_head.load(std::memory_order_acquire) != c->sys_tail) [[unlikely]] {
+      // A system message pushed before `e` (e.g. suspend() then send() on one thread) takes
+      // effect before `e`: its sender saw the SYS bit and flagged `e` (push_user), and the
+      // acquire pop of `e` made the system push visible.
+      if ((e->flags & envelope_flags::after_system) && !system_lane_empty(*c)) [[unlikely]] {
         run_system();
         if (stop) {
           dead(e, c, dead_letter_reason::actor_stopped, false);
@@ -497,10 +548,10 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
   l->running = nullptr;
   if (stop) {
     finalize_stop(c, l, failed, why);
-    return sched::run_result::yield;  // the stopped path drains, closes and releases the cell
+    return activation_outcome::yield;  // the stopped path drains, closes and releases the cell
   }
-  if (budget_hit) return sched::run_result::yield;
-  return try_go_idle(c, 0) ? sched::run_result::done : sched::run_result::yield;
+  if (budget_hit) return activation_outcome::yield;
+  return activation_outcome::drained;
 }
 
 }  // namespace keel::detail

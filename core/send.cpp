@@ -36,12 +36,47 @@ message_id next_id(system_state* s, core_local* l) noexcept {
 
 }  // namespace
 
+namespace {
+
+// Moves what other workers returned into this worker's caches. Owner only.
+[[gnu::noinline]] bool refill_from_returns(core_local* l) noexcept {
+  if (l->returned->load(std::memory_order_relaxed) == nullptr) return false;
+  // acquire: pairs with the release CAS that pushed each chain (the envelopes' last writes).
+  mailbox_link* n = l->returned->exchange(nullptr, std::memory_order_acquire);
+  while (n != nullptr) {
+    mailbox_link* next = n->next.load(std::memory_order_relaxed);
+    envelope_cache& c = l->caches[static_cast<envelope*>(n)->size_class];
+    n->next.store(c.head, std::memory_order_relaxed);
+    c.head = n;
+    ++c.count;
+    n = next;
+  }
+  return true;
+}
+
+// Pushes a full return chain onto the owning worker's stack. One CAS per k_return_batch.
+void flush_returns(core_local* l, std::uint8_t origin) noexcept {
+  return_chain& r = l->returns[origin];
+  auto& stack = *l->sys->locals[origin]->returned;
+  mailbox_link* old = stack.load(std::memory_order_relaxed);
+  do {
+    r.tail->next.store(old, std::memory_order_relaxed);
+    // release: our writes to these envelopes happen before the owner reuses them.
+  } while (!stack.compare_exchange_weak(old, r.head, std::memory_order_release,
+                                        std::memory_order_relaxed));
+  r = return_chain{};
+}
+
+}  // namespace
+
 envelope* new_envelope(system_state* s, std::size_t size) noexcept {
   core_local* l = s->local();
   const std::size_t total = sizeof(envelope) + size;
   const std::uint8_t cls = class_for(total);
   envelope* e = nullptr;
-  if (l != nullptr && cls != envelope::k_no_class && l->caches[cls].head != nullptr) {
+  if (l != nullptr && cls != envelope::k_no_class &&
+      (l->caches[cls].head != nullptr ||
+       (refill_from_returns(l) && l->caches[cls].head != nullptr))) {
     envelope_cache& c = l->caches[cls];
     e = static_cast<envelope*>(c.head);
     c.head = c.head->next.load(std::memory_order_relaxed);
@@ -58,6 +93,7 @@ envelope* new_envelope(system_state* s, std::size_t size) noexcept {
   e->size_class = cls;
   e->id = next_id(s, l);
   if (l != nullptr && l->running != nullptr) {
+    e->origin = l->index;
     actor_cell* self = l->running;
     e->sender = actor_handle{self->slot, self->generation.load(std::memory_order_relaxed)};
     e->correlation = l->current != nullptr ? l->current->correlation : e->id;
@@ -65,6 +101,7 @@ envelope* new_envelope(system_state* s, std::size_t size) noexcept {
     e->timestamp = l->w->now();
     bump_owned(l->counters[self->type_index].sent);
   } else {
+    e->origin = l != nullptr ? l->index : envelope::k_no_origin;
     e->correlation = e->id;
     e->timestamp = l != nullptr ? l->w->now() : sched::clock_now();
     e->flags = l == nullptr ? envelope_flags::from_outside : 0;
@@ -89,6 +126,31 @@ void free_envelope(envelope* e) noexcept {
     }
   }
   sched::free_block(e);
+}
+
+void free_envelope_in(system_state* s, envelope* e) noexcept {
+  core_local* l = s->local();
+  const std::uint8_t origin = e->origin;
+  if (l == nullptr || origin == l->index || origin == envelope::k_no_origin ||
+      e->size_class == envelope::k_no_class) {
+    free_envelope(e);
+    return;
+  }
+  // Another worker's envelope: hand it back in a batch, so it is reused where it is allocated
+  // (no cross-thread free into the allocator, one CAS per k_return_batch envelopes).
+  return_chain& r = l->returns[origin];
+  e->next.store(r.head, std::memory_order_relaxed);
+  if (r.head == nullptr) r.tail = e;
+  r.head = e;
+  if (++r.count >= k_return_batch) flush_returns(l, origin);
+}
+
+void free_chain(mailbox_link* n) noexcept {
+  while (n != nullptr) {
+    mailbox_link* next = n->next.load(std::memory_order_relaxed);
+    sched::free_block(n);
+    n = next;
+  }
 }
 
 void count_send_oom(system_state* s) noexcept {

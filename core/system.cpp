@@ -22,6 +22,13 @@ system_state::system_state(system_config c) : cfg(std::move(c)) {
 }
 
 system_state::~system_state() {
+  // Envelopes in transit back to their workers, and the workers' caches (the workers have
+  // stopped; their heaps were deleted, which keeps the blocks valid for free).
+  for (auto& l : locals) {
+    for (auto& r : l->returns) free_chain(r.head);
+    free_chain(l->returned->exchange(nullptr, std::memory_order_acquire));
+    for (auto& c : l->caches) free_chain(std::exchange(c.head, nullptr));
+  }
   for (std::uint32_t i = 0; i < k_max_chunks; ++i) {
     actor_cell* chunk = chunks[i].load(std::memory_order_relaxed);
     if (chunk == nullptr) break;
@@ -54,15 +61,7 @@ void system_state::on_worker_start(sched::worker& w) noexcept {
 }
 
 void system_state::on_worker_stop(sched::worker& w) noexcept {
-  auto* l = static_cast<core_local*>(w.user_data());
-  for (auto& c : l->caches) {
-    while (c.head != nullptr) {
-      mailbox_link* n = c.head;
-      c.head = n->next.load(std::memory_order_relaxed);
-      sched::free_block(n);
-    }
-    c.count = 0;
-  }
+  // The caches stay until ~system_state: other workers may still return envelopes here.
   w.set_user_data(nullptr);
 }
 
@@ -111,6 +110,8 @@ result<std::unique_ptr<actor_system>> actor_system::create(system_config config)
   for (std::uint32_t i = 0; i < s->sched->worker_count(); ++i) {
     auto l = std::make_unique<detail::core_local>();
     l->sys = s;
+    l->index = i < envelope::k_no_origin ? static_cast<std::uint8_t>(i) : envelope::k_no_origin;
+    l->returns.resize(s->sched->worker_count());
     l->counters.reset(new detail::counter_row[s->cfg.max_actor_types]);
     s->locals.push_back(std::move(l));
   }

@@ -26,13 +26,26 @@ struct envelope_cache {
   std::uint32_t count = 0;
 };
 
+// Envelopes freed here that another worker allocated, gathered for return in one batch.
+struct return_chain {
+  mailbox_link* head = nullptr;
+  mailbox_link* tail = nullptr;
+  std::uint32_t count = 0;
+};
+inline constexpr std::uint32_t k_return_batch = 64;
+
 // Per-worker core state (worker::user_data()). Owner thread only, except the counter rows,
 // which other threads read.
 struct core_local {
   system_state* sys = nullptr;
   sched::worker* w = nullptr;
+  std::uint8_t index = envelope::k_no_origin;  // the worker's index if < 255
   std::unique_ptr<counter_row[]> counters;
   envelope_cache caches[k_class_count];
+  std::vector<return_chain> returns;  // one per worker, owner only
+  // Envelopes other workers return to this one, as chains pushed with CAS; the owner takes the
+  // whole stack with one exchange when its cache runs dry. Padded: other threads write it.
+  cache_padded<std::atomic<mailbox_link*>> returned{nullptr};
   message_id next_id = 0;
   message_id id_limit = 0;
   actor_cell* running = nullptr;  // the actor whose activation this worker runs
@@ -86,6 +99,11 @@ struct system_state final : sched::task_runner {
 
   // task_runner
   sched::run_result run(sched::task* t, sched::worker& w) noexcept override;
+  // One activation of a live actor (system lane, then up to the budget of user messages).
+  enum class activation_outcome : std::uint8_t { drained, yield };
+  activation_outcome activate(actor_cell* c, sched::worker& w, core_local* l) noexcept;
+  // Watches an idle actor's mailbox while the worker has nothing else to do; true if mail came.
+  bool spin_for_mail(actor_cell* c, sched::worker& w) noexcept;
   void on_worker_start(sched::worker& w) noexcept override;
   void on_worker_stop(sched::worker& w) noexcept override;
 
@@ -166,6 +184,11 @@ struct system_state final : sched::task_runner {
 };
 
 envelope* copy_envelope(system_state* s, envelope* src) noexcept;
+// Frees an envelope of system `s` (payload destroyed): into this worker's cache if it came from
+// here, batched back to the worker that allocated it otherwise. Any thread.
+void free_envelope_in(system_state* s, envelope* e) noexcept;
+// Frees a chain of envelopes linked through `next` (shutdown).
+void free_chain(mailbox_link* head) noexcept;
 // Token holder of `c`: consumes `e` if it is a reply to a pending ask or an ask timeout.
 bool route_reply_or_timeout(actor_cell* c, envelope* e);  // may throw (a continuation)
 bool timer_cancelled(core_timer* t) noexcept;

@@ -21,20 +21,8 @@
 #include "sched/alloc.h"
 #include "sched/scheduler_impl.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
-
 namespace keel::sched {
 namespace {
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#else
-  std::this_thread::yield();
-#endif
-}
 
 inline std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64*
   s ^= s >> 12;
@@ -102,7 +90,7 @@ void scheduler_impl::stop() {
 void scheduler_impl::schedule(task* t, std::uint32_t pin) noexcept {
   if (pin != k_any_worker) [[unlikely]] {
     worker_core& target = *workers[pin % n_workers];
-    target.pinned.push(t);  // seq_cst RMW on its pending count, then a seq_cst load below
+    target.pinned.push(t);  // seq_cst exchange of its head, then a seq_cst load below
     if (target.park.state() == parker::k_parked) unpark_specific(target);
     return;
   }
@@ -173,10 +161,7 @@ void scheduler_impl::run_worker(worker_core& c) noexcept {
   worker::tls_current_ = nullptr;
 }
 
-task* scheduler_impl::pop_pinned(worker_core& c) noexcept {
-  task* t = nullptr;
-  return c.pinned.try_pop_bulk(&t, 1) == 1 ? t : nullptr;
-}
+task* scheduler_impl::pop_pinned(worker_core& c) noexcept { return c.pinned.pop(); }
 
 task* scheduler_impl::next_task(worker_core& c) noexcept {
   ++c.tick;
@@ -310,7 +295,13 @@ void scheduler_impl::unpark_specific(worker_core& target) noexcept {
 
 bool scheduler_impl::has_local_work(worker_core& c) const noexcept {
   return c.lifo->load(std::memory_order_seq_cst) != nullptr || !c.ring.is_empty() ||
-         c.pinned.pending() > 0;
+         !c.pinned.empty();
+}
+
+bool scheduler_impl::has_work_for(worker_core& c) noexcept {
+  return has_local_work(c) || inject_.pending() > 0 ||
+         c.face.now() >= next_timer_ns_->load(std::memory_order_relaxed) ||
+         shutdown_.load(std::memory_order_relaxed);
 }
 
 bool scheduler_impl::work_visible() const noexcept {
@@ -363,7 +354,7 @@ void scheduler_impl::park_worker(worker_core& c) noexcept {
   const std::uint64_t timeout = park_timeout(now);
   const std::uint64_t watchdog = static_cast<std::uint64_t>(cfg.park_watchdog.count());
   const bool notified = c.park.park(
-      timeout, [&] { return c.pinned.pending() > 0 || shutdown_.load(std::memory_order_seq_cst); });
+      timeout, [&] { return !c.pinned.empty() || shutdown_.load(std::memory_order_seq_cst); });
   bump(c.stats->wakeups);
   {
     std::lock_guard<std::mutex> lock(sleepers_mu_);
@@ -501,6 +492,8 @@ worker_stats scheduler::total_stats() const noexcept {
   }
   return total;
 }
+
+bool worker::has_pending_work() const noexcept { return owner_->impl_->has_work_for(*core_); }
 
 worker_stats worker::stats() const noexcept {
   const auto& c = *core_->stats;

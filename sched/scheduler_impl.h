@@ -12,6 +12,7 @@
 #include "sched/inject_queue.h"
 #include "sched/parker.h"
 #include "sched/run_queue.h"
+#include "sched/task_queue.h"
 #include "sched/timer_wheel.h"
 
 #include <keel/base/cache.h>
@@ -31,7 +32,7 @@ struct worker_core {
   // When the owner's current activation began (clock_now scale), 0 when not running a task.
   // Relaxed: a heuristic for thieves.
   cache_padded<std::atomic<std::uint64_t>> activation_start{0};
-  inject_queue pinned;  // tasks pinned to this worker; never stolen
+  task_queue pinned;  // tasks pinned to this worker; never stolen
   parker park;
 
   // Owner-only state.
@@ -73,6 +74,7 @@ class scheduler_impl {
   void stop();
   void schedule(task* t, std::uint32_t pin) noexcept;
   void add_timer(timer_node* n) noexcept;
+  bool has_work_for(worker_core& c) noexcept;
   bool cancel_timer(timer_node* n) noexcept;
 
   scheduler_config cfg;

@@ -78,8 +78,12 @@ struct alignas(k_cache_line) actor_cell : sched::task {
   }
 };
 
+// offsetof on a class with a base is "conditionally supported"; GCC and clang support it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
 static_assert(offsetof(actor_cell, tail) == k_cache_line,
               "sender-written fields and holder fields must sit on separate cache lines");
+#pragma GCC diagnostic pop
 static_assert(sizeof(actor_cell) == 2 * k_cache_line, "an actor cell is two cache lines");
 
 // ---- mailbox operations (inline: they are the send and receive fast paths) ---------------------
@@ -92,6 +96,10 @@ inline std::uintptr_t push_user(actor_cell& c, envelope* e) noexcept {
   // acquire makes the token holder's earlier writes (its idle CAS) visible to a new holder.
   const std::uintptr_t prev = c.head.exchange(
       reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e)), std::memory_order_acq_rel);
+  // A system message is pending: tell the consumer through the envelope (which it reads anyway)
+  // rather than making it re-read the contended head line for every message. Written before
+  // the link's release store, so the consumer sees it.
+  if (prev & k_sys) e->flags |= envelope_flags::after_system;
   reinterpret_cast<mailbox_link*>(prev & ~k_bits)->next.store(e, std::memory_order_release);
   return prev & k_bits;
 }

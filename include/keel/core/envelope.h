@@ -23,6 +23,7 @@ inline constexpr std::uint8_t is_reply = 1U << 1;       // a reply: routed to a 
 inline constexpr std::uint8_t timer = 1U << 2;          // sent by a timer: check cancellation
 inline constexpr std::uint8_t from_outside = 1U << 3;   // sent by a non-actor thread
 inline constexpr std::uint8_t internal = 1U << 4;       // keel's own control message
+inline constexpr std::uint8_t after_system = 1U << 5;   // pushed while a system message waited
 }  // namespace envelope_flags
 
 // The intrusive link of a mailbox queue. Each lane also embeds one as its stub node.
@@ -41,11 +42,12 @@ struct alignas(16) envelope : mailbox_link {
   std::uint32_t target_generation = 0;  // the incarnation it was sent to
   priority prio = priority::normal;
   std::uint8_t flags = 0;
-  std::uint8_t size_class = 0;  // which free list it returns to (k_no_class: none)
-  std::uint8_t reserved = 0;
-  void* aux = nullptr;  // timer envelopes: the timer (for cancellation)
+  std::uint8_t size_class = 0;        // which free list it returns to (k_no_class: none)
+  std::uint8_t origin = k_no_origin;  // the worker whose cache it came from (k_no_origin: none)
+  void* aux = nullptr;                // timer envelopes: the timer (for cancellation)
 
   static constexpr std::uint8_t k_no_class = 0xFF;
+  static constexpr std::uint8_t k_no_origin = 0xFF;
 
   void* payload() noexcept { return reinterpret_cast<unsigned char*>(this) + sizeof(envelope); }
   template <class M>

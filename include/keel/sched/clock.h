@@ -7,7 +7,21 @@
 #include <chrono>
 #include <cstdint>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+#include <thread>
+
 namespace keel::sched {
+
+// A spin-wait hint (PAUSE on x86).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 
 // Monotonic nanoseconds (CLOCK_MONOTONIC through std::chrono::steady_clock).
 inline std::uint64_t clock_now() noexcept {

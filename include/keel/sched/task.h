@@ -1,19 +1,23 @@
-// sched/ runs opaque tasks: it never looks inside one. The layer above (core/, whose actors are
+// sched/ runs tasks it does not look inside. The layer above (core/, whose actors are
 // tasks) supplies a task_runner that the workers call for each activation.
 //
 // Thread safety: a task is run by one worker at a time; sched/ guarantees that a task scheduled
 // once is run once (it is in exactly one queue until a worker takes it).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace keel::sched {
 
 class worker;
 
-// An opaque unit of work. Derive from it (it is empty, so it costs no bytes) and schedule a
-// pointer with scheduler::schedule(). sched/ never copies, frees or inspects a task.
-struct task {};
+// A unit of work. Derive from it and schedule a pointer with scheduler::schedule(). sched/
+// never copies, frees or inspects a task; it owns the one link word below, which it uses to
+// queue the task without allocating (a task is in at most one queue at a time).
+struct task {
+  std::atomic<task*> sched_next{nullptr};
+};
 
 // What a task's activation tells the worker when it returns.
 enum class run_result : std::uint8_t {

@@ -54,6 +54,10 @@ class worker {
   // nullptr on failure. Memory may be freed from any thread with sched::free_block().
   void* allocate(std::size_t n) noexcept;
 
+  // Owner only. Whether anything else waits for this worker: its run-next slot, ring or pinned
+  // inbox, the injection queue, a due timer, or shutdown. For code that spins inside a task.
+  bool has_pending_work() const noexcept;
+
   // Statistics, readable from any thread (relaxed, possibly stale).
   worker_stats stats() const noexcept;
 
