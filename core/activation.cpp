@@ -292,9 +292,8 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   actor_base* b = c->behavior;
   const std::uint32_t gen = c->generation.load(std::memory_order_relaxed);
 #if !defined(KEEL_NO_HOOKS)
-  std::string hook_type;
   if (any_hooks) {
-    hook_type = type_name_of(c->type_index);
+    const std::string hook_type = type_name_of(c->type_index);
     lifecycle_event ev{actor_handle{c->slot, gen}, c->id, hook_type, {}};
     for (const auto& h : hooks) {
       if (h->enabled()) h->on_activation_begin(ev);
@@ -539,6 +538,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   c->backlog = budget_hit ? 1 : 0;
 #if !defined(KEEL_NO_HOOKS)
   if (any_hooks) {
+    const std::string hook_type = type_name_of(c->type_index);
     lifecycle_event ev{actor_handle{c->slot, gen}, c->id, hook_type, {}};
     for (const auto& h : hooks) {
       if (h->enabled()) h->on_activation_end(ev);

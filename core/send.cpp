@@ -161,8 +161,10 @@ void count_send_oom(system_state* s) noexcept {
 namespace {
 
 // The hook slow path: subscribers decide (drop, delay, duplicate, redirect) before the push.
+#if !defined(KEEL_NO_HOOKS)
 [[gnu::noinline]] send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
                                              envelope* e) noexcept;
+#endif
 
 inline send_status push_and_schedule(system_state* s, actor_cell* c, std::uint32_t gen,
                                      envelope* e) noexcept {
@@ -224,6 +226,7 @@ envelope* copy_envelope(system_state* s, envelope* src) noexcept {
 
 namespace {
 
+#if !defined(KEEL_NO_HOOKS)
 send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
                            envelope* e) noexcept {
   send_event ev;
@@ -285,6 +288,7 @@ send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
   }
   return push_and_schedule(s, c, gen, e);
 }
+#endif  // !KEEL_NO_HOOKS
 
 }  // namespace
 
