@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# compare_hooks.sh: the hooks-overhead check of docs/benchmarks.md.
+#
+# Runs ring and pingpong in keel-bench (hook table compiled in, no subscriber) and in
+# keel-bench-nohooks (KEEL_NO_HOOKS=1) alternately, REPS times each (interleaved repetitions:
+# with, without, with, without...), then prints per benchmark the median ns per item (hop or
+# round trip) and the median p50 where there is one, for both builds, and the ratio
+# with / without. Floor: ratio <= 1.05. Needs python3 (reads the JSON output).
+#
+#   bench/compare_hooks.sh [build-dir]          (default: build-bench)
+#   REPS=10 KEEL_BENCH_LOCK=/tmp/keel-build.lock (the defaults; KEEL_BENCH_LOCK= runs unlocked)
+set -euo pipefail
+
+build=${1:-build-bench}
+reps=${REPS:-10}
+lock=${KEEL_BENCH_LOCK-/tmp/keel-build.lock}
+filter='^(ring/keel|pingpong/default|pingpong/pinned)/'
+with="$build/bench/keel-bench"
+without="$build/bench/keel-bench-nohooks"
+for exe in "$with" "$without"; do
+  [[ -x $exe ]] || { echo "missing $exe: build keel-bench and keel-bench-nohooks" >&2; exit 2; }
+done
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+run() {  # run <exe> <json>
+  local cmd=("$1" --benchmark_filter="$filter" --benchmark_out="$2" --benchmark_out_format=json)
+  if [[ -n $lock ]]; then
+    flock "$lock" "${cmd[@]}" >/dev/null 2>&1
+  else
+    "${cmd[@]}" >/dev/null 2>&1
+  fi
+}
+
+for ((i = 1; i <= reps; i++)); do
+  run "$with" "$out/with.$i.json"
+  run "$without" "$out/without.$i.json"
+  echo "repetition $i/$reps done" >&2
+done
+
+python3 - "$out" <<'PY'
+import glob, json, os, statistics, sys
+
+out = sys.argv[1]
+vals = {}  # (build, benchmark, metric) -> [values]
+for build in ("with", "without"):
+    for path in sorted(glob.glob(os.path.join(out, build + ".*.json"))):
+        for b in json.load(open(path))["benchmarks"]:
+            name = b["name"].split("/iterations:")[0]
+            for metric in ("ns_per_item", "p50_ns"):
+                if metric in b:
+                    vals.setdefault((build, name, metric), []).append(b[metric])
+print(f"{'benchmark':<18} {'metric':<12} {'hooks':>10} {'no hooks':>10} {'ratio':>7}  floor <= 1.05")
+for (build, name, metric) in sorted(k for k in vals if k[0] == "with"):
+    other = vals.get(("without", name, metric))
+    if not other:
+        continue
+    w = statistics.median(vals[(build, name, metric)])
+    o = statistics.median(other)
+    r = w / o if o else float("nan")
+    print(f"{name:<18} {metric:<12} {w:>10.1f} {o:>10.1f} {r:>7.3f}  {'pass' if r <= 1.05 else 'MISS'}"
+          f"   (n={len(vals[(build, name, metric)])}+{len(other)})")
+PY

@@ -1,0 +1,195 @@
+// fanin: N sender actors on one worker send to one receiver actor on the other worker.
+//
+// Scenarios (N = 2 and 8):
+//   fanin/keel/N        senders pinned to worker 1, the receiver pinned to worker 0
+//                       (spawn_options.pin), workers pinned to CPUs 0 and 1. Each sender sends
+//                       its share in chunks of k_chunk messages per activation (it re-sends
+//                       itself a `go` to continue, so the N senders take turns on worker 1).
+//                       The receiver counts and checks per-sender FIFO; the last message
+//                       signals the harness thread, which blocks meanwhile.
+//   fanin/reference/N   N producer threads pinned to CPU 1 -> 1 consumer thread pinned to CPU 0
+//                       through a moodycamel::ConcurrentQueue with producer tokens and bulk
+//                       dequeue (reference/fanin_ref.h, no keel code).
+// Floor: keel >= 0.8x the reference in messages per second. items_per_second = messages per
+// second, from the first send to the last message handled.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+#include "reference/fanin_ref.h"
+
+namespace keel::bench {
+namespace {
+
+constexpr std::uint32_t k_chunk = 64;
+
+struct fi_run {
+  std::uint64_t epoch = 0;  // the harness's iteration number: tells a new run from the last
+  std::uint64_t per_sender = 0;
+  std::uint64_t total = 0;
+  std::atomic<std::uint64_t> start_ns{~std::uint64_t{0}};
+  std::uint64_t end_ns = 0;
+  std::uint64_t received = 0;
+  std::uint64_t order_errors = 0;
+  std::atomic<std::uint64_t> progress{0};  // received, updated every 4096 (for a timeout report)
+  completion* done = nullptr;
+
+  void note_start(std::uint64_t t) noexcept {
+    std::uint64_t cur = start_ns.load(std::memory_order_relaxed);
+    while (t < cur && !start_ns.compare_exchange_weak(cur, t, std::memory_order_relaxed)) {
+    }
+  }
+};
+
+struct fi_go {
+  static constexpr std::string_view keel_name = "bench.fanin.go/1";
+  fi_run* run;
+};
+struct fi_msg {
+  static constexpr std::string_view keel_name = "bench.fanin.msg/1";
+  std::uint32_t sender;
+  std::uint64_t seq;
+};
+
+class fi_receiver : public actor<fi_receiver, fi_go, fi_msg> {
+ public:
+  static constexpr std::string_view keel_name = "bench.fanin.receiver";
+  explicit fi_receiver(std::uint32_t senders) : last_(senders, 0) {}
+
+  // A new run: reset the counts (sent by the harness before the senders start).
+  void on(fi_go& g) {
+    run_ = g.run;
+    got_ = 0;
+    errors_ = 0;
+    std::fill(last_.begin(), last_.end(), 0);
+  }
+  void on(fi_msg& m) {
+    if (last_[m.sender] + 1 != m.seq) ++errors_;
+    last_[m.sender] = m.seq;
+    if ((++got_ & 4095) == 0) run_->progress.store(got_, std::memory_order_relaxed);
+    if (got_ == run_->total) {
+      run_->end_ns = now_ns();
+      run_->received = got_;
+      run_->order_errors = errors_;
+      run_->done->signal();
+    }
+  }
+
+ private:
+  std::vector<std::uint64_t> last_;
+  fi_run* run_ = nullptr;
+  std::uint64_t got_ = 0;
+  std::uint64_t errors_ = 0;
+};
+
+class fi_sender : public actor<fi_sender, fi_go> {
+ public:
+  static constexpr std::string_view keel_name = "bench.fanin.sender";
+  fi_sender(actor_ref<fi_receiver> to, std::uint32_t index) : to_(to), index_(index) {}
+
+  void on(fi_go& g) {
+    if (g.run != run_ || g.run->epoch != epoch_) {  // a new run (the harness reuses the address)
+      run_ = g.run;
+      epoch_ = g.run->epoch;
+      sent_ = 0;
+      run_->note_start(now_ns());
+    }
+    const std::uint64_t end = std::min(run_->per_sender, sent_ + k_chunk);
+    while (sent_ < end) to_.send(fi_msg{index_, ++sent_});
+    if (sent_ < run_->per_sender) self().send(fi_go{run_});
+  }
+
+ private:
+  actor_ref<fi_receiver> to_;
+  std::uint32_t index_;
+  fi_run* run_ = nullptr;
+  std::uint64_t epoch_ = 0;
+  std::uint64_t sent_ = 0;
+};
+
+std::uint64_t messages_per_iteration() { return sized<std::uint64_t>(1'000'000, 20'000); }
+constexpr benchmark::IterationCount k_iterations = 5;
+
+void bm_keel(benchmark::State& state) {
+  const auto senders = static_cast<std::uint32_t>(state.range(0));
+  auto sys = make_system(state, [](system_config& c) {
+    c.scheduler.workers = 2;
+    c.scheduler.pin_threads = true;
+  });
+  if (!sys) return;
+  spawn_options on0;
+  on0.pin = 0;
+  spawn_options on1;
+  on1.pin = 1;
+  auto rx = sys->spawn_with<fi_receiver>(on0, senders);
+  if (!check(state, rx.has_value(), "spawn receiver")) return;
+  std::vector<actor_ref<fi_sender>> tx;
+  for (std::uint32_t i = 0; i < senders; ++i) {
+    auto s = sys->spawn_with<fi_sender>(on1, *rx, i);
+    if (!check(state, s.has_value(), "spawn sender")) return;
+    tx.push_back(*s);
+  }
+  const std::uint64_t per_sender = messages_per_iteration() / senders;
+  std::uint64_t total = 0;
+  double total_ns = 0;
+  std::uint64_t epoch = 0;
+  for (auto _ : state) {
+    completion done;
+    fi_run run;
+    run.epoch = ++epoch;
+    run.per_sender = per_sender;
+    run.total = per_sender * senders;
+    run.done = &done;
+    rx->send(fi_go{&run});
+    for (auto& s : tx) s.send(fi_go{&run});
+    if (!done.wait()) {
+      check(state, false,
+            "timed out: received " + std::to_string(run.progress.load()) + "+ of " +
+                std::to_string(run.total));
+      break;
+    }
+    if (!check(state, run.received == run.total, "fan-in message count != sent")) break;
+    if (!check(state, run.order_errors == 0, "fan-in per-sender order broken")) break;
+    const double ns = static_cast<double>(run.end_ns - run.start_ns.load());
+    state.SetIterationTime(ns / 1e9);
+    total += run.received;
+    total_ns += ns;
+  }
+  set_rate(state, total, total_ns);
+  sys->shutdown();
+}
+
+void bm_reference(benchmark::State& state) {
+  const auto producers = static_cast<std::uint32_t>(state.range(0));
+  const std::uint64_t per_producer = messages_per_iteration() / producers;
+  std::uint64_t total = 0;
+  double total_ns = 0;
+  for (auto _ : state) {
+    const reference::fanin_result r = reference::moodycamel_fanin(producers, per_producer, 1, 0);
+    if (!check(state, r.received == per_producer * producers, "reference count != sent")) break;
+    if (!check(state, r.order_errors == 0, "reference per-producer order broken")) break;
+    state.SetIterationTime(static_cast<double>(r.elapsed_ns) / 1e9);
+    total += r.received;
+    total_ns += static_cast<double>(r.elapsed_ns);
+  }
+  set_rate(state, total, total_ns);
+}
+
+void register_fanin() {
+  for (const char* name : {"fanin/keel", "fanin/reference"}) {
+    const bool keel = name[6] == 'k';
+    benchmark::RegisterBenchmark(name, keel ? bm_keel : bm_reference)
+        ->Arg(2)
+        ->Arg(8)
+        ->ArgName("senders")
+        ->UseManualTime()
+        ->Iterations(iterations(k_iterations))
+        ->Unit(benchmark::kMillisecond);
+  }
+}
+
+const registrar reg(&register_fanin);
+
+}  // namespace
+}  // namespace keel::bench
