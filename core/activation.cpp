@@ -102,7 +102,6 @@ void system_state::drop_system(envelope* e, actor_cell* c) noexcept {
 
 void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reason,
                         bool owned) noexcept {
-  dead_letters.fetch_add(1, std::memory_order_relaxed);
   core_local* l = local();
   // Counted against the type of the actor it was addressed to (a stopped cell keeps its type).
   if (target != nullptr) count(l, target->type_index, &counter_row::dead_letters);
@@ -140,6 +139,10 @@ void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reas
     }
   }
 #endif
+  // Counted after the history and the hooks, with release: whoever reads the count (acquire)
+  // also finds the history entry. Before the ask is answered, so an asker that got its error
+  // sees the count.
+  dead_letters.fetch_add(1, std::memory_order_release);
   if (e->flags & envelope_flags::expects_reply) {
     answer_ask(e,
                reason == dead_letter_reason::unhandled_message ? errc::unhandled_message

@@ -360,7 +360,7 @@ shutdown_report actor_system::shutdown(std::chrono::nanoseconds timeout) {
 }
 
 std::uint64_t actor_system::dead_letter_count() const noexcept {
-  return state_->dead_letters.load(std::memory_order_relaxed);
+  return state_->dead_letters.load(std::memory_order_acquire);  // pairs with system_state::dead
 }
 
 std::vector<dead_letter> actor_system::recent_dead_letters() const {

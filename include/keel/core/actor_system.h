@@ -133,7 +133,9 @@ class actor_system {
   shutdown_report shutdown(std::chrono::nanoseconds timeout);
   shutdown_report shutdown();
 
-  // Dead letters so far, and the most recent ones (at most config.dead_letter_history).
+  // Dead letters so far, and the most recent ones (at most config.dead_letter_history). A dead
+  // letter enters the history before the count: after reading a count of N, the history holds
+  // the N-th one (if it is among the last dead_letter_history).
   std::uint64_t dead_letter_count() const noexcept;
   std::vector<dead_letter> recent_dead_letters() const;
 
