@@ -408,7 +408,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
         return;
       }
     }
-    bump_owned(l->counters[c->type_index].received);
+    owner_add(l->counters[c->type_index].received);
 #if !defined(KEEL_NO_HOOKS)
     if (any_hooks) {
       deliver_event ev{actor_handle{c->slot, gen},

@@ -99,7 +99,7 @@ envelope* new_envelope(system_state* s, std::size_t size) noexcept {
     e->correlation = l->current != nullptr ? l->current->correlation : e->id;
     e->causation = l->current != nullptr ? l->current->id : 0;
     e->timestamp = l->w->now();
-    bump_owned(l->counters[self->type_index].sent);
+    owner_add(l->counters[self->type_index].sent);
   } else {
     e->origin = l != nullptr ? l->index : envelope::k_no_origin;
     e->correlation = e->id;

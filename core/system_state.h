@@ -123,7 +123,7 @@ struct system_state final : sched::task_runner {
   void count(core_local* l, std::uint32_t type_index,
              std::atomic<std::uint64_t> counter_row::*field) noexcept {
     if (l != nullptr) {
-      bump_owned(l->counters[type_index].*field);
+      owner_add(l->counters[type_index].*field);
     } else {
       (external_rows[type_index].*field).fetch_add(1, std::memory_order_relaxed);
     }

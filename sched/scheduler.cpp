@@ -144,7 +144,7 @@ void scheduler_impl::run_worker(worker_core& c) noexcept {
       if (t == nullptr) t = steal_work(c);
     }
     if (t != nullptr) {
-      if (c.woke_by_watchdog) bump(c.stats->watchdog_rescues);
+      if (c.woke_by_watchdog) owner_add(c.stats->watchdog_rescues);
       c.woke_by_watchdog = false;
       run_task(c, t, pinned);
       continue;
@@ -192,7 +192,7 @@ task* scheduler_impl::pop_global(worker_core& c) noexcept {
   task* batch[run_queue::k_capacity / 2];
   const std::size_t n = inject_.try_pop_bulk(batch, want);
   if (n == 0) return nullptr;
-  bump(c.stats->inject_pops, n);
+  owner_add(c.stats->inject_pops, n);
   for (std::size_t i = 1; i < n; ++i) push_back_or_overflow(c, batch[i]);
   if (n > 1) notify_parked();
   return batch[0];
@@ -206,8 +206,8 @@ task* scheduler_impl::steal_work(worker_core& c) noexcept {
     if (&victim == &c) continue;
     std::uint32_t stolen = 0;
     if (task* t = victim.ring.steal_into(c.ring, &stolen)) {
-      bump(c.stats->steals);
-      bump(c.stats->stolen_tasks, stolen);
+      owner_add(c.stats->steals);
+      owner_add(c.stats->stolen_tasks, stolen);
       return t;
     }
   }
@@ -222,8 +222,8 @@ task* scheduler_impl::steal_work(worker_core& c) noexcept {
     task* t = victim.lifo->load(std::memory_order_acquire);
     if (t != nullptr && victim.lifo->compare_exchange_strong(t, nullptr, std::memory_order_acq_rel,
                                                              std::memory_order_relaxed)) {
-      bump(c.stats->steals);
-      bump(c.stats->stolen_tasks);
+      owner_add(c.stats->steals);
+      owner_add(c.stats->stolen_tasks);
       return t;
     }
   }
@@ -232,7 +232,7 @@ task* scheduler_impl::steal_work(worker_core& c) noexcept {
 
 void scheduler_impl::run_task(worker_core& c, task* t, bool pinned) noexcept {
   if (c.searching) stop_searching(c);
-  bump(c.stats->activations);
+  owner_add(c.stats->activations);
   c.activation_start->store(c.face.now() | 1, std::memory_order_relaxed);
   const run_result r = runner.run(t, c.face);
   c.activation_start->store(0, std::memory_order_relaxed);
@@ -351,13 +351,13 @@ void scheduler_impl::park_worker(worker_core& c) noexcept {
 #if defined(KEEL_USE_MIMALLOC)
   detail_heap_collect(c.face.heap_);  // reclaim blocks other threads freed, before sleeping
 #endif
-  bump(c.stats->parks);
+  owner_add(c.stats->parks);
   const std::uint64_t now = clock_now();
   const std::uint64_t timeout = park_timeout(now);
   const std::uint64_t watchdog = static_cast<std::uint64_t>(cfg.park_watchdog.count());
   const bool notified = c.park.park(
       timeout, [&] { return !c.pinned.empty() || shutdown_.load(std::memory_order_seq_cst); });
-  bump(c.stats->wakeups);
+  owner_add(c.stats->wakeups);
   {
     std::lock_guard<std::mutex> lock(sleepers_mu_);
     auto it = std::find(sleepers_.begin(), sleepers_.end(), c.face.index());

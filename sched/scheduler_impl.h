@@ -16,6 +16,7 @@
 #include "sched/timer_wheel.h"
 
 #include <keel/base/cache.h>
+#include <keel/base/owned_counter.h>
 #include <keel/sched/scheduler.h>
 
 namespace keel::sched {
@@ -60,10 +61,8 @@ struct worker_core {
   cache_padded<counters> stats;
 };
 
-// Adds `n` to an owner-written statistic: a relaxed load and store, no locked instruction.
-inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
-  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
+// Owner-written statistics are bumped with keel::detail::owner_add (no locked instruction).
+using keel::detail::owner_add;
 
 class scheduler_impl {
  public:

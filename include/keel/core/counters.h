@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include <keel/base/owned_counter.h>
+
 namespace keel {
 
 // A snapshot of one actor type's counters, summed over shards.
@@ -33,11 +35,6 @@ struct counter_row {
   std::uint64_t pad[2];
 };
 static_assert(sizeof(counter_row) == 64);
-
-// Owner-thread increment: a relaxed load and store.
-inline void bump_owned(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
-  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
 }  // namespace detail
 
 }  // namespace keel
