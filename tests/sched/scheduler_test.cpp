@@ -24,6 +24,7 @@ struct counted_task : task {
   int spin_iterations = 0;  // simulated work
   int children = 0;         // tasks this one schedules when it runs (imbalance tests)
   counted_task* first_child = nullptr;
+  bool hold_until_stolen = false;  // after scheduling its children, wait for a steal
 };
 
 struct counting_runner : keel::sched::task_runner {
@@ -39,6 +40,14 @@ struct counting_runner : keel::sched::task_runner {
     for (int i = 0; i < c->spin_iterations; ++i) x = x * 6364136223846793005ULL + 1;
     sink.store(x, std::memory_order_relaxed);
     for (int i = 0; i < c->children; ++i) w.owner().schedule(c->first_child + i);
+    if (c->hold_until_stolen) {
+      // Keep this worker busy until another worker has stolen from it (or 5 s pass), so that
+      // the steal does not depend on how the OS schedules the two worker threads when other
+      // test processes compete for the cores.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (w.owner().total_stats().steals == 0 && std::chrono::steady_clock::now() < deadline) {
+      }
+    }
     per_worker[w.index()].fetch_add(1, std::memory_order_relaxed);
     total.fetch_add(1, std::memory_order_release);
     return run_result::done;
@@ -102,6 +111,7 @@ TEST(scheduler, spreads_a_burst_from_one_worker_by_stealing) {
   std::vector<counted_task> children(static_cast<std::size_t>(rounds) * fanout);
   std::vector<counted_task> roots(static_cast<std::size_t>(rounds));
   for (int k = 0; k < rounds; ++k) {
+    roots[k].hold_until_stolen = k == 0;
     roots[k].children = fanout;
     roots[k].first_child = &children[static_cast<std::size_t>(k) * fanout];
     for (int i = 0; i < fanout; ++i) children[k * fanout + i].spin_iterations = 20'000;
