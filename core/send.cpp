@@ -281,8 +281,7 @@ send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
     case send_decision::delay: {
       // A timer's own message is fired under the wheel's lock: it cannot be re-armed there.
       if (e->flags & envelope_flags::timer) return push_and_schedule(s, c, gen, e);
-      envelope* proto = e;
-      start_timer(c, gen, proto, ev.delay, std::chrono::nanoseconds(0));
+      start_timer(c, gen, e, ev.delay, std::chrono::nanoseconds(0));
       return send_status::ok;
     }
   }

@@ -363,6 +363,14 @@ std::uint64_t actor_system::dead_letter_count() const noexcept {
   return state_->dead_letters.load(std::memory_order_acquire);  // pairs with system_state::dead
 }
 
+std::uint64_t actor_system::allocation_failures() const noexcept {
+  return state_->send_oom.load(std::memory_order_relaxed);
+}
+
+std::uint64_t actor_system::cancelled_timer_drops() const noexcept {
+  return state_->cancelled_timer_drops.load(std::memory_order_relaxed);
+}
+
 std::vector<dead_letter> actor_system::recent_dead_letters() const {
   std::lock_guard<std::mutex> lock(state_->dl_mu);
   return {state_->recent.begin(), state_->recent.end()};

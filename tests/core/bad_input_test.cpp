@@ -55,6 +55,7 @@ TEST(badinput, allocation_failure_on_send_is_an_error_not_a_loss) {
   EXPECT_EQ(ref.send(add{1, 1}), keel::send_status::out_of_memory);
   auto r = ref.ask<sum>(add{1, 1}, 1s);
   EXPECT_EQ(r.code(), keel::errc::out_of_memory);
+  EXPECT_EQ(sys->allocation_failures(), 2U);
   fail_envelopes.store(false);
   EXPECT_EQ(ref.ask<sum>(add{2, 3}, 5s)->value, 5);
 }

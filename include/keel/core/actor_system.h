@@ -139,6 +139,11 @@ class actor_system {
   std::uint64_t dead_letter_count() const noexcept;
   std::vector<dead_letter> recent_dead_letters() const;
 
+  // Sends that failed because no envelope could be allocated (send_status::out_of_memory).
+  std::uint64_t allocation_failures() const noexcept;
+  // Timer messages dropped at delivery because their timer had been cancelled.
+  std::uint64_t cancelled_timer_drops() const noexcept;
+
   // Per-actor-type counters summed over the workers' shards (relaxed reads).
   std::vector<type_counters> counters() const;
   // Number of live actors.
