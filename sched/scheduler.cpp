@@ -106,6 +106,12 @@ void scheduler_impl::schedule(task* t, std::uint32_t pin) noexcept {
 void scheduler_impl::schedule_local(worker_core& c, task* t) noexcept {
   // The task just woken by the running task runs next on this core (cache-warm, no wake-up);
   // whatever it displaces goes to the ring, where other workers may steal it.
+  // Only the owner puts into its slot; thieves only take. An empty slot therefore stays empty
+  // until this store, which needs no read-modify-write.
+  if (c.lifo->load(std::memory_order_relaxed) == nullptr) {
+    c.lifo->store(t, std::memory_order_release);
+    return;
+  }
   task* prev = c.lifo->exchange(t, std::memory_order_acq_rel);
   if (prev == nullptr) return;
   push_back_or_overflow(c, prev);
@@ -164,19 +170,21 @@ void scheduler_impl::run_worker(worker_core& c) noexcept {
 task* scheduler_impl::pop_pinned(worker_core& c) noexcept { return c.pinned.pop(); }
 
 task* scheduler_impl::next_task(worker_core& c) noexcept {
-  ++c.tick;
-  if (c.tick % cfg.global_queue_interval == 0) {
+  if (--c.until_global == 0) {
+    c.until_global = cfg.global_queue_interval;
     // Fairness: the injection queue is not starved by a busy local queue.
     if (task* t = pop_global(c)) return t;
   }
-  if (c.lifo_run < cfg.lifo_limit) {
+  // The slot is read first: an empty one (most of the time on a busy worker) costs no RMW.
+  if (c.lifo->load(std::memory_order_relaxed) != nullptr) {
     if (task* t = c.lifo->exchange(nullptr, std::memory_order_acquire)) {
-      ++c.lifo_run;
-      return t;
+      if (c.lifo_run < cfg.lifo_limit) {
+        ++c.lifo_run;
+        return t;
+      }
+      // The run-next slot has had its turns: send its task to the back of the line.
+      push_back_or_overflow(c, t);
     }
-  } else if (task* t = c.lifo->exchange(nullptr, std::memory_order_acquire)) {
-    // The run-next slot has had its turns: send its task to the back of the line.
-    push_back_or_overflow(c, t);
   }
   c.lifo_run = 0;
   if (task* t = c.ring.pop()) return t;

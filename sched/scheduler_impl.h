@@ -37,8 +37,8 @@ struct worker_core {
   parker park;
 
   // Owner-only state.
-  std::uint32_t tick = 0;
-  std::uint32_t lifo_run = 0;  // activations taken from `lifo` in a row
+  std::uint32_t until_global = 1;  // next_task calls until the injection queue goes first
+  std::uint32_t lifo_run = 0;      // activations taken from `lifo` in a row
   bool searching = false;
   bool woke_by_watchdog = false;
   std::uint64_t rng = 0;

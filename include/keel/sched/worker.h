@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include <keel/sched/clock.h>
+#include <keel/sched/fast_clock.h>
 
 namespace keel::sched {
 
@@ -39,9 +40,10 @@ class worker {
   scheduler& owner() const noexcept { return *owner_; }
   std::uint32_t index() const noexcept { return index_; }
 
-  // The cached clock tick in nanoseconds (see clock.h); refreshed by refresh_clock().
+  // The cached clock tick in nanoseconds on the clock_now() scale; refresh_clock() re-reads it
+  // from the worker's fast_clock (the TSC where there is an invariant one, see fast_clock.h).
   std::uint64_t now() const noexcept { return now_; }
-  std::uint64_t refresh_clock() noexcept { return now_ = clock_now(); }
+  std::uint64_t refresh_clock() noexcept { return now_ = clock_.now(); }
   // Sets the cached tick directly (the deterministic executor's virtual clock).
   void set_clock(std::uint64_t t) noexcept { now_ = t; }
 
@@ -74,6 +76,7 @@ class worker {
   std::uint32_t index_;
   worker_core* core_;
   std::uint64_t now_ = 0;
+  fast_clock clock_;
   void* user_data_ = nullptr;
   void* heap_ = nullptr;  // mi_heap_t* in mimalloc builds
 };
