@@ -280,8 +280,10 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
     // acquire: pairs with the sender's release store of the link.
     if (c->tail->next.load(std::memory_order_acquire) != nullptr) return true;
     if ((i & 7) == 0) {
-      // The system lane's head shares the senders' cache line: look at it only now and then.
-      if (!system_lane_empty(*c)) return true;
+      // A system message, once linked. (The system lane's head shares the senders' cache
+      // line: reading it would take the line from them; a push still in flight is seen on a
+      // later turn, or by the idle CAS, which SYS makes fail.)
+      if (c->sys_tail->next.load(std::memory_order_acquire) != nullptr) return true;
       if (w.has_pending_work()) return false;
       if (sched::clock_now() >= deadline) return false;
     }
@@ -338,9 +340,11 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   // System messages first. After draining, the SYS bit is cleared (so later user messages are
   // not flagged) and the lane drained once more: a push that raced the clear is not missed.
   auto drain_system = [&]() {
+    bool popped = false;
     while (!stop) {
       envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_freer{this});
       if (e == nullptr) break;
+      popped = true;
       if (e->target_generation != gen || e->type != type_id_of<control_msg>()) {
         drop_system(e, c);
         continue;
@@ -370,9 +374,13 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
           break;
       }
     }
+    return popped;
   };
+  // The senders' line (head) is read only when SYS may be set (invariant 6): an activation
+  // without system traffic leaves it in the senders' caches.
   auto run_system = [&]() {
-    drain_system();
+    if (!drain_system() && !c->sys_dirty) return;
+    c->sys_dirty = false;
     std::uintptr_t h = c->head.load(std::memory_order_relaxed);
     bool cleared = false;
     while ((h & k_sys) != 0 && !cleared) {
@@ -480,7 +488,16 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   bool budget_hit = false;
   if (!stop) {
     replay_stash();
-    const std::uintptr_t snapshot = c->head.load(std::memory_order_acquire) & ~k_bits;
+    // The activation ends at the last message queued when it began. When the first message
+    // has no successor yet it is that message, and the senders' line (head) is not read: a
+    // receiver that keeps up with its senders handles one message per activation and would
+    // otherwise pull their line away from them on every one. 0: no message was queued.
+    std::uintptr_t snapshot = 0;
+    if (mailbox_link* first = c->tail->next.load(std::memory_order_acquire)) {
+      snapshot = first->next.load(std::memory_order_acquire) == nullptr
+                     ? reinterpret_cast<std::uintptr_t>(first)
+                     : c->head.load(std::memory_order_acquire) & ~k_bits;
+    }
     const std::uint64_t started = w.now();
     const std::uint64_t time_budget = static_cast<std::uint64_t>(cfg.time_budget.count());
     while (!stop) {
@@ -494,20 +511,23 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       // A system message pushed before `e` (e.g. suspend() then send() on one thread) takes
       // effect before `e`: its sender saw the SYS bit and flagged `e` (push_user), and the
       // acquire pop of `e` made the system push visible.
-      if ((e->flags & envelope_flags::after_system) && !system_lane_empty(*c)) [[unlikely]] {
-        run_system();
-        if (stop) {
-          dead(e, c, dead_letter_reason::actor_stopped, false);
-          break;
-        }
-        if (c->state.load(std::memory_order_relaxed) == lifecycle::suspended) {
-          stash(e);
-          continue;
-        }
-        replay_stash();
-        if (stop) {
-          dead(e, c, dead_letter_reason::actor_stopped, false);
-          break;
+      if (e->flags & envelope_flags::after_system) [[unlikely]] {
+        c->sys_dirty = true;  // SYS was set when `e` was pushed: clear it at the next chance
+        if (!system_lane_empty(*c)) {
+          run_system();
+          if (stop) {
+            dead(e, c, dead_letter_reason::actor_stopped, false);
+            break;
+          }
+          if (c->state.load(std::memory_order_relaxed) == lifecycle::suspended) {
+            stash(e);
+            continue;
+          }
+          replay_stash();
+          if (stop) {
+            dead(e, c, dead_letter_reason::actor_stopped, false);
+            break;
+          }
         }
       }
       if (n == 0) oldest = e->timestamp;

@@ -1,6 +1,7 @@
 // The send path: envelope allocation (per-worker free lists in front of the allocator), the hook
 // branch, the mailbox push and the schedule-on-idle, and the dead-letter slow path.
 #include <cstring>
+#include <new>
 
 #include "core/system_state.h"
 
@@ -38,32 +39,37 @@ message_id next_id(system_state* s, core_local* l) noexcept {
 
 namespace {
 
-// Moves what other workers returned into this worker's caches. Owner only.
+// Moves what other workers returned into this worker's caches: one splice per batch. Owner only.
 [[gnu::noinline]] bool refill_from_returns(core_local* l) noexcept {
   if (l->returned->load(std::memory_order_relaxed) == nullptr) return false;
-  // acquire: pairs with the release CAS that pushed each chain (the envelopes' last writes).
-  mailbox_link* n = l->returned->exchange(nullptr, std::memory_order_acquire);
-  while (n != nullptr) {
-    mailbox_link* next = n->next.load(std::memory_order_relaxed);
-    envelope_cache& c = l->caches[static_cast<envelope*>(n)->size_class];
-    n->next.store(c.head, std::memory_order_relaxed);
-    c.head = n;
-    ++c.count;
-    n = next;
+  // acquire: pairs with the release CAS that pushed each batch (the envelopes' last writes).
+  returned_batch* b = l->returned->exchange(nullptr, std::memory_order_acquire);
+  while (b != nullptr) {
+    returned_batch* below = b->below;
+    envelope_cache& c = l->caches[b->size_class];
+    c.count += b->count;
+    b->tail->next.store(c.head, std::memory_order_relaxed);
+    c.head = b;
+    b = below;
   }
   return true;
 }
 
 // Pushes a full return chain onto the owning worker's stack. One CAS per k_return_batch.
-void flush_returns(core_local* l, std::uint8_t origin) noexcept {
-  return_chain& r = l->returns[origin];
+void flush_returns(core_local* l, std::uint8_t origin, std::uint8_t cls) noexcept {
+  return_chain& r = l->returns[origin][cls];
+  mailbox_link* second = r.head->next.load(std::memory_order_relaxed);
+  auto* b = ::new (static_cast<void*>(r.head)) returned_batch();
+  b->next.store(second, std::memory_order_relaxed);
+  b->tail = r.tail;
+  b->count = r.count;
+  b->size_class = cls;
   auto& stack = *l->sys->locals[origin]->returned;
-  mailbox_link* old = stack.load(std::memory_order_relaxed);
-  do {
-    r.tail->next.store(old, std::memory_order_relaxed);
-    // release: our writes to these envelopes happen before the owner reuses them.
-  } while (!stack.compare_exchange_weak(old, r.head, std::memory_order_release,
-                                        std::memory_order_relaxed));
+  b->below = stack.load(std::memory_order_relaxed);
+  // release: our writes to these envelopes happen before the owner reuses them.
+  while (!stack.compare_exchange_weak(b->below, b, std::memory_order_release,
+                                      std::memory_order_relaxed)) {
+  }
   r = return_chain{};
 }
 
@@ -81,6 +87,9 @@ envelope* new_envelope(system_state* s, std::size_t size) noexcept {
     e = static_cast<envelope*>(c.head);
     c.head = c.head->next.load(std::memory_order_relaxed);
     --c.count;
+    // The next send writes the next envelope: start fetching its line (often in the cache of
+    // the worker that returned it) now.
+    __builtin_prefetch(c.head, 1);
   } else {
     const std::size_t bytes = cls == envelope::k_no_class ? total : k_size_classes[cls];
     e = allocate_envelope_slow(s, l, bytes);
@@ -138,11 +147,12 @@ void free_envelope_in(system_state* s, envelope* e) noexcept {
   }
   // Another worker's envelope: hand it back in a batch, so it is reused where it is allocated
   // (no cross-thread free into the allocator, one CAS per k_return_batch envelopes).
-  return_chain& r = l->returns[origin];
+  const std::uint8_t cls = e->size_class;
+  return_chain& r = l->returns[origin][cls];
   e->next.store(r.head, std::memory_order_relaxed);
   if (r.head == nullptr) r.tail = e;
   r.head = e;
-  if (++r.count >= k_return_batch) flush_returns(l, origin);
+  if (++r.count >= k_return_batch) flush_returns(l, origin, cls);
 }
 
 void free_chain(mailbox_link* n) noexcept {

@@ -25,8 +25,15 @@ system_state::~system_state() {
   // Envelopes in transit back to their workers, and the workers' caches (the workers have
   // stopped; their heaps were deleted, which keeps the blocks valid for free).
   for (auto& l : locals) {
-    for (auto& r : l->returns) free_chain(r.head);
-    free_chain(l->returned->exchange(nullptr, std::memory_order_acquire));
+    for (auto& per_class : l->returns) {
+      for (auto& r : per_class) free_chain(r.head);
+    }
+    returned_batch* b = l->returned->exchange(nullptr, std::memory_order_acquire);
+    while (b != nullptr) {
+      returned_batch* below = b->below;
+      free_chain(b);
+      b = below;
+    }
     for (auto& c : l->caches) free_chain(std::exchange(c.head, nullptr));
   }
   for (std::uint32_t i = 0; i < k_max_chunks; ++i) {
@@ -251,6 +258,7 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
   c->behavior = behavior;
   c->mailbox_age_ns = 0;
   c->backlog = 0;
+  c->sys_dirty = false;
   if (c->extras != nullptr) {
     delete c->extras;
     c->extras = nullptr;

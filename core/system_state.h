@@ -1,6 +1,7 @@
 // system_state: the private state of one actor_system. Shared by the files of core/.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -26,13 +27,25 @@ struct envelope_cache {
   std::uint32_t count = 0;
 };
 
-// Envelopes freed here that another worker allocated, gathered for return in one batch.
+// Envelopes freed here that another worker allocated, gathered (per worker and size class)
+// for return in one batch.
 struct return_chain {
   mailbox_link* head = nullptr;
   mailbox_link* tail = nullptr;
   std::uint32_t count = 0;
 };
 inline constexpr std::uint32_t k_return_batch = 64;
+
+// The head of a returned chain, built in place over its first (dead) envelope when the chain
+// is handed back: the owner splices the whole chain into its cache touching two envelopes
+// (this one and the tail), not every one -- each of them sits in the other core's cache.
+struct returned_batch : mailbox_link {
+  returned_batch* below = nullptr;  // the next batch on the owner's `returned` stack
+  mailbox_link* tail = nullptr;     // the chain's last envelope (its next is null)
+  std::uint32_t count = 0;
+  std::uint8_t size_class = 0;
+};
+static_assert(sizeof(returned_batch) <= k_size_classes[0], "a batch head fits any envelope");
 
 // Per-worker core state (worker::user_data()). Owner thread only, except the counter rows,
 // which other threads read.
@@ -42,10 +55,11 @@ struct core_local {
   std::uint8_t index = envelope::k_no_origin;  // the worker's index if < 255
   std::unique_ptr<counter_row[]> counters;
   envelope_cache caches[k_class_count];
-  std::vector<return_chain> returns;  // one per worker, owner only
-  // Envelopes other workers return to this one, as chains pushed with CAS; the owner takes the
-  // whole stack with one exchange when its cache runs dry. Padded: other threads write it.
-  cache_padded<std::atomic<mailbox_link*>> returned{nullptr};
+  // Per origin worker, per size class; owner only.
+  std::vector<std::array<return_chain, k_class_count>> returns;
+  // Envelopes other workers return to this one, as batches pushed with CAS; the owner takes
+  // the whole stack with one exchange when its cache runs dry. Padded: other threads write it.
+  cache_padded<std::atomic<returned_batch*>> returned{nullptr};
   message_id next_id = 0;
   message_id id_limit = 0;
   actor_cell* running = nullptr;  // the actor whose activation this worker runs

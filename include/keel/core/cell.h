@@ -19,7 +19,9 @@
 //      dead letter, the mailbox head carries CLOSED, and `generation` no longer matches any
 //      live ref. Only the token holder changes lifecycle.
 //   6. The SYS bit in `head` says a system message was pushed: it makes the holder's idle CAS
-//      fail so that it re-checks the system lane first.
+//      fail so that it re-checks the system lane first. The holder clears it only after it has
+//      popped a system message or seen a user message flagged after_system (`sys_dirty`), so
+//      an activation with no system traffic never reads the senders' line to look for it.
 //
 // Thread safety: the first 64 bytes are shared with senders; the rest is token-holder only.
 #pragma once
@@ -71,6 +73,7 @@ struct alignas(k_cache_line) actor_cell : sched::task {
   std::uint8_t backlog = 0;           // the last activation ended by budget with messages left
   std::uint16_t budget = 64;          // messages per activation
   bool released = false;              // stopped, closed, and back on the free list
+  bool sys_dirty = false;             // SYS may be set in `head`: clear it at the next chance
   std::uint32_t last_generation = 0;  // the generation of the last incarnation (free slots)
 
   actor_handle handle() const noexcept {
