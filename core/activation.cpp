@@ -1,5 +1,7 @@
 // One activation of an actor: system messages first, then up to `budget` user messages, the
 // time budget, or the last message queued when it began; then try to go idle.
+#include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <string>
 
@@ -182,7 +184,7 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
     sched::free_block(b);
     c->behavior = nullptr;
   }
-  const std::uint32_t gen = c->generation.load(std::memory_order_relaxed);
+  const std::uint32_t gen = c->own_generation;
   std::string name;
   if (c->extras != nullptr) {
     cell_extras& x = *c->extras;
@@ -194,6 +196,7 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
       dead(e, c, dead_letter_reason::actor_stopped, true);
     }
     x.stash_tail = nullptr;
+    c->mark(mark_stashed, false);
     // Pending continuations die with the actor; their timeouts must not fire into a dead letter.
     for (auto& [rid, p] : x.asks) p.timeout.cancel();
     x.asks.clear();
@@ -223,8 +226,7 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   c->generation.store(0, std::memory_order_release);
   c->state.store(lifecycle::stopped, std::memory_order_release);
   live.fetch_sub(1, std::memory_order_acq_rel);
-  c->released = false;
-  c->last_generation = gen;  // the next incarnation of this slot continues from here
+  c->released = false;  // (own_generation stays: the slot's next incarnation continues from it)
 }
 
 sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
@@ -242,7 +244,7 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
     }
     // The first time the stopped actor goes idle and closed, its slot goes back on the free list.
     const bool release = !c->released;
-    const std::uint32_t last_gen = c->last_generation;
+    const std::uint32_t last_gen = c->own_generation;
     const std::uint32_t slot = c->slot;
     c->released = true;
     if (!try_go_idle(c, k_closed)) {
@@ -295,7 +297,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
                                                         core_local* l) noexcept {
   l->running = c;
   actor_base* b = c->behavior;
-  const std::uint32_t gen = c->generation.load(std::memory_order_relaxed);
+  const std::uint32_t gen = c->own_generation;
 #if !defined(KEEL_NO_HOOKS)
   if (any_hooks) {
     const std::string hook_type = type_name_of(c->type_index);
@@ -379,8 +381,8 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   // The senders' line (head) is read only when SYS may be set (invariant 6): an activation
   // without system traffic leaves it in the senders' caches.
   auto run_system = [&]() {
-    if (!drain_system() && !c->sys_dirty) return;
-    c->sys_dirty = false;
+    if (!drain_system() && !c->marked(mark_sys_dirty)) return;
+    c->mark(mark_sys_dirty, false);
     std::uintptr_t h = c->head.load(std::memory_order_relaxed);
     bool cleared = false;
     while ((h & k_sys) != 0 && !cleared) {
@@ -467,16 +469,20 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       x.stash_head = held;
     }
     x.stash_tail = held;
+    c->mark(mark_stashed, true);
   };
   // Once running again, messages held while suspended come first (they are older).
   auto replay_stash = [&]() {
-    if (c->extras == nullptr) return;
+    if (!c->marked(mark_stashed)) return;  // (extras is on the senders' line: not read here)
     cell_extras& x = *c->extras;
     while (!stop && x.stash_head != nullptr &&
            c->state.load(std::memory_order_relaxed) == lifecycle::running) {
       auto* e = static_cast<envelope*>(x.stash_head);
       x.stash_head = e->next.load(std::memory_order_relaxed);
-      if (x.stash_head == nullptr) x.stash_tail = nullptr;
+      if (x.stash_head == nullptr) {
+        x.stash_tail = nullptr;
+        c->mark(mark_stashed, false);
+      }
       handle_user(e);
       free_envelope_in(this, e);  // stashed envelopes are owned, not in a lane
     }
@@ -512,7 +518,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       // effect before `e`: its sender saw the SYS bit and flagged `e` (push_user), and the
       // acquire pop of `e` made the system push visible.
       if (e->flags & envelope_flags::after_system) [[unlikely]] {
-        c->sys_dirty = true;  // SYS was set when `e` was pushed: clear it at the next chance
+        c->mark(mark_sys_dirty, true);  // SYS was set when `e` was pushed: clear it later
         if (!system_lane_empty(*c)) {
           run_system();
           if (stop) {
@@ -546,19 +552,20 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   }
   if (n > 0) {
     const std::uint64_t now = w.now();
-    c->mailbox_age_ns = now > oldest ? now - oldest : 0;
+    const std::uint64_t age = now > oldest ? now - oldest : 0;
+    c->mailbox_age_us = static_cast<std::uint32_t>(std::min<std::uint64_t>(age / 1000, UINT32_MAX));
     const auto limit = static_cast<std::uint64_t>(cfg.mailbox_age_limit.count());
-    if (limit != 0 && c->mailbox_age_ns > limit) [[unlikely]] {
+    if (limit != 0 && age > limit) [[unlikely]] {
       diagnostic d;
       d.kind = diagnostic_kind::mailbox_age;
       d.actor = c->id;
       d.actor_type = type_name_of(c->type_index);
-      d.value = c->mailbox_age_ns;
+      d.value = age;
       d.text = "mailbox age above the limit";
       report(std::move(d));
     }
   }
-  c->backlog = budget_hit ? 1 : 0;
+  c->mark(mark_backlog, budget_hit);
 #if !defined(KEEL_NO_HOOKS)
   if (any_hooks) {
     const std::string hook_type = type_name_of(c->type_index);

@@ -110,8 +110,7 @@ void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelo
   cell_extras& x = extras_of(self);
   pending_ask& p = x.asks[rid];
   p.k = std::move(k);
-  p.timeout = start_timer(self, self->generation.load(std::memory_order_relaxed), t, timeout,
-                          std::chrono::nanoseconds(0));
+  p.timeout = start_timer(self, self->own_generation, t, timeout, std::chrono::nanoseconds(0));
   if (c == nullptr) {
     s->dead(request, nullptr, dead_letter_reason::actor_stopped, true);
     return;

@@ -104,7 +104,7 @@ envelope* new_envelope(system_state* s, std::size_t size) noexcept {
   if (l != nullptr && l->running != nullptr) {
     e->origin = l->index;
     actor_cell* self = l->running;
-    e->sender = actor_handle{self->slot, self->generation.load(std::memory_order_relaxed)};
+    e->sender = actor_handle{self->slot, self->own_generation};
     e->correlation = l->current != nullptr ? l->current->correlation : e->id;
     e->causation = l->current != nullptr ? l->current->id : 0;
     e->timestamp = l->w->now();

@@ -256,9 +256,9 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
   c->pin = opts.pin;
   c->budget = static_cast<std::uint16_t>(opts.budget != 0 ? opts.budget : s->cfg.message_budget);
   c->behavior = behavior;
-  c->mailbox_age_ns = 0;
-  c->backlog = 0;
-  c->sys_dirty = false;
+  c->own_generation = gen;
+  c->mailbox_age_us = 0;
+  c->marks = 0;
   if (c->extras != nullptr) {
     delete c->extras;
     c->extras = nullptr;

@@ -20,7 +20,7 @@
 //      live ref. Only the token holder changes lifecycle.
 //   6. The SYS bit in `head` says a system message was pushed: it makes the holder's idle CAS
 //      fail so that it re-checks the system lane first. The holder clears it only after it has
-//      popped a system message or seen a user message flagged after_system (`sys_dirty`), so
+//      popped a system message or seen a user message flagged after_system (mark_sys_dirty), so
 //      an activation with no system traffic never reads the senders' line to look for it.
 //
 // Thread safety: the first 64 bytes are shared with senders; the rest is token-holder only.
@@ -51,30 +51,46 @@ inline constexpr std::uintptr_t k_bits = 7;
 
 enum class lifecycle : std::uint8_t { free, starting, running, suspended, stopping, stopped };
 
+// Token-holder marks (actor_cell::marks): bits, so that the holder's state fits line 2.
+enum cell_mark : std::uint8_t {
+  mark_backlog = 1,    // the last activation ended by budget with messages left
+  mark_sys_dirty = 2,  // SYS may be set in `head`: clear it at the next chance (invariant 6)
+  mark_stashed = 4,    // extras->stash holds messages put aside while suspended
+};
+
 struct alignas(k_cache_line) actor_cell : sched::task {
-  // ---- line 1: written by senders, or read-mostly ----
+  // ---- line 1: what senders write (head, sys_head) or read on every send. The token holder
+  // reads nothing here on its fast path: a receiver on another core that touched this line per
+  // message would pull it away from its senders, whose next exchange would then wait for it.
   std::atomic<std::uintptr_t> head{0};           // user lane: newest link | IDLE | SYS | CLOSED
   std::atomic<mailbox_link*> sys_head{nullptr};  // system lane: newest link
   std::atomic<std::uint32_t> generation{0};      // 0 while free; senders compare with their ref
-  std::uint32_t pin = sched::k_any_worker;       // worker this actor is pinned to
+  bool released = false;  // stopped, closed, and back on the free list (stopped path only)
   system_state* system = nullptr;
   actor_id id = k_no_actor;
-  std::uint32_t slot = 0;
-  std::uint32_t type_index = 0;   // the actor type's counter row
   cell_extras* extras = nullptr;  // allocated on first need: name, stash, pending asks
-  // ---- line 2: token holder only (stub.next is written by the first sender after idle) ----
+  // ---- line 2: the token holder's (stub.next is written by the first sender after idle; the
+  // sender that takes the token reads `pin`; anyone may read `state`) ----
   alignas(k_cache_line) mailbox_link* tail = nullptr;
   mailbox_link* sys_tail = nullptr;
   mailbox_link stub;
   mailbox_link sys_stub;
   actor_base* behavior = nullptr;
-  std::uint64_t mailbox_age_ns = 0;  // of the oldest message dequeued in the last activation
+  std::uint32_t mailbox_age_us = 0;  // of the oldest message dequeued in the last activation
+  // This incarnation's generation (equal to `generation` while it lives), kept for the holder;
+  // after the actor stops, the generation the slot's next incarnation continues from.
+  std::uint32_t own_generation = 0;
+  std::uint32_t slot = 0;
+  std::uint32_t type_index = 0;                   // the actor type's counter row
+  std::uint32_t pin = sched::k_any_worker;        // worker this actor is pinned to
   std::atomic<lifecycle> state{lifecycle::free};  // written by the holder, read by anyone
-  std::uint8_t backlog = 0;           // the last activation ended by budget with messages left
-  std::uint16_t budget = 64;          // messages per activation
-  bool released = false;              // stopped, closed, and back on the free list
-  bool sys_dirty = false;             // SYS may be set in `head`: clear it at the next chance
-  std::uint32_t last_generation = 0;  // the generation of the last incarnation (free slots)
+  std::uint8_t marks = 0;                         // cell_mark bits
+  std::uint16_t budget = 64;                      // messages per activation
+
+  bool marked(cell_mark m) const noexcept { return (marks & m) != 0; }
+  void mark(cell_mark m, bool on) noexcept {
+    marks = static_cast<std::uint8_t>(on ? (marks | m) : (marks & ~m));
+  }
 
   actor_handle handle() const noexcept {
     return {slot, generation.load(std::memory_order_relaxed)};
