@@ -277,7 +277,7 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
   const auto budget = static_cast<std::uint64_t>(w.owner().config().spin.count());
   if (budget == 0 || c->state.load(std::memory_order_relaxed) != lifecycle::running) return false;
   if (w.has_pending_work()) return false;
-  const std::uint64_t deadline = sched::clock_now() + budget;
+  const std::uint64_t deadline = w.refresh_clock() + budget;
   for (std::uint32_t i = 1;; ++i) {
     // acquire: pairs with the sender's release store of the link.
     if (c->tail->next.load(std::memory_order_acquire) != nullptr) return true;
@@ -287,7 +287,7 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
       // later turn, or by the idle CAS, which SYS makes fail.)
       if (c->sys_tail->next.load(std::memory_order_acquire) != nullptr) return true;
       if (w.has_pending_work()) return false;
-      if (sched::clock_now() >= deadline) return false;
+      if (w.refresh_clock() >= deadline) return false;
     }
     sched::cpu_relax();
   }
@@ -514,6 +514,9 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       }
       envelope* e = pop_lane(c->tail, &c->stub, lane_freer{this});
       if (e == nullptr) break;
+      // An envelope from another core spans two lines: fetch the second (the payload) while
+      // the first is read.
+      __builtin_prefetch(reinterpret_cast<const char*>(e) + k_cache_line);
       // A system message pushed before `e` (e.g. suspend() then send() on one thread) takes
       // effect before `e`: its sender saw the SYS bit and flagged `e` (push_user), and the
       // acquire pop of `e` made the system push visible.

@@ -148,10 +148,17 @@ void free_envelope_in(system_state* s, envelope* e) noexcept {
   // Another worker's envelope: hand it back in a batch, so it is reused where it is allocated
   // (no cross-thread free into the allocator, one CAS per k_return_batch envelopes).
   const std::uint8_t cls = e->size_class;
+  // Appended, not pushed: the owner then reuses them in the order they were consumed, so the
+  // addresses its next messages go out in (and the receiver walks) repeat in a stable order
+  // that hardware prefetchers can follow.
   return_chain& r = l->returns[origin][cls];
-  e->next.store(r.head, std::memory_order_relaxed);
-  if (r.head == nullptr) r.tail = e;
-  r.head = e;
+  e->next.store(nullptr, std::memory_order_relaxed);
+  if (r.tail != nullptr) {
+    r.tail->next.store(e, std::memory_order_relaxed);
+  } else {
+    r.head = e;
+  }
+  r.tail = e;
   if (++r.count >= k_return_batch) flush_returns(l, origin, cls);
 }
 
