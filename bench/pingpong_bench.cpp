@@ -9,6 +9,10 @@
 //                         message crosses cores. Floor: p50 <= 1.5x the reference.
 //   pingpong/reference    raw two-atomic ping-pong between two threads pinned to CPUs 0 and 1
 //                         (reference/pingpong_ref.h, no keel code).
+//   pingpong/envelope_ceiling  the same threads, each message an envelope pushed into the other
+//                         thread's intrusive Vyukov mailbox and recycled in batches
+//                         (reference/envelope_mailbox.h, no keel code): the design's ceiling,
+//                         for the analysis of the floor (not a floor).
 //
 // The timed loop runs inside the pinger: a `go` message starts `round_trips` round trips, each a
 // ping (pinger -> ponger, sent through the ref) and a pong (ponger -> pinger, sent with reply());
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "reference/envelope_mailbox.h"
 #include "reference/pingpong_ref.h"
 
 namespace keel::bench {
@@ -133,14 +138,16 @@ void bm_keel(benchmark::State& state, bool pinned) {
   sys->shutdown();
 }
 
-void bm_reference(benchmark::State& state) {
+void bm_reference(benchmark::State& state, bool envelopes) {
   const std::uint64_t n = round_trips_per_iteration();
   std::vector<double> samples;
   samples.reserve(static_cast<std::size_t>(state.max_iterations) * (n / k_batch + 1));
   std::uint64_t total = 0;
   double total_ns = 0;
   for (auto _ : state) {
-    const reference::pingpong_result r = reference::atomic_pingpong(0, 1, n, k_batch, samples);
+    const reference::pingpong_result r =
+        envelopes ? reference::envelope_pingpong(0, 1, n, k_batch, samples)
+                  : reference::atomic_pingpong(0, 1, n, k_batch, samples);
     if (!check(state, r.round_trips == n, "reference round trips != requested")) break;
     state.SetIterationTime(static_cast<double>(r.elapsed_ns) / 1e9);
     total += r.round_trips;
@@ -159,7 +166,11 @@ void register_pingpong() {
       ->UseManualTime()
       ->Iterations(iterations(k_iterations))
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("pingpong/reference", bm_reference)
+  benchmark::RegisterBenchmark("pingpong/reference", bm_reference, false)
+      ->UseManualTime()
+      ->Iterations(iterations(k_iterations))
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("pingpong/envelope_ceiling", bm_reference, true)
       ->UseManualTime()
       ->Iterations(iterations(k_iterations))
       ->Unit(benchmark::kMillisecond);

@@ -10,6 +10,9 @@
 //   ring/reference   a raw single-message activation loop on one thread, no keel code
 //                    (reference/ring_ref.h: intrusive Vyukov MPSC push and pop, malloc/free of
 //                    the token, one mark-idle CAS per hop).
+//   ring/required    the same loop plus only what the issue requires of every hop (a clock
+//                    read per activation, a stealable run-next slot, the envelope header's
+//                    fields): the design's ceiling, for the analysis of the floor (not a floor).
 // Floor: keel's hop cost <= 1.5x the reference. Goal: >= 20 M hops/s. items_per_second = hops
 // per second.
 #include <vector>
@@ -122,13 +125,14 @@ void bm_keel(benchmark::State& state) {
   sys->shutdown();
 }
 
-void bm_reference(benchmark::State& state) {
+void bm_reference(benchmark::State& state, bool required) {
   const std::uint64_t m = hops_per_iteration();
   std::uint64_t total = 0;
   double total_ns = 0;
   for (auto _ : state) {
     const std::uint64_t t0 = now_ns();
-    const reference::ring_result r = reference::raw_ring(k_actors, m);
+    const reference::ring_result r =
+        required ? reference::raw_ring_required(k_actors, m) : reference::raw_ring(k_actors, m);
     const double ns = static_cast<double>(now_ns() - t0);
     if (!check(state, r.hops == m, "reference hop count != requested")) break;
     if (!check(state, r.last_actor == m % k_actors, "reference ended at the wrong actor")) break;
@@ -144,7 +148,11 @@ void register_ring() {
       ->UseManualTime()
       ->Iterations(iterations(k_iterations))
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("ring/reference", bm_reference)
+  benchmark::RegisterBenchmark("ring/reference", bm_reference, false)
+      ->UseManualTime()
+      ->Iterations(iterations(k_iterations))
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("ring/required", bm_reference, true)
       ->UseManualTime()
       ->Iterations(iterations(k_iterations))
       ->Unit(benchmark::kMillisecond);

@@ -43,6 +43,19 @@ CHECKS = [
     ("wake_latency/keel/cross_cpu", "wake_latency/reference/cross_cpu", "p50_ns", 1.2, "ratio", True, "floor"),
 ]
 
+# Design ceilings (not floors): the same workload written raw with only what the design requires
+# (bench/reference/envelope_mailbox.h, ring_ref.h raw_ring_required). Printed as two ratios:
+# keel against the ceiling (keel's own overhead), the ceiling against the reference
+# (what the design itself costs).
+CEILINGS = [
+    ("pingpong/pinned", "pingpong/envelope_ceiling", "pingpong/reference", "p50_ns", True),
+    ("fanin/keel/senders:2", "fanin/envelope_ceiling/senders:2", "fanin/reference/senders:2",
+     "items_per_second", False),
+    ("fanin/keel/senders:8", "fanin/envelope_ceiling/senders:8", "fanin/reference/senders:8",
+     "items_per_second", False),
+    ("ring/keel", "ring/required", "ring/reference", "ns_per_item", True),
+]
+
 
 def load(paths):
     agg = {}  # name -> {aggregate: {metric: value}}
@@ -86,6 +99,20 @@ def main():
             ok = k <= limit if lower else k >= limit
             print(f"| {keel} | - | {metric} | {k:,.3f} | - | - | "
                   f"{'<=' if lower else '>='} {limit:,} ({what}) | {'pass' if ok else 'MISS'} |")
+
+    print()
+    print("| keel | design ceiling | metric | keel | ceiling | keel vs ceiling | reference | "
+          "ceiling vs reference |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    for keel, ceil, ref, metric, lower in CEILINGS:
+        if any(n not in agg or metric not in agg[n].get("median", {}) for n in (keel, ceil, ref)):
+            continue
+        k, c, r = (agg[n]["median"][metric] for n in (keel, ceil, ref))
+        # Ratios as costs: > 1 means slower than the other side.
+        kc = k / c if lower else c / k
+        cr = c / r if lower else r / c
+        print(f"| {keel} | {ceil} | {metric} | {k:,.1f} | {c:,.1f} | {kc:.2f}x | {r:,.1f} | "
+              f"{cr:.2f}x |")
 
 
 if __name__ == "__main__":

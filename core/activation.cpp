@@ -281,7 +281,7 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
   for (std::uint32_t i = 1;; ++i) {
     // acquire: pairs with the sender's release store of the link.
     if (c->tail->next.load(std::memory_order_acquire) != nullptr) return true;
-    if ((i & 7) == 0) {
+    if ((i & 63) == 0) {
       // A system message, once linked. (The system lane's head shares the senders' cache
       // line: reading it would take the line from them; a push still in flight is seen on a
       // later turn, or by the idle CAS, which SYS makes fail.)
