@@ -39,7 +39,16 @@ message_id next_id(system_state* s, core_local* l) noexcept {
 
 namespace {
 
-// Moves what other workers returned into this worker's caches: one splice per batch. Owner only.
+// A freed block onto this worker's stack, or back to the allocator when the stack is full.
+inline void cache_push(envelope_cache& c, void* block) noexcept {
+  if (c.count < c.capacity) {
+    c.slots[c.count++] = block;
+  } else {
+    sched::free_block(block);
+  }
+}
+
+// Moves what other workers returned into this worker's caches. Owner only.
 [[gnu::noinline]] bool refill_from_returns(core_local* l) noexcept {
   if (l->returned->load(std::memory_order_relaxed) == nullptr) return false;
   // acquire: pairs with the release CAS that pushed each batch (the envelopes' last writes).
@@ -47,30 +56,32 @@ namespace {
   while (b != nullptr) {
     returned_batch* below = b->below;
     envelope_cache& c = l->caches[b->size_class];
-    c.count += b->count;
-    b->tail->next.store(c.head, std::memory_order_relaxed);
-    c.head = b;
+    // The head (the one line the other worker wrote) goes to the bottom: it is handed out last,
+    // when the prefetch ahead of allocation has long brought it back.
+    cache_push(c, b);
+    for (std::uint32_t i = 0; i < b->count; ++i) cache_push(c, b->members[i]);
     b = below;
+  }
+  // The next allocations come from the top: start fetching their lines now.
+  for (envelope_cache& c : l->caches) {
+    for (std::uint32_t i = 1; i <= k_alloc_prefetch && i <= c.count; ++i) {
+      prefetch_for_write(c.slots[c.count - i]);
+    }
   }
   return true;
 }
 
-// Pushes a full return chain onto the owning worker's stack. One CAS per k_return_batch.
-void flush_returns(core_local* l, std::uint8_t origin, std::uint8_t cls) noexcept {
-  return_chain& r = l->returns[origin][cls];
-  mailbox_link* second = r.head->next.load(std::memory_order_relaxed);
-  auto* b = ::new (static_cast<void*>(r.head)) returned_batch();
-  b->next.store(second, std::memory_order_relaxed);
-  b->tail = r.tail;
-  b->count = r.count;
-  b->size_class = cls;
+// Hands the full batches of `r` back to their owner: one CAS.
+void return_batches(core_local* l, std::uint8_t origin, return_state& r) noexcept {
   auto& stack = *l->sys->locals[origin]->returned;
-  b->below = stack.load(std::memory_order_relaxed);
-  // release: our writes to these envelopes happen before the owner reuses them.
-  while (!stack.compare_exchange_weak(b->below, b, std::memory_order_release,
-                                      std::memory_order_relaxed)) {
-  }
-  r = return_chain{};
+  returned_batch* top = stack.load(std::memory_order_relaxed);
+  do {
+    r.full_last->below = top;
+    // release: our writes to these envelopes happen before the owner reuses them.
+  } while (!stack.compare_exchange_weak(top, r.full, std::memory_order_release,
+                                        std::memory_order_relaxed));
+  r.full = r.full_last = nullptr;
+  r.full_count = 0;
 }
 
 }  // namespace
@@ -81,15 +92,12 @@ envelope* new_envelope(system_state* s, std::size_t size) noexcept {
   const std::uint8_t cls = class_for(total);
   envelope* e = nullptr;
   if (l != nullptr && cls != envelope::k_no_class &&
-      (l->caches[cls].head != nullptr ||
-       (refill_from_returns(l) && l->caches[cls].head != nullptr))) {
+      (l->caches[cls].count != 0 || (refill_from_returns(l) && l->caches[cls].count != 0))) {
     envelope_cache& c = l->caches[cls];
-    e = static_cast<envelope*>(c.head);
-    c.head = c.head->next.load(std::memory_order_relaxed);
-    --c.count;
-    // The next send writes the next envelope: start fetching its line (often in the cache of
-    // the worker that returned it) now.
-    __builtin_prefetch(c.head, 1);
+    e = static_cast<envelope*>(c.slots[--c.count]);
+    // A few sends from now this block is written: start fetching its line (often in the cache
+    // of the worker that returned it) now.
+    if (c.count >= k_alloc_prefetch) prefetch_for_write(c.slots[c.count - k_alloc_prefetch]);
   } else {
     const std::size_t bytes = cls == envelope::k_no_class ? total : k_size_classes[cls];
     e = allocate_envelope_slow(s, l, bytes);
@@ -125,10 +133,8 @@ void free_envelope(envelope* e) noexcept {
       auto* l = static_cast<core_local*>(w->user_data());
       if (l != nullptr) {
         envelope_cache& c = l->caches[cls];
-        if (c.count < l->sys->cfg.envelope_cache) {
-          e->next.store(c.head, std::memory_order_relaxed);
-          c.head = e;
-          ++c.count;
+        if (c.count < c.capacity) {
+          c.slots[c.count++] = e;
           return;
         }
       }
@@ -146,28 +152,27 @@ void free_envelope_in(system_state* s, envelope* e) noexcept {
     return;
   }
   // Another worker's envelope: hand it back in a batch, so it is reused where it is allocated
-  // (no cross-thread free into the allocator, one CAS per k_return_batch envelopes).
+  // (no cross-thread free into the allocator, one CAS per batch).
   const std::uint8_t cls = e->size_class;
-  // Appended, not pushed: the owner then reuses them in the order they were consumed, so the
-  // addresses its next messages go out in (and the receiver walks) repeat in a stable order
-  // that hardware prefetchers can follow.
-  return_chain& r = l->returns[origin][cls];
-  e->next.store(nullptr, std::memory_order_relaxed);
-  if (r.tail != nullptr) {
-    r.tail->next.store(e, std::memory_order_relaxed);
-  } else {
-    r.head = e;
+  return_state& r = l->returns[origin][cls];
+  returned_batch* b = r.filling;
+  if (b == nullptr) {
+    b = r.filling = ::new (static_cast<void*>(e)) returned_batch();
+    b->size_class = cls;
+    return;
   }
-  r.tail = e;
-  if (++r.count >= k_return_batch) flush_returns(l, origin, cls);
+  b->members[b->count++] = e;
+  if (b->count < returned_batch::k_members) return;
+  r.filling = nullptr;
+  b->below = r.full;
+  r.full = b;
+  if (r.full_last == nullptr) r.full_last = b;
+  if (++r.full_count == k_batches_per_return) return_batches(l, origin, r);
 }
 
-void free_chain(mailbox_link* n) noexcept {
-  while (n != nullptr) {
-    mailbox_link* next = n->next.load(std::memory_order_relaxed);
-    sched::free_block(n);
-    n = next;
-  }
+void free_batch(returned_batch* b) noexcept {
+  for (std::uint32_t i = 0; i < b->count; ++i) sched::free_block(b->members[i]);
+  sched::free_block(b);
 }
 
 void count_send_oom(system_state* s) noexcept {

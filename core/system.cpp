@@ -26,15 +26,24 @@ system_state::~system_state() {
   // stopped; their heaps were deleted, which keeps the blocks valid for free).
   for (auto& l : locals) {
     for (auto& per_class : l->returns) {
-      for (auto& r : per_class) free_chain(r.head);
+      for (return_state& r : per_class) {
+        if (r.filling != nullptr) free_batch(r.filling);
+        for (returned_batch* b = r.full; b != nullptr;) {
+          returned_batch* below = b == r.full_last ? nullptr : b->below;
+          free_batch(b);
+          b = below;
+        }
+      }
     }
     returned_batch* b = l->returned->exchange(nullptr, std::memory_order_acquire);
     while (b != nullptr) {
       returned_batch* below = b->below;
-      free_chain(b);
+      free_batch(b);
       b = below;
     }
-    for (auto& c : l->caches) free_chain(std::exchange(c.head, nullptr));
+    for (auto& c : l->caches) {
+      while (c.count != 0) sched::free_block(c.slots[--c.count]);
+    }
   }
   for (std::uint32_t i = 0; i < k_max_chunks; ++i) {
     actor_cell* chunk = chunks[i].load(std::memory_order_relaxed);
@@ -119,6 +128,10 @@ result<std::unique_ptr<actor_system>> actor_system::create(system_config config)
     l->sys = s;
     l->index = i < envelope::k_no_origin ? static_cast<std::uint8_t>(i) : envelope::k_no_origin;
     l->returns.resize(s->sched->worker_count());
+    for (auto& c : l->caches) {
+      c.capacity = s->cfg.envelope_cache;
+      c.slots.reset(new void*[c.capacity]);
+    }
     l->counters.reset(new detail::counter_row[s->cfg.max_actor_types]);
     s->locals.push_back(std::move(l));
   }

@@ -22,30 +22,42 @@ namespace keel::detail {
 inline constexpr std::size_t k_size_classes[] = {128, 256, 512, 1024};
 inline constexpr std::uint8_t k_class_count = 4;
 
+// A worker's free envelopes of one size class: a stack of raw blocks. An array rather than a
+// list threaded through the blocks, so that an allocation can prefetch the blocks the next
+// few sends will write (a list shows one block ahead, and a block another core freed costs a
+// cross-core miss to read its link), and so that refilling from returned batches reads no
+// block but the batch's head.
 struct envelope_cache {
-  mailbox_link* head = nullptr;
+  std::unique_ptr<void*[]> slots;
   std::uint32_t count = 0;
+  std::uint32_t capacity = 0;
 };
+inline constexpr std::uint32_t k_alloc_prefetch = 4;  // blocks ahead of the one handed out
 
-// Envelopes freed here that another worker allocated, gathered (per worker and size class)
-// for return in one batch.
-struct return_chain {
-  mailbox_link* head = nullptr;
-  mailbox_link* tail = nullptr;
-  std::uint32_t count = 0;
-};
-inline constexpr std::uint32_t k_return_batch = 64;
-
-// The head of a returned chain, built in place over its first (dead) envelope when the chain
-// is handed back: the owner splices the whole chain into its cache touching two envelopes
-// (this one and the tail), not every one -- each of them sits in the other core's cache.
-struct returned_batch : mailbox_link {
-  returned_batch* below = nullptr;  // the next batch on the owner's `returned` stack
-  mailbox_link* tail = nullptr;     // the chain's last envelope (its next is null)
-  std::uint32_t count = 0;
+// Envelopes freed on one worker that another worker allocated go back to it in batches. The
+// first envelope of a batch becomes its head, built in place over the dead envelope, and lists
+// the others: the freeing worker writes only into the head (the others' lines stay where they
+// are), and the owner, once it has read the head, fetches all the others at once.
+struct returned_batch {
+  static constexpr std::uint32_t k_members = 13;  // a batch is the head and 13 more
+  returned_batch* below = nullptr;                // the next batch on the owner's stack
+  std::uint32_t count = 0;                        // members used
   std::uint8_t size_class = 0;
+  void* members[k_members];
 };
 static_assert(sizeof(returned_batch) <= k_size_classes[0], "a batch head fits any envelope");
+
+// What one worker holds for return to one other worker, per size class: the batch it fills,
+// and full batches (linked through `below`) that go back together, one CAS per
+// k_batches_per_return (about 56 envelopes: each return costs the owner a cross-core miss on
+// its stack, so fewer and larger returns are cheaper).
+struct return_state {
+  returned_batch* filling = nullptr;
+  returned_batch* full = nullptr;       // newest full batch
+  returned_batch* full_last = nullptr;  // oldest full batch (its below is set at the return)
+  std::uint32_t full_count = 0;
+};
+inline constexpr std::uint32_t k_batches_per_return = 8;
 
 // Per-worker core state (worker::user_data()). Owner thread only, except the counter rows,
 // which other threads read.
@@ -55,8 +67,8 @@ struct core_local {
   std::uint8_t index = envelope::k_no_origin;  // the worker's index if < 255
   std::unique_ptr<counter_row[]> counters;
   envelope_cache caches[k_class_count];
-  // Per origin worker, per size class; owner only.
-  std::vector<std::array<return_chain, k_class_count>> returns;
+  // Envelopes on their way back, per origin worker and size class; owner only.
+  std::vector<std::array<return_state, k_class_count>> returns;
   // Envelopes other workers return to this one, as batches pushed with CAS; the owner takes
   // the whole stack with one exchange when its cache runs dry. Padded: other threads write it.
   cache_padded<std::atomic<returned_batch*>> returned{nullptr};
@@ -202,7 +214,8 @@ envelope* copy_envelope(system_state* s, envelope* src) noexcept;
 // here, batched back to the worker that allocated it otherwise. Any thread.
 void free_envelope_in(system_state* s, envelope* e) noexcept;
 // Frees a chain of envelopes linked through `next` (shutdown).
-void free_chain(mailbox_link* head) noexcept;
+// Frees a batch's head and members (shutdown).
+void free_batch(returned_batch* b) noexcept;
 // Token holder of `c`: consumes `e` if it is a reply to a pending ask or an ask timeout.
 bool route_reply_or_timeout(actor_cell* c, envelope* e);  // may throw (a continuation)
 bool timer_cancelled(core_timer* t) noexcept;

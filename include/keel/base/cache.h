@@ -27,4 +27,17 @@ struct alignas(k_false_sharing_range) cache_padded {
   const T* operator->() const noexcept { return &value; }
 };
 
+// Asks the CPU to bring the line holding `p` in, ready to be written. On x86 this is PREFETCHW:
+// for a line another core holds, the transfer of ownership starts now rather than at the write
+// (__builtin_prefetch(p, 1) emits PREFETCHT0 unless the build targets PREFETCHW, and a line
+// fetched for reading still needs a second round trip before the write). x86 CPUs without
+// PREFETCHW execute it as a NOP. A hint only: `p` need not be valid.
+inline void prefetch_for_write(const void* p) noexcept {
+#if defined(__x86_64__)
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p, 1);
+#endif
+}
+
 }  // namespace keel
