@@ -14,8 +14,8 @@ namespace {
 
 // Frees envelopes a lane is done with, returning them to the worker that allocated them.
 struct lane_freer {
-  system_state* s;
-  void operator()(envelope* e) const noexcept { free_envelope_in(s, e); }
+  core_local* l;  // the running worker's
+  void operator()(envelope* e) const noexcept { free_envelope_at(l, e); }
 };
 
 // Token holder: gives up the token if both lanes are empty. `closed` marks a stopped actor.
@@ -236,10 +236,10 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
 
   if (st0 == lifecycle::stopped || st0 == lifecycle::free) {
     // A stopped actor's late messages: dead letters, then go idle and closed.
-    while (envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_freer{this})) {
+    while (envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_freer{l})) {
       drop_system(e, c);
     }
-    while (envelope* e = pop_lane(c->tail, &c->stub, lane_freer{this})) {
+    while (envelope* e = pop_lane(c->tail, &c->stub, lane_freer{l})) {
       dead(e, c, dead_letter_reason::actor_stopped, false);
     }
     // The first time the stopped actor goes idle and closed, its slot goes back on the free list.
@@ -309,7 +309,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
 #endif
   bool stop = false;
   bool failed = false;
-  std::string why = "stopped";
+  std::string why;  // set when a handler fails; empty: an ordinary stop
 
   auto fail = [&](envelope* e) {
     const std::string text = describe_exception();
@@ -344,7 +344,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   auto drain_system = [&]() {
     bool popped = false;
     while (!stop) {
-      envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_freer{this});
+      envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_freer{l});
       if (e == nullptr) break;
       popped = true;
       if (e->target_generation != gen || e->type != type_id_of<control_msg>()) {
@@ -509,10 +509,10 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     while (!stop) {
       if (c->state.load(std::memory_order_relaxed) == lifecycle::suspended) {
         // Hold user messages, in order, until resume; the lane empties so the actor can idle.
-        while (envelope* e = pop_lane(c->tail, &c->stub, lane_freer{this})) stash(e);
+        while (envelope* e = pop_lane(c->tail, &c->stub, lane_freer{l})) stash(e);
         break;
       }
-      envelope* e = pop_lane(c->tail, &c->stub, lane_freer{this});
+      envelope* e = pop_lane(c->tail, &c->stub, lane_freer{l});
       if (e == nullptr) break;
       // An envelope from another core spans two lines: fetch the second (the payload) while
       // the first is read.
@@ -580,7 +580,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
 #endif
   l->running = nullptr;
   if (stop) {
-    finalize_stop(c, l, failed, why);
+    finalize_stop(c, l, failed, why.empty() ? std::string_view("stopped") : why);
     return activation_outcome::yield;  // the stopped path drains, closes and releases the cell
   }
   if (budget_hit) return activation_outcome::yield;

@@ -145,15 +145,26 @@ void free_envelope(envelope* e) noexcept {
 
 void free_envelope_in(system_state* s, envelope* e) noexcept {
   core_local* l = s->local();
-  const std::uint8_t origin = e->origin;
-  if (l == nullptr || origin == l->index || origin == envelope::k_no_origin ||
-      e->size_class == envelope::k_no_class) {
+  if (l == nullptr) {
     free_envelope(e);
+    return;
+  }
+  free_envelope_at(l, e);
+}
+
+void free_envelope_at(core_local* l, envelope* e) noexcept {
+  const std::uint8_t cls = e->size_class;
+  if (cls == envelope::k_no_class) {
+    sched::free_block(e);
+    return;
+  }
+  const std::uint8_t origin = e->origin;
+  if (origin == l->index || origin == envelope::k_no_origin) {
+    cache_push(l->caches[cls], e);
     return;
   }
   // Another worker's envelope: hand it back in a batch, so it is reused where it is allocated
   // (no cross-thread free into the allocator, one CAS per batch).
-  const std::uint8_t cls = e->size_class;
   return_state& r = l->returns[origin][cls];
   returned_batch* b = r.filling;
   if (b == nullptr) {

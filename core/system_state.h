@@ -213,7 +213,8 @@ envelope* copy_envelope(system_state* s, envelope* src) noexcept;
 // Frees an envelope of system `s` (payload destroyed): into this worker's cache if it came from
 // here, batched back to the worker that allocated it otherwise. Any thread.
 void free_envelope_in(system_state* s, envelope* e) noexcept;
-// Frees a chain of envelopes linked through `next` (shutdown).
+// The same, on a worker of the envelope's system whose core_local `l` the caller holds.
+void free_envelope_at(core_local* l, envelope* e) noexcept;
 // Frees a batch's head and members (shutdown).
 void free_batch(returned_batch* b) noexcept;
 // Token holder of `c`: consumes `e` if it is a reply to a pending ask or an ask timeout.

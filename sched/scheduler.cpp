@@ -466,7 +466,7 @@ bool scheduler_impl::cancel_timer(timer_node* n) noexcept {
 
 // ---- the public face ----------------------------------------------------------------------------
 
-thread_local worker* worker::tls_current_ = nullptr;
+constinit thread_local worker* worker::tls_current_ = nullptr;
 
 result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& config,
                                                      task_runner& runner) {

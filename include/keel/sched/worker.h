@@ -70,7 +70,9 @@ class worker {
   worker(scheduler* owner, std::uint32_t index, worker_core* core) noexcept
       : owner_(owner), index_(index), core_(core) {}
 
-  static thread_local worker* tls_current_;
+  // constinit: no dynamic initialization, so reading it from another file is a plain TLS load
+  // (no call to a TLS wrapper function).
+  static constinit thread_local worker* tls_current_;
 
   scheduler* owner_;
   std::uint32_t index_;
