@@ -6,7 +6,8 @@
 //                    the token counts hops and the hops whose handler ran on another worker than
 //                    the previous one (cross_worker_share). The last hop signals the harness
 //                    thread, which blocks meanwhile. Checked: hop count and the actor that got
-//                    the last hop.
+//                    the last hop. Also reported: the workers' wake-ups and steals during the
+//                    run (the idle worker should stay parked).
 //   ring/reference   a raw single-message activation loop on one thread, no keel code
 //                    (reference/ring_ref.h: intrusive Vyukov MPSC push and pop, malloc/free of
 //                    the token, one mark-idle CAS per hop).
@@ -103,6 +104,7 @@ void bm_keel(benchmark::State& state) {
   std::uint64_t total = 0;
   std::uint64_t cross = 0;
   double total_ns = 0;
+  const sched::worker_stats before = sys->scheduler().total_stats();
   for (auto _ : state) {
     completion done;
     ring_run run;
@@ -120,6 +122,10 @@ void bm_keel(benchmark::State& state) {
     total_ns += ns;
   }
   set_rate(state, total, total_ns);
+  const sched::worker_stats after = sys->scheduler().total_stats();
+  // How often the idle worker woke (and searched) while one worker passed the token.
+  state.counters["wakeups"] = static_cast<double>(after.wakeups - before.wakeups);
+  state.counters["steals"] = static_cast<double>(after.steals - before.steals);
   state.counters["cross_worker_share"] =
       total == 0 ? 0 : static_cast<double>(cross) / static_cast<double>(total);
   sys->shutdown();
