@@ -55,7 +55,9 @@ TEST(fast_clock, follows_clock_now_and_never_goes_back) {
   EXPECT_EQ(r.backwards, 0U);
   EXPECT_EQ(clk.uses_tsc(), fast_clock::tsc_available());
   if (clk.uses_tsc()) {
-    EXPECT_GE(clk.reanchors(), 20U) << "30 ms of readings re-anchor about every millisecond";
+    // Readings spanning 30 ms must have crossed at least one 1 ms window. (How many depends on
+    // preemption, which merges windows, so only "at least one" is asserted.)
+    EXPECT_GE(clk.reanchors(), 1U);
   }
 }
 
