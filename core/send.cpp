@@ -57,9 +57,12 @@ inline void cache_push(envelope_cache& c, void* block) noexcept {
     returned_batch* below = b->below;
     envelope_cache& c = l->caches[b->size_class];
     // The head (the one line the other worker wrote) goes to the bottom: it is handed out last,
-    // when the prefetch ahead of allocation has long brought it back.
-    cache_push(c, b);
+    // when the prefetch ahead of allocation has long brought it back. If the stack is full it
+    // is freed, but only after its member list has been read.
+    const bool head_kept = c.count < c.capacity;
+    if (head_kept) c.slots[c.count++] = b;
     for (std::uint32_t i = 0; i < b->count; ++i) cache_push(c, b->members[i]);
+    if (!head_kept) sched::free_block(b);
     b = below;
   }
   // The next allocations come from the top: start fetching their lines now.
