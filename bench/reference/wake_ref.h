@@ -33,8 +33,10 @@ inline void pin_if(int cpu) {
 // Takes `samples` wake-ups, `gap` apart (so the waiter is asleep in the kernel each time);
 // appends each wake -> run latency (ns) to `out`. The waker runs on `waker_cpu`, the waiter on
 // `waiter_cpu` (-1: not pinned). Returns how many wake-ups ran the waiter on the waker's CPU.
+// Appends to `wake_out` how long the waker took from its stamp to the futex call's return.
 inline std::uint32_t futex_wake_latency(std::uint32_t samples, std::chrono::microseconds gap,
-                                        int waker_cpu, int waiter_cpu, std::vector<double>& out) {
+                                        int waker_cpu, int waiter_cpu, std::vector<double>& out,
+                                        std::vector<double>& wake_out) {
   auto now = [] {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                           std::chrono::steady_clock::now().time_since_epoch())
@@ -65,10 +67,12 @@ inline std::uint32_t futex_wake_latency(std::uint32_t samples, std::chrono::micr
       std::this_thread::sleep_for(gap);
       while (handled.load(std::memory_order_acquire) != i) std::this_thread::sleep_for(gap);
       waker_on.store(sched_getcpu(), std::memory_order_relaxed);
-      stamp.store(now(), std::memory_order_relaxed);
+      const std::uint64_t before = now();
+      stamp.store(before, std::memory_order_relaxed);
       word.store(1, std::memory_order_release);
       syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr,
               nullptr, 0);
+      wake_out.push_back(static_cast<double>(now() - before));
     }
   });
   waker.join();
