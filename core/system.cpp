@@ -111,6 +111,29 @@ void system_state::report(diagnostic d) noexcept {
 
 actor_system& system_of(actor_cell* c) noexcept { return *c->system->face; }
 
+std::uint32_t system_state::cached_type_index(const void* identity) const noexcept {
+  const std::size_t h = std::hash<const void*>{}(identity);
+  for (std::size_t i = 0; i < k_atype_probe; ++i) {
+    const atype_cache_entry& e = atype_cache[(h + i) % k_atype_cache];
+    // acquire: pairs with the release store of identity, after index.
+    const void* id = e.identity.load(std::memory_order_acquire);
+    if (id == identity) return e.index.load(std::memory_order_relaxed);
+    if (id == nullptr) break;
+  }
+  return UINT32_MAX;
+}
+
+void system_state::cache_type_index(const void* identity, std::uint32_t index) noexcept {
+  const std::size_t h = std::hash<const void*>{}(identity);
+  for (std::size_t i = 0; i < k_atype_probe; ++i) {
+    atype_cache_entry& e = atype_cache[(h + i) % k_atype_cache];
+    if (e.identity.load(std::memory_order_relaxed) != nullptr) continue;
+    e.index.store(index, std::memory_order_relaxed);
+    e.identity.store(identity, std::memory_order_release);
+    return;
+  }
+}
+
 }  // namespace detail
 
 using detail::actor_cell;
@@ -163,8 +186,8 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
                   "spawn_options.pin: no worker " + std::to_string(opts.pin));
   }
   // The actor type's counter row (registering the type and its messages on first spawn).
-  std::uint32_t type_index = 0;
-  {
+  std::uint32_t type_index = s->cached_type_index(req.identity);
+  if (type_index == UINT32_MAX) {
     std::lock_guard<std::mutex> lock(s->atype_mu);
     auto it = s->atype_index.find(req.identity);
     if (it != s->atype_index.end()) {
@@ -181,6 +204,7 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
       type_index = static_cast<std::uint32_t>(s->atype_names.size());
       s->atype_names.emplace_back(req.type_name);
       s->atype_index.emplace(req.identity, type_index);
+      s->cache_type_index(req.identity, type_index);
     }
   }
   if (!opts.name.empty()) {
@@ -213,24 +237,28 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
   // A cell: a released one whose mailbox is closed and idle, or a fresh one.
   actor_cell* c = nullptr;
   std::uint32_t gen = 1;
-  {
+  // Takes the cell of `f` if its mailbox is closed and idle. Fails while a late sender drains
+  // the closed mailbox: the slot is then tried again later.
+  auto take = [&](detail::free_slot f) {
+    actor_cell* cand = s->cell_at(f.slot);
+    std::uintptr_t closed =
+        reinterpret_cast<std::uintptr_t>(&cand->stub) | detail::k_idle | detail::k_closed;
+    if (!cand->head.compare_exchange_strong(
+            closed, reinterpret_cast<std::uintptr_t>(&cand->stub) | detail::k_idle,
+            std::memory_order_acq_rel, std::memory_order_acquire)) {
+      return false;
+    }
+    c = cand;
+    gen = f.last_generation + 1;
+    if (gen == 0) gen = 1;
+    return true;
+  };
+  if (c == nullptr) {
     std::lock_guard<std::mutex> lock(s->table_mu);
     for (std::size_t tries = s->free_slots.size(); tries > 0 && c == nullptr; --tries) {
       detail::free_slot f = s->free_slots.front();
       s->free_slots.pop_front();
-      actor_cell* cand = s->cell_at(f.slot);
-      std::uintptr_t closed =
-          reinterpret_cast<std::uintptr_t>(&cand->stub) | detail::k_idle | detail::k_closed;
-      // Fails while a late sender drains the closed mailbox: try it again later.
-      if (cand->head.compare_exchange_strong(
-              closed, reinterpret_cast<std::uintptr_t>(&cand->stub) | detail::k_idle,
-              std::memory_order_acq_rel, std::memory_order_acquire)) {
-        c = cand;
-        gen = f.last_generation + 1;
-        if (gen == 0) gen = 1;
-      } else {
-        s->free_slots.push_back(f);
-      }
+      if (!take(f)) s->free_slots.push_back(f);
     }
     if (c == nullptr) {
       const std::uint32_t slot = s->slots_used;

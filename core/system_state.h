@@ -59,6 +59,12 @@ struct return_state {
 };
 inline constexpr std::uint32_t k_batches_per_return = 8;
 
+// A stopped actor's slot, ready for reuse; its next incarnation's generation follows this one.
+struct free_slot {
+  std::uint32_t slot;
+  std::uint32_t last_generation;
+};
+
 // Per-worker core state (worker::user_data()). Owner thread only, except the counter rows,
 // which other threads read.
 struct core_local {
@@ -108,11 +114,6 @@ struct runtime_access {
   }
   static void set_current(actor_base* a, envelope* e) noexcept { a->current_ = e; }
   static bool take_stop(actor_base* a) noexcept { return std::exchange(a->stop_requested_, false); }
-};
-
-struct free_slot {
-  std::uint32_t slot;
-  std::uint32_t last_generation;
 };
 
 struct system_state final : sched::task_runner {
@@ -185,6 +186,20 @@ struct system_state final : sched::task_runner {
   std::mutex atype_mu;
   std::unordered_map<const void*, std::uint32_t> atype_index;  // guarded by atype_mu
   std::vector<std::string> atype_names;                        // guarded by atype_mu
+  // A lock-free front for atype_index: spawns of a known actor type take no lock. Entries are
+  // written under atype_mu (index first, then identity with release) and never removed;
+  // readers load identity with acquire. Types that find no room stay in atype_index only.
+  struct atype_cache_entry {
+    std::atomic<const void*> identity{nullptr};
+    std::atomic<std::uint32_t> index{0};
+  };
+  static constexpr std::size_t k_atype_cache = 256;
+  static constexpr std::size_t k_atype_probe = 8;
+  std::array<atype_cache_entry, k_atype_cache> atype_cache;
+  // The cached type index of `identity`, or UINT32_MAX. Any thread.
+  std::uint32_t cached_type_index(const void* identity) const noexcept;
+  // Under atype_mu.
+  void cache_type_index(const void* identity, std::uint32_t index) noexcept;
   std::unique_ptr<counter_row[]> external_rows;
   std::atomic<std::uint64_t> cancelled_timer_drops{0};
   std::atomic<std::uint64_t> send_oom{0};  // sends that failed to allocate an envelope
