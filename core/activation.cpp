@@ -1,5 +1,6 @@
 // One activation of an actor: system messages first, then up to `budget` user messages, the
-// time budget, or the last message queued when it began; then try to go idle.
+// time budget, or the last message queued when it began; then try to go idle. A stopped actor's
+// end is in stop.cpp.
 #include <algorithm>
 #include <cstdint>
 #include <exception>
@@ -60,16 +61,6 @@ bool try_go_idle(actor_cell* c, std::uintptr_t closed) noexcept {
   return false;
 }
 
-std::string describe_exception() {
-  try {
-    throw;
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 }  // namespace
 
 cell_extras& extras_of(actor_cell* c) {
@@ -80,153 +71,6 @@ cell_extras& extras_of(actor_cell* c) {
 cell_extras* try_extras_of(actor_cell* c) noexcept {
   if (c->extras == nullptr) c->extras = new (std::nothrow) cell_extras();
   return c->extras;
-}
-
-void system_state::answer_ask(envelope* request, errc code, std::string_view text) noexcept {
-  if (!(request->flags & envelope_flags::expects_reply) || !request->sender.valid()) return;
-  envelope* e = make_envelope(this, ask_error{code, std::string(text)});
-  if (e == nullptr) return;
-  e->flags |= envelope_flags::is_reply;
-  e->causation = request->id;
-  e->correlation = request->correlation;
-  deliver_to(this, request->sender, e);
-}
-
-// A control message (stop, suspend, resume) for an incarnation that has stopped has nothing left
-// to do: it is dropped, not counted as a dead letter. Anything else on the system lane is one.
-void system_state::drop_system(envelope* e, actor_cell* c) noexcept {
-  if (e->type == type_id_of<control_msg>()) {
-    e->ops->destroy(e->payload());
-    return;
-  }
-  dead(e, c, dead_letter_reason::actor_stopped, false);
-}
-
-void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reason,
-                        bool owned) noexcept {
-  core_local* l = local();
-  // Counted against the type of the actor it was addressed to (a stopped cell keeps its type).
-  if (target != nullptr) count(l, target->type_index, &counter_row::dead_letters);
-  if (cfg.dead_letter_history > 0) {
-    try {
-      dead_letter d;
-      d.target =
-          target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
-      if (target != nullptr) d.target_type = type_name_of(target->type_index);
-      d.sender = e->sender;
-      d.type_name = std::string(e->ops->name);
-      d.id = e->id;
-      d.correlation = e->correlation;
-      d.reason = reason;
-      std::lock_guard<std::mutex> lock(dl_mu);
-      if (recent.size() >= cfg.dead_letter_history) recent.pop_front();
-      recent.push_back(std::move(d));
-    } catch (...) {
-      // No memory for the history entry: the dead letter is still counted and reported below.
-    }
-  }
-#if !defined(KEEL_NO_HOOKS)
-  if (any_hooks) {
-    dead_letter_event ev;
-    ev.target =
-        target != nullptr ? actor_handle{target->slot, e->target_generation} : actor_handle{};
-    ev.sender = e->sender;
-    ev.type = e->type;
-    ev.type_name = e->ops->name;
-    ev.id = e->id;
-    ev.correlation = e->correlation;
-    ev.reason = reason;
-    for (const auto& h : hooks) {
-      if (h->enabled()) h->on_dead_letter(ev);
-    }
-  }
-#endif
-  // Counted after the history and the hooks, with release: whoever reads the count (acquire)
-  // also finds the history entry. Before the ask is answered, so an asker that got its error
-  // sees the count.
-  dead_letters.fetch_add(1, std::memory_order_release);
-  if (e->flags & envelope_flags::expects_reply) {
-    answer_ask(e,
-               reason == dead_letter_reason::unhandled_message ? errc::unhandled_message
-                                                               : errc::actor_stopped,
-               std::string("request ") + std::string(e->ops->name) + ": " +
-                   std::string(to_string(reason)));
-  }
-  if (e->flags & envelope_flags::timer) release_timer(static_cast<core_timer*>(e->aux));
-  e->ops->destroy(e->payload());
-  if (owned) free_envelope(e);
-}
-
-std::string system_state::type_name_of(std::uint32_t type_index) {
-  std::lock_guard<std::mutex> lock(atype_mu);
-  return type_index < atype_names.size() ? atype_names[type_index] : std::string();
-}
-
-void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
-                                 std::string_view why) noexcept {
-  c->state.store(lifecycle::stopping, std::memory_order_relaxed);
-  actor_base* b = c->behavior;
-  if (!failed && b != nullptr) {
-    try {
-      runtime_access::set_current(b, nullptr);
-      b->on_stop();
-    } catch (...) {
-      diagnostic d;
-      d.kind = diagnostic_kind::failure;
-      d.actor = c->id;
-      d.actor_type = type_name_of(c->type_index);
-      d.text = "on_stop threw: " + describe_exception();
-      report(std::move(d));
-    }
-  }
-  if (b != nullptr) {
-    b->~actor_base();
-    sched::free_block(b);
-    c->behavior = nullptr;
-  }
-  const std::uint32_t gen = c->own_generation;
-  std::string name;
-  if (c->extras != nullptr) {
-    cell_extras& x = *c->extras;
-    name = std::move(x.name);
-    // Messages held while suspended become dead letters, oldest first.
-    while (x.stash_head != nullptr) {
-      auto* e = static_cast<envelope*>(x.stash_head);
-      x.stash_head = e->next.load(std::memory_order_relaxed);
-      dead(e, c, dead_letter_reason::actor_stopped, true);
-    }
-    x.stash_tail = nullptr;
-    c->mark(mark_stashed, false);
-    // Pending continuations die with the actor; their timeouts must not fire into a dead letter.
-    for (auto& [rid, p] : x.asks) p.timeout.cancel();
-    x.asks.clear();
-  }
-  if (!name.empty()) {
-    std::lock_guard<std::mutex> lock(names_mu);
-    auto it = names.find(name);
-    if (it != names.end() && it->second == actor_handle{c->slot, gen}) names.erase(it);
-  }
-#if !defined(KEEL_NO_HOOKS)
-  if (any_hooks) {
-    lifecycle_event ev;
-    ev.actor = actor_handle{c->slot, gen};
-    ev.id = c->id;
-    const std::string type = type_name_of(c->type_index);
-    ev.actor_type = type;
-    ev.reason = why;
-    for (const auto& h : hooks) {
-      if (h->enabled()) h->on_stop(ev);
-    }
-  }
-#else
-  (void)why;
-#endif
-  count(l, c->type_index, &counter_row::stopped);
-  // From here on every send to this incarnation is a dead letter.
-  c->generation.store(0, std::memory_order_release);
-  c->state.store(lifecycle::stopped, std::memory_order_release);
-  live.fetch_sub(1, std::memory_order_acq_rel);
-  c->released = false;  // (own_generation stays: the slot's next incarnation continues from it)
 }
 
 sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {

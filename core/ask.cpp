@@ -153,4 +153,14 @@ bool route_reply_or_timeout(actor_cell* c, envelope* e) {
   return true;
 }
 
+void system_state::answer_ask(envelope* request, errc code, std::string_view text) noexcept {
+  if (!(request->flags & envelope_flags::expects_reply) || !request->sender.valid()) return;
+  envelope* e = make_envelope(this, ask_error{code, std::string(text)});
+  if (e == nullptr) return;
+  e->flags |= envelope_flags::is_reply;
+  e->causation = request->id;
+  e->correlation = request->correlation;
+  deliver_to(this, request->sender, e);
+}
+
 }  // namespace keel::detail

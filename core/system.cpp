@@ -111,6 +111,11 @@ void system_state::report(diagnostic d) noexcept {
 
 actor_system& system_of(actor_cell* c) noexcept { return *c->system->face; }
 
+std::string system_state::type_name_of(std::uint32_t type_index) {
+  std::lock_guard<std::mutex> lock(atype_mu);
+  return type_index < atype_names.size() ? atype_names[type_index] : std::string();
+}
+
 std::uint32_t system_state::cached_type_index(const void* identity) const noexcept {
   const std::size_t h = std::hash<const void*>{}(identity);
   for (std::size_t i = 0; i < k_atype_probe; ++i) {

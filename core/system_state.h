@@ -237,5 +237,7 @@ bool route_reply_or_timeout(actor_cell* c, envelope* e);  // may throw (a contin
 bool timer_cancelled(core_timer* t) noexcept;
 cell_extras& extras_of(actor_cell* c);               // throws std::bad_alloc
 cell_extras* try_extras_of(actor_cell* c) noexcept;  // nullptr when out of memory
+// The text of the exception being handled (inside a catch block): what() or a placeholder.
+std::string describe_exception();
 
 }  // namespace keel::detail
