@@ -60,12 +60,14 @@ class raw_recycler {
     return e;
   }
 
-  // Any one other thread, through its own return_chain: hands a full batch back.
+  // What one other thread has collected for this recycler.
   struct batch_chain {
     raw_envelope* head = nullptr;
     raw_envelope* tail = nullptr;
     std::uint32_t count = 0;
   };
+  // Any one other thread, through its own batch_chain: collects `e` and hands each full batch
+  // back with one CAS.
   void give_back(batch_chain& c, raw_envelope* e) {
     e->next.store(nullptr, std::memory_order_relaxed);
     if (c.tail != nullptr) {
