@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "many_to_one.h"
 #include "reference/envelope_mailbox.h"
 #include "reference/fanin_ref.h"
 
@@ -29,90 +30,6 @@ namespace keel::bench {
 namespace {
 
 constexpr std::uint32_t k_chunk = 64;
-
-struct fi_run {
-  std::uint64_t epoch = 0;  // the harness's iteration number: tells a new run from the last
-  std::uint64_t per_sender = 0;
-  std::uint64_t total = 0;
-  std::atomic<std::uint64_t> start_ns{~std::uint64_t{0}};
-  std::uint64_t end_ns = 0;
-  std::uint64_t received = 0;
-  std::uint64_t order_errors = 0;
-  std::atomic<std::uint64_t> progress{0};  // received, updated every 4096 (for a timeout report)
-  completion* done = nullptr;
-
-  void note_start(std::uint64_t t) noexcept {
-    std::uint64_t cur = start_ns.load(std::memory_order_relaxed);
-    while (t < cur && !start_ns.compare_exchange_weak(cur, t, std::memory_order_relaxed)) {
-    }
-  }
-};
-
-struct fi_go {
-  static constexpr std::string_view keel_name = "bench.fanin.go/1";
-  fi_run* run;
-};
-struct fi_msg {
-  static constexpr std::string_view keel_name = "bench.fanin.msg/1";
-  std::uint32_t sender;
-  std::uint64_t seq;
-};
-
-class fi_receiver : public actor<fi_receiver, fi_go, fi_msg> {
- public:
-  static constexpr std::string_view keel_name = "bench.fanin.receiver";
-  explicit fi_receiver(std::uint32_t senders) : last_(senders, 0) {}
-
-  // A new run: reset the counts (sent by the harness before the senders start).
-  void on(fi_go& g) {
-    run_ = g.run;
-    got_ = 0;
-    errors_ = 0;
-    std::fill(last_.begin(), last_.end(), 0);
-  }
-  void on(fi_msg& m) {
-    if (last_[m.sender] + 1 != m.seq) ++errors_;
-    last_[m.sender] = m.seq;
-    if ((++got_ & 4095) == 0) run_->progress.store(got_, std::memory_order_relaxed);
-    if (got_ == run_->total) {
-      run_->end_ns = now_ns();
-      run_->received = got_;
-      run_->order_errors = errors_;
-      run_->done->signal();
-    }
-  }
-
- private:
-  std::vector<std::uint64_t> last_;
-  fi_run* run_ = nullptr;
-  std::uint64_t got_ = 0;
-  std::uint64_t errors_ = 0;
-};
-
-class fi_sender : public actor<fi_sender, fi_go> {
- public:
-  static constexpr std::string_view keel_name = "bench.fanin.sender";
-  fi_sender(actor_ref<fi_receiver> to, std::uint32_t index) : to_(to), index_(index) {}
-
-  void on(fi_go& g) {
-    if (g.run != run_ || g.run->epoch != epoch_) {  // a new run (the harness reuses the address)
-      run_ = g.run;
-      epoch_ = g.run->epoch;
-      sent_ = 0;
-      run_->note_start(now_ns());
-    }
-    const std::uint64_t end = std::min(run_->per_sender, sent_ + k_chunk);
-    while (sent_ < end) to_.send(fi_msg{index_, ++sent_});
-    if (sent_ < run_->per_sender) self().send(fi_go{run_});
-  }
-
- private:
-  actor_ref<fi_receiver> to_;
-  std::uint32_t index_;
-  fi_run* run_ = nullptr;
-  std::uint64_t epoch_ = 0;
-  std::uint64_t sent_ = 0;
-};
 
 std::uint64_t messages_per_iteration() { return sized<std::uint64_t>(1'000'000, 20'000); }
 constexpr benchmark::IterationCount k_iterations = 5;
@@ -128,11 +45,11 @@ void bm_keel(benchmark::State& state) {
   on0.pin = 0;
   spawn_options on1;
   on1.pin = 1;
-  auto rx = sys->spawn_with<fi_receiver>(on0, senders);
+  auto rx = sys->spawn_with<n1_receiver>(on0, senders);
   if (!check(state, rx.has_value(), "spawn receiver")) return;
-  std::vector<actor_ref<fi_sender>> tx;
+  std::vector<actor_ref<n1_sender>> tx;
   for (std::uint32_t i = 0; i < senders; ++i) {
-    auto s = sys->spawn_with<fi_sender>(on1, *rx, i);
+    auto s = sys->spawn_with<n1_sender>(on1, *rx, i, k_chunk);
     if (!check(state, s.has_value(), "spawn sender")) return;
     tx.push_back(*s);
   }
@@ -141,23 +58,11 @@ void bm_keel(benchmark::State& state) {
   double total_ns = 0;
   std::uint64_t epoch = 0;
   for (auto _ : state) {
-    completion done;
-    fi_run run;
+    n1_run run;
     run.epoch = ++epoch;
     run.per_sender = per_sender;
-    run.total = per_sender * senders;
-    run.done = &done;
-    rx->send(fi_go{&run});
-    for (auto& s : tx) s.send(fi_go{&run});
-    if (!done.wait()) {
-      check(state, false,
-            "timed out: received " + std::to_string(run.progress.load()) + "+ of " +
-                std::to_string(run.total));
-      break;
-    }
-    if (!check(state, run.received == run.total, "fan-in message count != sent")) break;
-    if (!check(state, run.order_errors == 0, "fan-in per-sender order broken")) break;
-    const double ns = static_cast<double>(run.end_ns - run.start_ns.load());
+    const double ns = run_many_to_one(state, *rx, tx, run, "fan-in", [] {});
+    if (ns < 0) break;
     state.SetIterationTime(ns / 1e9);
     total += run.received;
     total_ns += ns;
