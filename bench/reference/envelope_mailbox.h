@@ -144,8 +144,6 @@ class raw_mailbox {
     if (t != &stub_) done(t);
     return n;
   }
-  // Whether a pop would find something (the consumer's spin check).
-  bool ready() const { return tail_->next.load(std::memory_order_acquire) != nullptr; }
 
  private:
   alignas(64) std::atomic<raw_envelope*> head_;
@@ -254,8 +252,7 @@ inline pingpong_result envelope_pingpong(int cpu_a, int cpu_b, std::uint64_t rou
     raw_recycler::batch_chain chains[2];
     auto done = [&](raw_envelope* e) { recs[e->owner]->give_back(chains[e->owner], e); };
     while (!b_ready.load(std::memory_order_acquire)) spin_pause();
-    const std::uint64_t start = ref_now_ns();
-    std::uint64_t batch_start = start;
+    batch_timer timer(batch, samples);
     std::uint64_t completed = 0;
     for (std::uint64_t i = 1; i <= round_trips; ++i) {
       raw_envelope* e = rec_a.allocate();
@@ -264,13 +261,9 @@ inline pingpong_result envelope_pingpong(int cpu_a, int cpu_b, std::uint64_t rou
       raw_envelope* reply;
       while ((reply = box_a.pop(done)) == nullptr) spin_pause();
       if (reply->payload[1] == i) completed = i;
-      if (i % batch == 0) {
-        const std::uint64_t t = ref_now_ns();
-        samples.push_back(static_cast<double>(t - batch_start) / batch);
-        batch_start = t;
-      }
+      timer.round_trip_done(i);
     }
-    r.elapsed_ns = ref_now_ns() - start;
+    r.elapsed_ns = timer.elapsed_ns();
     r.round_trips = completed;
   });
   a.join();

@@ -42,6 +42,27 @@ inline std::uint64_t ref_now_ns() noexcept {
                                         .count());
 }
 
+// Thread A's clock in a ping-pong: reads the steady clock once per `batch` round trips and
+// records the batch's mean per-round-trip time as one sample.
+class batch_timer {
+ public:
+  batch_timer(std::uint32_t batch, std::vector<double>& samples)
+      : batch_(batch), samples_(samples), start_(ref_now_ns()), batch_start_(start_) {}
+  void round_trip_done(std::uint64_t i) {
+    if (i % batch_ != 0) return;
+    const std::uint64_t t = ref_now_ns();
+    samples_.push_back(static_cast<double>(t - batch_start_) / batch_);
+    batch_start_ = t;
+  }
+  std::uint64_t elapsed_ns() const { return ref_now_ns() - start_; }
+
+ private:
+  std::uint32_t batch_;
+  std::vector<double>& samples_;
+  std::uint64_t start_;
+  std::uint64_t batch_start_;
+};
+
 struct pingpong_result {
   std::uint64_t round_trips = 0;  // completed (checked by the caller)
   std::uint64_t elapsed_ns = 0;   // first send to last reply, measured by thread A
@@ -69,20 +90,15 @@ inline pingpong_result atomic_pingpong(int cpu_a, int cpu_b, std::uint64_t round
   std::thread a([&] {
     pin_to_cpu(cpu_a);
     while (!b_ready.load(std::memory_order_acquire)) spin_pause();
-    const std::uint64_t start = ref_now_ns();
-    std::uint64_t batch_start = start;
+    batch_timer timer(batch, samples);
     std::uint64_t done = 0;
     for (std::uint64_t i = 1; i <= round_trips; ++i) {
       ping.v.store(i, std::memory_order_release);
       while (pong.v.load(std::memory_order_acquire) != i) spin_pause();
       done = i;
-      if (i % batch == 0) {
-        const std::uint64_t t = ref_now_ns();
-        samples.push_back(static_cast<double>(t - batch_start) / batch);
-        batch_start = t;
-      }
+      timer.round_trip_done(i);
     }
-    r.elapsed_ns = ref_now_ns() - start;
+    r.elapsed_ns = timer.elapsed_ns();
     r.round_trips = done;
   });
   a.join();
