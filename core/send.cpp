@@ -131,19 +131,13 @@ envelope* new_envelope(system_state* s, std::size_t size) noexcept {
 
 void free_envelope(envelope* e) noexcept {
   const std::uint8_t cls = e->size_class;
-  if (cls != envelope::k_no_class) {
-    if (sched::worker* w = sched::worker::current()) {
-      auto* l = static_cast<core_local*>(w->user_data());
-      if (l != nullptr) {
-        envelope_cache& c = l->caches[cls];
-        if (c.count < c.capacity) {
-          c.slots[c.count++] = e;
-          return;
-        }
-      }
-    }
+  sched::worker* w = sched::worker::current();
+  auto* l = w != nullptr ? static_cast<core_local*>(w->user_data()) : nullptr;
+  if (cls != envelope::k_no_class && l != nullptr) {
+    cache_push(l->caches[cls], e);
+  } else {
+    sched::free_block(e);
   }
-  sched::free_block(e);
 }
 
 void free_envelope_in(system_state* s, envelope* e) noexcept {
