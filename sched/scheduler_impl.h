@@ -47,6 +47,10 @@ struct worker_core {
   // Set under the sleepers mutex by whoever unparks this worker: whether it was counted as a
   // searcher when it was woken.
   bool woken_as_searcher = false;
+  // A task handed straight to this parked worker by an outside thread (see hand_to_sleeper).
+  // Written by the waker and taken by the owner, both under the sleepers mutex; the waker has
+  // taken the worker off the sleepers list, so the owner wakes up and finds it.
+  task* handed = nullptr;
 
   // Statistics: owner writes with relaxed load+store; anyone reads relaxed.
   struct counters {
@@ -57,6 +61,7 @@ struct worker_core {
     std::atomic<std::uint64_t> wakeups{0};
     std::atomic<std::uint64_t> watchdog_rescues{0};
     std::atomic<std::uint64_t> inject_pops{0};
+    std::atomic<std::uint64_t> handoffs{0};
   };
   cache_padded<counters> stats;
 };
@@ -105,7 +110,8 @@ class scheduler_impl {
   void schedule_local(worker_core& c, task* t) noexcept;
   void push_back_or_overflow(worker_core& c, task* t) noexcept;
   bool spin_for_work(worker_core& c) noexcept;
-  void park_worker(worker_core& c) noexcept;
+  task* park_worker(worker_core& c) noexcept;
+  bool hand_to_sleeper(task* t) noexcept;
   bool has_local_work(worker_core& c) const noexcept;
   bool work_visible() const noexcept;
   bool try_become_searching(worker_core& c) noexcept;

@@ -161,6 +161,31 @@ TEST(scheduler, park_and_unpark_lose_no_wakeup) {
   for (auto& t : tasks) ASSERT_EQ(t.runs.load(), 1);
 }
 
+TEST(scheduler, an_outside_task_for_an_idle_runtime_is_handed_to_a_parked_worker) {
+  counting_runner r;
+  scheduler_config cfg;
+  cfg.workers = 2;
+  cfg.spin = 0ns;  // park as soon as there is no work
+  auto s = make(r, cfg);
+  s->start();
+  // Both workers have parked (parks counts a worker once it is on the sleepers list) and, with
+  // no timer and no watchdog, stay parked.
+  while (s->total_stats().parks < 2) std::this_thread::sleep_for(100us);
+  counted_task t;
+  s->schedule(&t);
+  wait_for(r.total, 1);
+  const auto one = s->total_stats();
+  EXPECT_EQ(one.handoffs, 1U) << "the task went through the injection queue";
+  EXPECT_EQ(one.inject_pops, 0U);
+  // A burst from outside: the first tasks may be handed over, the rest queue; each runs once.
+  std::vector<counted_task> burst(1000);
+  for (auto& b : burst) s->schedule(&b);
+  wait_for(r.total, 1 + burst.size());
+  s->stop();
+  EXPECT_EQ(t.runs.load(), 1);
+  for (auto& b : burst) ASSERT_EQ(b.runs.load(), 1);
+}
+
 TEST(scheduler, pinned_tasks_run_only_on_their_worker) {
   counting_runner r;
   scheduler_config cfg;

@@ -27,6 +27,7 @@ struct worker_stats {
   std::uint64_t wakeups = 0;           // times it returned from park (notified or timed out)
   std::uint64_t watchdog_rescues = 0;  // timed-out parks after which work was found (lost wake-ups)
   std::uint64_t inject_pops = 0;       // tasks taken from the global injection queue
+  std::uint64_t handoffs = 0;          // tasks an outside thread handed to this parked worker
 };
 
 class worker {
