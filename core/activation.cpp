@@ -68,6 +68,15 @@ cell_extras& extras_of(actor_cell* c) {
   return *c->extras;
 }
 
+actor_rng& rng_of(actor_cell* c) {
+  cell_extras& x = extras_of(c);
+  if (!x.rng_ready) {
+    x.rng.reseed(actor_rng::seed_for(c->system->seed, c->id));
+    x.rng_ready = true;
+  }
+  return x.rng;
+}
+
 cell_extras* try_extras_of(actor_cell* c) noexcept {
   if (c->extras == nullptr) c->extras = new (std::nothrow) cell_extras();
   return c->extras;

@@ -81,8 +81,20 @@ result<reply_ptr> blocking_ask(actor_cell* c, std::uint32_t generation, envelope
   request->flags |= envelope_flags::expects_reply;
   request->flags &= static_cast<std::uint8_t>(~envelope_flags::from_outside);
   deliver(c, generation, request);
+  // On the work-stealing scheduler this waits on the condition variable; on the deterministic
+  // executor it runs the actors on this thread, the timeout in virtual time.
+  s->sched->await(
+      timeout,
+      [&] {
+        std::lock_guard<std::mutex> lock(state->mu);
+        return state->done;
+      },
+      [&](std::chrono::nanoseconds left) {
+        std::unique_lock<std::mutex> lock(state->mu);
+        state->cv.wait_for(lock, left, [&] { return state->done; });
+      });
   std::unique_lock<std::mutex> lock(state->mu);
-  if (!state->cv.wait_for(lock, timeout, [&] { return state->done; })) {
+  if (!state->done) {
     state->abandoned = true;
     lock.unlock();
     (void)waiter->stop();

@@ -123,7 +123,7 @@ envelope* new_envelope(system_state* s, std::size_t size) noexcept {
   } else {
     e->origin = l != nullptr ? l->index : envelope::k_no_origin;
     e->correlation = e->id;
-    e->timestamp = l != nullptr ? l->w->now() : sched::clock_now();
+    e->timestamp = l != nullptr ? l->w->now() : s->sched->now();
     e->flags = l == nullptr ? envelope_flags::from_outside : 0;
   }
   return e;
@@ -345,7 +345,7 @@ actor_id id_of(const actor_cell* c, std::uint32_t gen) noexcept {
 
 std::uint64_t cached_now(actor_cell* c) noexcept {
   if (core_local* l = c->system->local()) return l->w->now();
-  return sched::clock_now();
+  return c->system->sched->now();
 }
 
 }  // namespace keel::detail

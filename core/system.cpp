@@ -1,6 +1,7 @@
 // actor_system: construction, spawn, the actor table, names, shutdown and the read-side APIs.
 #include <algorithm>
 #include <cstdio>
+#include <random>
 #include <thread>
 
 #include "core/system_state.h"
@@ -148,6 +149,11 @@ result<std::unique_ptr<actor_system>> actor_system::create(system_config config)
   if (status s = config.validate(); !s) return s;
   auto state = std::make_unique<system_state>(std::move(config));
   system_state* s = state.get();
+  s->seed = s->cfg.seed;
+  while (s->seed == 0) {
+    std::random_device rd;
+    s->seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  }
   auto sched = sched::scheduler::create(s->cfg.scheduler, *s);
   if (!sched) return sched.error();
   s->sched = std::move(sched).value();
@@ -380,22 +386,32 @@ shutdown_report actor_system::shutdown(std::chrono::nanoseconds timeout) {
   constexpr std::size_t k_strict = 4096;
   constexpr std::size_t k_batch = 256;
   const std::size_t batch = alive.size() <= k_strict ? 1 : k_batch;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The waits below are on the executor's clock: under the deterministic executor they run
+  // the actors on this thread, in virtual time.
+  sched::scheduler& ex = *s->sched;
+  const std::uint64_t deadline =
+      ex.now() + static_cast<std::uint64_t>(std::max<std::int64_t>(0, timeout.count()));
+  auto left = [&] {
+    const std::uint64_t now = ex.now();
+    return std::chrono::nanoseconds(now < deadline ? deadline - now : 0);
+  };
   for (std::size_t first = 0; first < alive.size(); first += batch) {
     const std::size_t last = std::min(alive.size(), first + batch);
     for (std::size_t i = first; i < last; ++i) (void)alive[i].second.stop();
     for (std::size_t i = first; i < last; ++i) {
-      while (alive[i].second.alive() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::yield();
-      }
+      ex.await(
+          left(), [&] { return !alive[i].second.alive(); },
+          [](std::chrono::nanoseconds) { std::this_thread::yield(); });
     }
   }
   // Actors spawned during shutdown (by on_stop, say) fail to spawn; the rest have stopped or
   // timed out. Let the workers finish what is queued (dead letters) before they stop.
-  while (s->live.load(std::memory_order_acquire) > 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  ex.await(
+      left(), [&] { return s->live.load(std::memory_order_acquire) == 0; },
+      [](std::chrono::nanoseconds l) {
+        std::this_thread::sleep_for(
+            std::min<std::chrono::nanoseconds>(l, std::chrono::microseconds(200)));
+      });
   for (auto& [id, ref] : alive) {
     if (ref.alive()) {
       actor_info info;
@@ -459,6 +475,10 @@ std::size_t actor_system::actor_count() const noexcept {
 }
 type_registry& actor_system::types() noexcept { return state_->types; }
 sched::scheduler& actor_system::scheduler() noexcept { return *state_->sched; }
+std::uint64_t actor_system::seed() const noexcept { return state_->seed; }
+sched::deterministic_executor* actor_system::deterministic() noexcept {
+  return state_->sched->deterministic();
+}
 const system_config& actor_system::config() const noexcept { return state_->cfg; }
 
 }  // namespace keel

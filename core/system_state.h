@@ -14,6 +14,7 @@
 #include <keel/core/actor_system.h>
 #include <keel/core/cell.h>
 #include <keel/core/counters.h>
+#include <keel/core/rng.h>
 #include <keel/sched/scheduler.h>
 
 namespace keel::detail {
@@ -94,6 +95,8 @@ struct cell_extras {
   mailbox_link* stash_head = nullptr;  // user messages held while suspended (oldest first)
   mailbox_link* stash_tail = nullptr;
   std::unordered_map<message_id, pending_ask> asks;
+  actor_rng rng;  // seeded on first use (rng_of)
+  bool rng_ready = false;
 };
 
 // Control message on the system lane.
@@ -168,6 +171,7 @@ struct system_state final : sched::task_runner {
   system_config cfg;
   actor_system* face = nullptr;
   std::unique_ptr<sched::scheduler> sched;
+  std::uint64_t seed = 0;  // the system seed (never 0 once constructed)
   std::vector<std::unique_ptr<core_local>> locals;
   std::atomic<bool> shutting_down{false};
   bool shut_down = false;

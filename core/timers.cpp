@@ -18,7 +18,7 @@ struct core_timer {
 
 namespace {
 
-void fire(sched::timer_node* n, sched::worker*) noexcept {
+void fire(sched::timer_node* n, sched::worker* w) noexcept {
   auto* t = reinterpret_cast<core_timer*>(n);
   if (t->cancelled.load(std::memory_order_acquire) || t->prototype == nullptr) return;
   envelope* e = nullptr;
@@ -36,7 +36,7 @@ void fire(sched::timer_node* n, sched::worker*) noexcept {
   }
   e->flags |= envelope_flags::timer;
   e->aux = t;
-  e->timestamp = sched::clock_now();
+  e->timestamp = w->now();  // the firing worker's tick (virtual under the deterministic executor)
   t->refs.fetch_add(1, std::memory_order_relaxed);
   deliver(t->target, t->generation, e);
 }
@@ -64,8 +64,8 @@ timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope*
   t->prototype = prototype;
   t->node.fire = &fire;
   t->node.unlinked = &unlinked;
-  t->node.deadline_ns =
-      sched::clock_now() + static_cast<std::uint64_t>(std::max<std::int64_t>(0, delay.count()));
+  t->node.deadline_ns = target->system->sched->now() +
+                        static_cast<std::uint64_t>(std::max<std::int64_t>(0, delay.count()));
   t->node.period_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(0, period.count()));
   t->refs.fetch_add(1, std::memory_order_relaxed);  // the wheel's
   t->sys->sched->add_timer(&t->node);

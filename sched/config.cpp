@@ -21,6 +21,16 @@ status scheduler_config::validate() const {
   if (timer_tick < std::chrono::microseconds(10) || timer_tick > std::chrono::seconds(1)) {
     return bad("timer_tick", "must be between 10 us and 1 s");
   }
+  if (executor == executor_kind::deterministic) {
+    if (workers > 1) return bad("workers", "the deterministic executor has one worker (0 or 1)");
+    if (virtual_start_ns == 0) return bad("virtual_start_ns", "must not be 0");
+  } else if (executor == executor_kind::work_stealing) {
+    if (policy != nullptr) {
+      return bad("policy", "a delivery policy needs executor_kind::deterministic");
+    }
+  } else {
+    return bad("executor", "unknown executor kind");
+  }
   return status::ok();
 }
 

@@ -41,6 +41,7 @@ constexpr std::uint64_t k_lifo_steal_age_ns = 5'000;
 scheduler_impl::scheduler_impl(const scheduler_config& config, task_runner& r, scheduler* f)
     : cfg(config), runner(r), face(f) {
   n_workers = cfg.workers != 0 ? cfg.workers : std::max(1U, std::thread::hardware_concurrency());
+  if (cfg.executor == executor_kind::deterministic) n_workers = 1;
   workers.reserve(n_workers);
   for (std::uint32_t i = 0; i < n_workers; ++i) {
     workers.push_back(std::make_unique<worker_core>(face, i));
@@ -49,6 +50,7 @@ scheduler_impl::scheduler_impl(const scheduler_config& config, task_runner& r, s
   idle_->store(static_cast<std::uint64_t>(n_workers) << 32, std::memory_order_relaxed);
   start_ns_ = clock_now();
   tick_ns_ = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.timer_tick.count()));
+  if (cfg.executor == executor_kind::deterministic) det_init();
 }
 
 scheduler_impl::~scheduler_impl() { stop(); }
@@ -56,6 +58,10 @@ scheduler_impl::~scheduler_impl() { stop(); }
 void scheduler_impl::start() {
   if (started) return;
   started = true;
+  if (deterministic_) {
+    det_start();
+    return;
+  }
   for (auto& w : workers) {
     worker_core* c = w.get();
     c->thread = std::thread([this, c] { run_worker(*c); });
@@ -72,6 +78,10 @@ void scheduler_impl::start() {
 }
 
 void scheduler_impl::stop() {
+  if (started && deterministic_) {
+    det_stop();
+    started = false;
+  }
   if (started) {
     shutdown_.store(true, std::memory_order_seq_cst);
     for (auto& w : workers) w->park.unpark();
@@ -84,6 +94,23 @@ void scheduler_impl::stop() {
   wheel_.advance(UINT64_MAX - 1, [](timer_node* n) {
     if (n->unlinked != nullptr) n->unlinked(n);
   });
+}
+
+std::uint64_t scheduler_impl::now() const noexcept {
+  return deterministic_ ? virtual_now_.load(std::memory_order_relaxed) : clock_now();
+}
+
+bool scheduler_impl::await(std::chrono::nanoseconds timeout, bool (*ready)(void*), void* ready_arg,
+                           void (*block)(void*, std::chrono::nanoseconds), void* block_arg) {
+  if (deterministic_) return det_await(timeout, ready, ready_arg);
+  const std::uint64_t deadline =
+      clock_now() + static_cast<std::uint64_t>(std::max<std::int64_t>(0, timeout.count()));
+  for (;;) {
+    if (ready(ready_arg)) return true;
+    const std::uint64_t now = clock_now();
+    if (now >= deadline) return ready(ready_arg);
+    block(block_arg, std::chrono::nanoseconds(deadline - now));
+  }
 }
 
 // ---- scheduling ---------------------------------------------------------------------------------
@@ -516,6 +543,14 @@ void scheduler::start() { impl_->start(); }
 void scheduler::stop() { impl_->stop(); }
 bool scheduler::running() const noexcept { return impl_->started; }
 void scheduler::schedule(task* t, std::uint32_t pin) noexcept { impl_->schedule(t, pin); }
+std::uint64_t scheduler::now() const noexcept { return impl_->now(); }
+bool scheduler::await_erased(std::chrono::nanoseconds timeout, bool (*ready)(void*),
+                             void* ready_arg, void (*block)(void*, std::chrono::nanoseconds),
+                             void* block_arg) {
+  return impl_->await(timeout, ready, ready_arg, block, block_arg);
+}
+executor_kind scheduler::kind() const noexcept { return impl_->cfg.executor; }
+deterministic_executor* scheduler::deterministic() noexcept { return impl_->det_face_.get(); }
 void scheduler::add_timer(timer_node* n) noexcept { impl_->add_timer(n); }
 bool scheduler::cancel_timer(timer_node* n) noexcept { return impl_->cancel_timer(n); }
 std::uint32_t scheduler::worker_count() const noexcept { return impl_->n_workers; }

@@ -76,6 +76,9 @@ class scheduler_impl {
 
   void start();
   void stop();
+  std::uint64_t now() const noexcept;
+  bool await(std::chrono::nanoseconds timeout, bool (*ready)(void*), void* ready_arg,
+             void (*block)(void*, std::chrono::nanoseconds), void* block_arg);
   void schedule(task* t, std::uint32_t pin) noexcept;
   void add_timer(timer_node* n) noexcept;
   bool has_work_for(worker_core& c) noexcept;
@@ -87,6 +90,14 @@ class scheduler_impl {
   std::uint32_t n_workers;
   std::vector<std::unique_ptr<worker_core>> workers;
   bool started = false;
+
+  // ---- the deterministic executor (deterministic.cpp); unused by the work-stealing one ----
+  bool deterministic_ = false;
+  std::atomic<std::uint64_t> virtual_now_{0};  // the virtual clock (ns); moved by the driver
+  std::unique_ptr<deterministic_executor> det_face_;
+  bool det_run_one();
+  std::size_t det_advance(std::chrono::nanoseconds d);
+  std::size_t det_runnable();
 
  private:
   // The idle word packs {unparked workers : 32 | searching workers : 32}. Every change is a
@@ -123,6 +134,19 @@ class scheduler_impl {
   std::uint64_t tick_floor(std::uint64_t ns) const noexcept;
   std::uint64_t tick_ceil(std::uint64_t ns) const noexcept;
   void refresh_next_timer() noexcept;
+
+  void det_init();
+  void det_start();
+  void det_stop();
+  bool det_driving_here() const noexcept;
+  template <class F>
+  void as_worker(F&& f);
+  void det_collect(worker_core& c);
+  void det_fire_due();
+  bool det_step_to_timer(std::uint64_t limit);
+  bool det_await(std::chrono::nanoseconds timeout, bool (*ready)(void*), void* arg);
+  std::mutex drive_mu_;          // one driving thread at a time
+  std::vector<task*> runnable_;  // oldest first; guarded by drive_mu_
 
   inject_queue inject_;
   cache_padded<std::atomic<std::uint64_t>> idle_{0};

@@ -34,6 +34,7 @@
 #include <keel/core/cell.h>
 #include <keel/core/envelope.h>
 #include <keel/core/message.h>
+#include <keel/core/rng.h>
 #include <keel/core/send.h>
 #include <keel/core/timer.h>
 #include <keel/core/type_list.h>
@@ -45,6 +46,7 @@ class actor_system;
 namespace detail {
 actor_system& system_of(actor_cell* c) noexcept;
 std::uint64_t cached_now(actor_cell* c) noexcept;
+actor_rng& rng_of(actor_cell* c);  // throws std::bad_alloc (first use allocates)
 timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope* prototype,
                          std::chrono::nanoseconds delay, std::chrono::nanoseconds period) noexcept;
 }  // namespace detail
@@ -73,8 +75,14 @@ class actor_base {
   actor_handle sender() const noexcept { return current_ ? current_->sender : actor_handle{}; }
   // The correlation id of the message being handled.
   message_id correlation() const noexcept { return current_ ? current_->correlation : 0; }
-  // The worker's cached clock tick in ns (refreshed per activation and every few messages).
+  // The time, in ns: the worker's cached clock tick, refreshed between handlers (per activation
+  // and every 8 messages), so constant within one handler. Under the deterministic executor it
+  // is the virtual clock. Actor code that reads time only through now() can be replayed.
   std::uint64_t now() const noexcept { return detail::cached_now(cell_); }
+  // This actor's random generator, seeded from the system seed and the actor id (see rng.h):
+  // the same seed gives the same draws. Its state can be saved and restored. The first call
+  // allocates (std::bad_alloc inside the handler when memory runs out).
+  actor_rng& rng() { return detail::rng_of(cell_); }
 
   // Replies to the sender of the message being handled (routed to its ask if it asked).
   template <class M>

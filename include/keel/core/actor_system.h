@@ -151,6 +151,11 @@ class actor_system {
 
   type_registry& types() noexcept;
   sched::scheduler& scheduler() noexcept;
+  // The system seed (system_config::seed, or the one drawn when that was 0).
+  std::uint64_t seed() const noexcept;
+  // The deterministic executor's controls (run_one, run_until_idle, advance, the virtual clock)
+  // when config().scheduler.executor is executor_kind::deterministic; nullptr otherwise.
+  sched::deterministic_executor* deterministic() noexcept;
   const system_config& config() const noexcept;
 
  private:

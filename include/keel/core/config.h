@@ -19,7 +19,8 @@ namespace keel {
 enum class alloc_site : std::uint8_t { envelope, actor, cell_chunk };
 
 struct system_config {
-  // The work-stealing scheduler (workers, spin, pinning, timer resolution...).
+  // The executor (work-stealing or deterministic) and its knobs (workers, spin, pinning, timer
+  // resolution, delivery policy...).
   sched::scheduler_config scheduler;
   // At most this many messages per activation (fairness). 1..65535.
   std::uint32_t message_budget = 64;
@@ -45,6 +46,9 @@ struct system_config {
   std::vector<std::shared_ptr<hook_subscriber>> hooks;
   // Default timeout of a graceful shutdown.
   std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(10);
+  // The system seed: each actor's rng() is seeded from it and the actor's id. 0 draws one from
+  // std::random_device at construction; actor_system::seed() tells which (record it to replay).
+  std::uint64_t seed = 0;
 
   // OK, or errc::invalid_config naming the first bad field.
   status validate() const;

@@ -1,16 +1,30 @@
-// scheduler_config: the knobs of the work-stealing scheduler, validated by
-// scheduler_config::validate() before a scheduler is built.
+// scheduler_config: which executor runs the tasks (the work-stealing scheduler or the
+// deterministic one) and its knobs, validated by scheduler_config::validate() before a
+// scheduler is built.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <keel/base/status.h>
 
 namespace keel::sched {
 
+class delivery_policy;
+
+enum class executor_kind : std::uint8_t {
+  // Worker threads, work stealing, parking: what services run.
+  work_stealing,
+  // No threads: the thread that calls deterministic_executor (or waits, see scheduler::await)
+  // runs one activation at a time, in the order a delivery_policy picks, on a virtual clock.
+  // For tests and replay. See include/keel/sched/deterministic.h.
+  deterministic,
+};
+
 struct scheduler_config {
+  executor_kind executor = executor_kind::work_stealing;
   // Worker threads; 0 means one per core (std::thread::hardware_concurrency()). At most 1024.
   std::uint32_t workers = 0;
   // How long an idle worker spins before it parks. 0 parks at once (the power preset).
@@ -28,6 +42,14 @@ struct scheduler_config {
   std::chrono::nanoseconds park_watchdog{0};
   // Timer wheel resolution.
   std::chrono::nanoseconds timer_tick = std::chrono::milliseconds(1);
+
+  // Deterministic executor only (the work-stealing scheduler rejects them when set):
+  // which runnable task runs next; nullptr picks the oldest first (fifo_policy).
+  std::shared_ptr<delivery_policy> policy;
+  // Where its virtual clock starts, in nanoseconds (not 0: 0 means "no time" in places).
+  std::uint64_t virtual_start_ns = 1'000'000'000;
+  // The deterministic executor has one worker and no thread: `workers` must be 0 or 1, and
+  // `spin`, `pin_threads`, `thread_name_prefix` and `park_watchdog` do not apply to it.
 
   // OK, or errc::invalid_config naming the first bad field.
   status validate() const;

@@ -21,6 +21,7 @@
 // Threads: one owner thread (each worker has its own); not thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include <keel/sched/clock.h>
@@ -56,6 +57,14 @@ class fast_clock {
   bool uses_tsc() const noexcept { return mult_ != 0; }
   // Times now() re-read clock_now() after calibration (statistics, tests).
   std::uint64_t reanchors() const noexcept { return reanchors_; }
+  // From now on now() returns `*source` (the deterministic executor's virtual clock, which only
+  // moves forward) instead of reading a clock. The fast path above stays as it is: the clock is
+  // left uncalibrated, so every now() takes slow_now(), which reads the source.
+  void use_virtual(const std::atomic<std::uint64_t>* source) noexcept {
+    virtual_ = source;
+    mult_ = 0;
+    tsc_ok_ = false;
+  }
 
  private:
   static constexpr unsigned k_shift = 32;
@@ -71,6 +80,7 @@ class fast_clock {
   std::uint64_t base_tsc_ = 0;  // the first reading: the frequency is measured from here
   std::uint64_t base_ns_ = 0;
   std::uint64_t reanchors_ = 0;
+  const std::atomic<std::uint64_t>* virtual_ = nullptr;
   bool tsc_ok_ = false;
 };
 

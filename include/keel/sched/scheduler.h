@@ -1,4 +1,7 @@
-// keel::sched::scheduler: a work-stealing, thread-per-core executor of opaque tasks.
+// keel::sched::scheduler: the executor of opaque tasks. Built as the work-stealing,
+// thread-per-core scheduler described here, or (scheduler_config::executor) as the
+// deterministic executor of deterministic.h: one worker, no thread, a virtual clock. Both run
+// the same schedule() code, so the send path has no branch or virtual call for the choice.
 //
 // Each worker owns a 256-slot ring (owner pops FIFO, idle workers steal half), a stealable
 // run-next slot for the task just woken by the running task (at most `lifo_limit` in a row), and
@@ -14,12 +17,14 @@
 // runs t (release/acquire through the queue that carries t). A task scheduled once runs once.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include <keel/base/result.h>
 #include <keel/sched/config.h>
+#include <keel/sched/deterministic.h>
 #include <keel/sched/task.h>
 #include <keel/sched/timer.h>
 #include <keel/sched/worker.h>
@@ -57,6 +62,28 @@ class scheduler {
   // Disarms `node` if it is still armed; returns whether it was. Idempotent. Any thread.
   bool cancel_timer(timer_node* node) noexcept;
 
+  // The executor's clock in nanoseconds: clock_now() for the work-stealing scheduler, the
+  // virtual clock for the deterministic one. Any thread. (Code on a worker reads the cached
+  // worker::now() instead.)
+  std::uint64_t now() const noexcept;
+
+  // Blocks the calling thread, which must not be a worker of this scheduler, until ready()
+  // returns true or `timeout` passes on this executor's clock; returns ready()'s last answer.
+  // Work-stealing: between checks it calls block(remaining), which waits on whatever ready()
+  // depends on (a condition variable, a yield) for at most `remaining`. Deterministic: it never
+  // calls block(); it runs activations on this thread and, when nothing is runnable, moves the
+  // virtual clock to the next timer, up to the timeout.
+  template <class Ready, class Block>
+  bool await(std::chrono::nanoseconds timeout, Ready&& ready, Block&& block) {
+    return await_erased(
+        timeout, [](void* r) { return static_cast<bool>((*static_cast<Ready*>(r))()); }, &ready,
+        [](void* b, std::chrono::nanoseconds left) { (*static_cast<Block*>(b))(left); }, &block);
+  }
+
+  executor_kind kind() const noexcept;
+  // The deterministic executor's controls; nullptr for the work-stealing scheduler.
+  deterministic_executor* deterministic() noexcept;
+
   std::uint32_t worker_count() const noexcept;
   worker& worker_at(std::uint32_t i) noexcept;
   const scheduler_config& config() const noexcept;
@@ -65,6 +92,8 @@ class scheduler {
 
  private:
   explicit scheduler(std::unique_ptr<scheduler_impl> impl) noexcept;
+  bool await_erased(std::chrono::nanoseconds timeout, bool (*ready)(void*), void* ready_arg,
+                    void (*block)(void*, std::chrono::nanoseconds), void* block_arg);
   friend class worker;
   friend struct worker_core;
   std::unique_ptr<scheduler_impl> impl_;
