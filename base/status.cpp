@@ -1,3 +1,5 @@
+#include <ostream>
+
 #include <keel/base/status.h>
 
 namespace keel {
@@ -34,6 +36,8 @@ std::string_view to_string(errc code) noexcept {
       return "failed";
     case errc::type_mismatch:
       return "type_mismatch";
+    case errc::expectation_failed:
+      return "expectation_failed";
   }
   return "unknown";
 }
@@ -45,5 +49,7 @@ std::string status::to_string() const {
   s += message();
   return s;
 }
+
+std::ostream& operator<<(std::ostream& os, const status& s) { return os << s.to_string(); }
 
 }  // namespace keel

@@ -20,11 +20,13 @@ std::size_t seeded_random_policy::pick(std::span<task* const> runnable) noexcept
   return static_cast<std::size_t>((static_cast<u128>(z) * runnable.size()) >> 64);
 }
 
-bool deterministic_executor::run_one() { return impl_->det_run_one(); }
+bool deterministic_executor::run_one() { return impl_->det_run_one(nullptr); }
+task* deterministic_executor::next() { return impl_->det_next(); }
+bool deterministic_executor::run(task* t) { return t != nullptr && impl_->det_run_one(t); }
 
 std::size_t deterministic_executor::run_until_idle(std::size_t limit) {
   std::size_t n = 0;
-  while (n < limit && impl_->det_run_one()) ++n;
+  while (n < limit && impl_->det_run_one(nullptr)) ++n;
   return n;
 }
 
@@ -81,19 +83,57 @@ void scheduler_impl::det_collect(worker_core& c) {
   if (task* t = c.lifo->exchange(nullptr, std::memory_order_acquire)) runnable_.push_back(t);
 }
 
-bool scheduler_impl::det_run_one() {
+// Fires due timers and collects queued work. REQUIRES: drive_mu_ held, inside as_worker.
+void scheduler_impl::det_prepare(worker_core& c) {
+  c.face.refresh_clock();
+  if (c.face.now() >= next_timer_ns_->load(std::memory_order_acquire)) poll_timers(c);
+  det_collect(c);
+}
+
+// The index of the task to run next: the one already picked by next(), else the policy's
+// choice; runnable_.size() when nothing is runnable. REQUIRES: det_prepare() just ran.
+std::size_t scheduler_impl::det_pick() {
+  if (runnable_.empty()) return 0;
+  if (picked_ != nullptr) {
+    auto it = std::find(runnable_.begin(), runnable_.end(), picked_);
+    if (it != runnable_.end()) return static_cast<std::size_t>(it - runnable_.begin());
+  }
+  std::size_t i = cfg.policy->pick(std::span<task* const>(runnable_.data(), runnable_.size()));
+  if (i >= runnable_.size()) i = 0;
+  picked_ = runnable_[i];
+  return i;
+}
+
+task* scheduler_impl::det_next() {
+  if (!started || det_driving_here()) return nullptr;
+  std::lock_guard<std::mutex> lock(drive_mu_);
+  task* t = nullptr;
+  as_worker([&](worker_core& c) {
+    det_prepare(c);
+    const std::size_t i = det_pick();
+    if (i < runnable_.size()) t = runnable_[i];
+  });
+  return t;
+}
+
+// Runs `want` if it is runnable, or the next pick when `want` is nullptr.
+bool scheduler_impl::det_run_one(task* want) {
   if (!started || det_driving_here()) return false;  // not from inside an activation
   std::lock_guard<std::mutex> lock(drive_mu_);
   bool ran = false;
   as_worker([&](worker_core& c) {
-    c.face.refresh_clock();
-    if (c.face.now() >= next_timer_ns_->load(std::memory_order_acquire)) poll_timers(c);
-    det_collect(c);
-    if (runnable_.empty()) return;
-    std::size_t i = cfg.policy->pick(std::span<task* const>(runnable_.data(), runnable_.size()));
-    if (i >= runnable_.size()) i = 0;
+    det_prepare(c);
+    std::size_t i = 0;
+    if (want != nullptr) {
+      i = static_cast<std::size_t>(std::find(runnable_.begin(), runnable_.end(), want) -
+                                   runnable_.begin());
+    } else {
+      i = det_pick();
+    }
+    if (i >= runnable_.size()) return;
     task* t = runnable_[i];
     runnable_.erase(runnable_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (t == picked_) picked_ = nullptr;
     c.face.refresh_clock();
     owner_add(c.stats->activations);
     if (runner.run(t, c.face) == run_result::yield) runnable_.push_back(t);
@@ -150,7 +190,7 @@ bool scheduler_impl::det_await(std::chrono::nanoseconds timeout, bool (*ready)(v
   const std::uint64_t deadline = now > UINT64_MAX - span ? UINT64_MAX - 1 : now + span;
   for (;;) {
     if (ready(arg)) return true;
-    if (det_run_one()) continue;
+    if (det_run_one(nullptr)) continue;
     if (!det_step_to_timer(deadline)) break;
   }
   if (deadline > virtual_now_.load(std::memory_order_relaxed)) {

@@ -95,7 +95,8 @@ class scheduler_impl {
   bool deterministic_ = false;
   std::atomic<std::uint64_t> virtual_now_{0};  // the virtual clock (ns); moved by the driver
   std::unique_ptr<deterministic_executor> det_face_;
-  bool det_run_one();
+  bool det_run_one(task* want);
+  task* det_next();
   std::size_t det_advance(std::chrono::nanoseconds d);
   std::size_t det_runnable();
 
@@ -147,6 +148,9 @@ class scheduler_impl {
   bool det_await(std::chrono::nanoseconds timeout, bool (*ready)(void*), void* arg);
   std::mutex drive_mu_;          // one driving thread at a time
   std::vector<task*> runnable_;  // oldest first; guarded by drive_mu_
+  task* picked_ = nullptr;       // chosen by next(), run by the next run_one(); drive_mu_
+  void det_prepare(worker_core& c);
+  std::size_t det_pick();
 
   inject_queue inject_;
   cache_padded<std::atomic<std::uint64_t>> idle_{0};

@@ -38,6 +38,7 @@ TEST(status, ok_is_free_and_names_codes) {
   EXPECT_EQ(s.to_string(), "ok");
   EXPECT_EQ(keel::to_string(keel::errc::actor_stopped), "actor_stopped");
   EXPECT_EQ(keel::to_string(keel::errc::type_mismatch), "type_mismatch");
+  EXPECT_EQ(keel::to_string(keel::errc::expectation_failed), "expectation_failed");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,20 +17,21 @@ namespace keel {
 // Every error keel reports. Values are stable: tools and logs may store them.
 enum class errc : std::uint16_t {
   ok = 0,
-  invalid_config = 1,      // a configuration field is out of range; the message names it
-  invalid_argument = 2,    // a call's argument is not acceptable
-  actor_not_found = 3,     // no live actor has that name or handle
-  actor_stopped = 4,       // the actor has stopped (or the ref is empty)
-  timeout = 5,             // an ask or a wait ran out of time
-  shutting_down = 6,       // the system is shutting down or has shut down
-  out_of_memory = 7,       // an allocation failed (or the fault seam said it did)
-  duplicate_name = 8,      // a registered name or type name is taken
-  type_collision = 9,      // two different type names hash to the same type id
-  unhandled_message = 10,  // the receiving actor does not handle that message type
-  wrong_thread = 11,       // the call is not allowed on this thread (e.g. blocking on a worker)
-  dropped = 12,            // a hook dropped the message
-  failed = 13,             // the actor failed while handling the request
-  type_mismatch = 14,      // the reply had another type than the one asked for
+  invalid_config = 1,       // a configuration field is out of range; the message names it
+  invalid_argument = 2,     // a call's argument is not acceptable
+  actor_not_found = 3,      // no live actor has that name or handle
+  actor_stopped = 4,        // the actor has stopped (or the ref is empty)
+  timeout = 5,              // an ask or a wait ran out of time
+  shutting_down = 6,        // the system is shutting down or has shut down
+  out_of_memory = 7,        // an allocation failed (or the fault seam said it did)
+  duplicate_name = 8,       // a registered name or type name is taken
+  type_collision = 9,       // two different type names hash to the same type id
+  unhandled_message = 10,   // the receiving actor does not handle that message type
+  wrong_thread = 11,        // the call is not allowed on this thread (e.g. blocking on a worker)
+  dropped = 12,             // a hook dropped the message
+  failed = 13,              // the actor failed while handling the request
+  type_mismatch = 14,       // the reply had another type than the one asked for
+  expectation_failed = 15,  // a test helper's expectation did not hold (keel/core/testing.h)
 };
 
 // The stable lower-case name of a code, e.g. "actor_stopped".
@@ -56,6 +58,8 @@ class [[nodiscard]] status {
   std::string to_string() const;
 
   friend bool operator==(const status& a, errc b) noexcept { return a.code_ == b; }
+  // Writes to_string() (so test frameworks print a failed status: EXPECT_EQ(s, errc::ok)).
+  friend std::ostream& operator<<(std::ostream& os, const status& s);
 
  private:
   errc code_ = errc::ok;

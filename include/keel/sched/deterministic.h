@@ -58,6 +58,12 @@ class deterministic_executor {
   // Runs one activation of the task the policy picks. False when nothing is runnable (a timer
   // that is not due yet does not count: see advance()).
   bool run_one();
+  // The task the policy picks to run next, without running it: the next run_one() runs this
+  // one. nullptr when nothing is runnable. (Test helpers look at its next message first.)
+  task* next();
+  // Runs one activation of `t` now, whatever the policy would pick, if `t` is runnable; false
+  // if it is not.
+  bool run(task* t);
   // Runs activations until nothing is runnable or `limit` have run; returns how many ran.
   std::size_t run_until_idle(std::size_t limit = SIZE_MAX);
   // Moves the virtual clock forward by `d`: runs what is runnable, then, for each timer due
