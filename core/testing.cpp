@@ -2,28 +2,16 @@
 // deterministic executor through the actor cell of the task its policy picked.
 #include <stdexcept>
 
-#include "core/system_state.h"
+#include "core/peek.h"
 
 #include <keel/core/testing.h>
 
 namespace keel::testing {
 
 using keel::detail::actor_cell;
-using keel::mailbox_link;
+using keel::detail::next_user_message;
 
 namespace {
-
-// The next user message `c` will handle: messages held while it was suspended come first (they
-// are replayed at its next activation), then its user lane. The stub is not a message.
-// REQUIRES: nothing runs `c` meanwhile (the fixture's thread is the only driver).
-envelope* next_user_message(actor_cell* c) {
-  if (c->extras != nullptr && c->extras->stash_head != nullptr) {
-    return static_cast<envelope*>(c->extras->stash_head);
-  }
-  mailbox_link* n = c->tail->next.load(std::memory_order_acquire);
-  if (n == &c->stub) n = n->next.load(std::memory_order_acquire);
-  return static_cast<envelope*>(n);
-}
 
 std::string describe_handle(actor_handle h) {
   if (!h.valid()) return "outside";
@@ -76,13 +64,11 @@ next_delivery fixture::peek() {
     sched::task* t = ex.next();
     if (t == nullptr) return {};
     auto* c = static_cast<actor_cell*>(t);
-    envelope* e = c->state.load(std::memory_order_relaxed) == detail::lifecycle::suspended
-                      ? nullptr
-                      : next_user_message(c);
-    if (e == nullptr) {
+    if (!keel::detail::delivers_next(c)) {
       ex.run(t);
       continue;
     }
+    envelope* e = next_user_message(c);
     next_cell_ = c;
     next_delivery d;
     d.to = c->handle();

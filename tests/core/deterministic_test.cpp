@@ -9,6 +9,8 @@
 
 #include "core/test_actors.h"
 
+#include <keel/core/scripted_policy.h>
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -45,14 +47,21 @@ class recorder : public keel::actor<recorder, tick> {
 };
 
 // Five recorders, four rounds of one tick each, sent from the test thread before anything runs:
-// five actors are runnable at once in every round.
-std::vector<std::string> delivery_order(std::shared_ptr<keel::sched::delivery_policy> policy) {
+// five actors are runnable at once in every round. `receivers` gets each delivery's actor id.
+std::vector<std::string> delivery_order(std::shared_ptr<keel::sched::delivery_policy> policy,
+                                        std::vector<keel::actor_id>* receivers = nullptr) {
   auto sys = make_det(std::move(policy));
   std::vector<std::string> log;
   std::vector<keel::actor_ref<recorder>> refs;
   for (const char* n : {"a", "b", "c", "d", "e"}) {
     refs.push_back(sys->spawn<recorder>(&log, std::string(n)).value());
   }
+  auto result = [&] {
+    if (receivers != nullptr) {
+      for (const auto& ev : log) receivers->push_back(refs[ev[0] - 'a'].id());
+    }
+    return log;
+  };
   keel::sched::deterministic_executor& ex = *sys->deterministic();
   ex.run_until_idle();  // the actors start
   for (int round = 0; round < 4; ++round) {
@@ -60,7 +69,7 @@ std::vector<std::string> delivery_order(std::shared_ptr<keel::sched::delivery_po
     EXPECT_EQ(ex.runnable(), refs.size());
     ex.run_until_idle();
   }
-  return log;
+  return result();
 }
 
 TEST(deterministic, the_same_seed_gives_the_same_order_another_seed_another) {
@@ -94,6 +103,29 @@ TEST(deterministic, fifo_runs_actors_in_the_order_they_became_runnable) {
     for (const char* n : {"a", "b", "c", "d", "e"}) expected.push_back(n + std::to_string(round));
   }
   EXPECT_EQ(order, expected);
+}
+
+TEST(deterministic, a_scripted_policy_replays_a_recorded_order) {
+  std::vector<keel::actor_id> script;
+  const auto recorded =
+      delivery_order(std::make_shared<keel::sched::seeded_random_policy>(5), &script);
+  ASSERT_EQ(script.size(), 20U);
+  auto replay = std::make_shared<keel::scripted_policy>(script);
+  EXPECT_EQ(delivery_order(replay), recorded);
+  EXPECT_TRUE(replay->finished());
+  EXPECT_EQ(replay->divergences(), 0U);
+  EXPECT_FALSE(replay->first_divergence().has_value());
+
+  // A script that names the first actor again at position 1, when it has nothing left to
+  // receive in round 0: the run leaves the script there, and the policy says so.
+  std::vector<keel::actor_id> wrong = script;
+  wrong[1] = wrong[0];
+  auto off = std::make_shared<keel::scripted_policy>(wrong);
+  const auto replayed = delivery_order(off);
+  EXPECT_EQ(replayed.size(), 20U) << "the run stopped instead of going on off the script";
+  EXPECT_GT(off->divergences(), 0U);
+  ASSERT_TRUE(off->first_divergence().has_value());
+  EXPECT_EQ(*off->first_divergence(), 1U);
 }
 
 struct arm {
