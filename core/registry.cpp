@@ -1,5 +1,7 @@
 // Small pieces of core/: configuration validation, the type registry, names of enums and the
 // diagnostic line format.
+#include <new>
+
 #include <keel/core/config.h>
 #include <keel/core/diagnostics.h>
 #include <keel/core/hooks.h>
@@ -37,12 +39,122 @@ status type_registry::add_entry(type_entry e) {
     by_id_.emplace(e.id, std::move(e));
     return status::ok();
   }
-  if (it->second.identity == e.identity) return status::ok();
+  if (it->second.identity == e.identity) {
+    if (it->second.codec == nullptr) it->second.codec = e.codec;
+    return status::ok();
+  }
   if (it->second.name == e.name) {
     return status(errc::duplicate_name, "type name \"" + e.name + "\" is declared by two types");
   }
   return status(errc::type_collision, "type names \"" + e.name + "\" and \"" + it->second.name +
                                           "\" have the same XXH3-64 id; rename one");
+}
+
+namespace {
+
+// Storage for one message of a registered type, destroyed with its ops when it holds one.
+class message_box {
+ public:
+  explicit message_box(const message_ops* ops)
+      : ops_(ops), mem_(::operator new(ops->size, std::align_val_t(ops->align))) {}
+  ~message_box() {
+    if (full_) ops_->destroy(mem_);
+    ::operator delete(mem_, std::align_val_t(ops_->align));
+  }
+  message_box(const message_box&) = delete;
+  message_box& operator=(const message_box&) = delete;
+  void* get() noexcept { return mem_; }
+  void filled() noexcept { full_ = true; }
+
+ private:
+  const message_ops* ops_;
+  void* mem_;
+  bool full_ = false;
+};
+
+result<type_entry> codec_entry(const type_registry& r, type_id id) {
+  auto e = r.find(id);
+  if (!e || e->kind != type_kind::message) {
+    return status(errc::invalid_argument, "no message type with id " + std::to_string(id));
+  }
+  if (e->codec == nullptr) {
+    return status(errc::invalid_argument,
+                  "message type \"" + e->name + "\" has no codec (declare its keel_fields)");
+  }
+  return *e;
+}
+
+}  // namespace
+
+bool type_registry::has_codec(type_id id) const {
+  auto e = find(id);
+  return e && e->codec != nullptr;
+}
+
+result<std::vector<std::byte>> type_registry::json_to_bytes(type_id id,
+                                                            std::string_view json) const {
+  auto e = codec_entry(*this, id);
+  if (!e) return e.error();
+  auto j = parse_json(json);
+  if (!j) return j.error();
+  message_box box(e->ops);
+  if (status s = e->codec->from_json(*j, box.get()); !s) return s;
+  box.filled();
+  std::vector<std::byte> out;
+  e->codec->encode(box.get(), out);
+  return out;
+}
+
+result<std::string> type_registry::bytes_to_json(type_id id,
+                                                 std::span<const std::byte> bytes) const {
+  auto e = codec_entry(*this, id);
+  if (!e) return e.error();
+  message_box box(e->ops);
+  if (status s = e->codec->decode(bytes, box.get()); !s) return s;
+  box.filled();
+  auto j = e->codec->to_json(box.get());
+  if (!j) return j.error();
+  return dump_json(*j);
+}
+
+status type_registry::check_codecs(std::uint32_t samples) const {
+  for (const type_entry& e : entries()) {
+    if (e.codec == nullptr) continue;
+    auto fail = [&](std::uint64_t seed, std::string_view step, const status& why) {
+      std::string text =
+          "codec of \"" + e.name + "\", sample " + std::to_string(seed) + ": " + std::string(step);
+      if (!why) text += ": " + why.to_string();
+      return status(errc::invalid_argument, text);
+    };
+    for (std::uint64_t seed = 1; seed <= samples; ++seed) {
+      message_box original(e.ops);
+      e.codec->sample(original.get(), seed);
+      original.filled();
+      std::vector<std::byte> bytes;
+      e.codec->encode(original.get(), bytes);
+
+      message_box decoded(e.ops);
+      if (status s = e.codec->decode(bytes, decoded.get()); !s) return fail(seed, "decode", s);
+      decoded.filled();
+      std::vector<std::byte> again;
+      e.codec->encode(decoded.get(), again);
+      if (again != bytes) return fail(seed, "bytes -> message -> bytes changed the bytes", {});
+
+      auto j = e.codec->to_json(original.get());
+      if (!j) return fail(seed, "to_json", j.error());
+      auto parsed = parse_json(dump_json(*j));
+      if (!parsed) return fail(seed, "parse of to_json's text", parsed.error());
+      message_box from_text(e.ops);
+      if (status s = e.codec->from_json(*parsed, from_text.get()); !s) {
+        return fail(seed, "from_json", s);
+      }
+      from_text.filled();
+      std::vector<std::byte> via_json;
+      e.codec->encode(from_text.get(), via_json);
+      if (via_json != bytes) return fail(seed, "message -> JSON -> message changed it", {});
+    }
+  }
+  return status::ok();
 }
 
 std::optional<type_entry> type_registry::find(type_id id) const {

@@ -171,6 +171,7 @@ result<std::unique_ptr<actor_system>> actor_system::create(system_config config)
   }
   std::unique_ptr<actor_system> sys(new actor_system(std::move(state)));
   s->face = sys.get();
+  s->factories = std::make_unique<actor_factory_registry>(*sys);
   s->sched->start();
   return sys;
 }
@@ -476,6 +477,7 @@ std::size_t actor_system::actor_count() const noexcept {
 type_registry& actor_system::types() noexcept { return state_->types; }
 sched::scheduler& actor_system::scheduler() noexcept { return *state_->sched; }
 std::uint64_t actor_system::seed() const noexcept { return state_->seed; }
+actor_factory_registry& actor_system::factories() noexcept { return *state_->factories; }
 sched::deterministic_executor* actor_system::deterministic() noexcept {
   return state_->sched->deterministic();
 }

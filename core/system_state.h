@@ -172,6 +172,7 @@ struct system_state final : sched::task_runner {
   actor_system* face = nullptr;
   std::unique_ptr<sched::scheduler> sched;
   std::uint64_t seed = 0;  // the system seed (never 0 once constructed)
+  std::unique_ptr<actor_factory_registry> factories;
   std::vector<std::unique_ptr<core_local>> locals;
   std::atomic<bool> shutting_down{false};
   bool shut_down = false;

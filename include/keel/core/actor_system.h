@@ -26,6 +26,7 @@
 #include <keel/core/actor_ref.h>
 #include <keel/core/config.h>
 #include <keel/core/counters.h>
+#include <keel/core/factory.h>
 #include <keel/core/hooks.h>
 #include <keel/core/type_registry.h>
 #include <keel/sched/scheduler.h>
@@ -150,6 +151,8 @@ class actor_system {
   std::size_t actor_count() const noexcept;
 
   type_registry& types() noexcept;
+  // Actor types that can be created by name (create-child by message, steering, replay).
+  actor_factory_registry& factories() noexcept;
   sched::scheduler& scheduler() noexcept;
   // The system seed (system_config::seed, or the one drawn when that was 0).
   std::uint64_t seed() const noexcept;
@@ -175,5 +178,11 @@ class actor_system {
 
   std::unique_ptr<detail::system_state> state_;
 };
+
+template <class A>
+result<actor_ref<A>> actor_factory_registry::spawn_default(actor_system& s,
+                                                           const spawn_options& o) {
+  return s.spawn_with<A>(o);
+}
 
 }  // namespace keel
