@@ -38,6 +38,8 @@ std::string_view to_string(errc code) noexcept {
       return "type_mismatch";
     case errc::expectation_failed:
       return "expectation_failed";
+    case errc::full:
+      return "full";
   }
   return "unknown";
 }

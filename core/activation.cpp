@@ -245,6 +245,42 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     if (cleared) drain_system();
   };
 
+  // Messages this activation may take from the lane; unstash_all() sets it to 0 so that the
+  // next activation starts with the messages put back (replay_stash).
+  std::uint32_t lane_budget = c->budget;
+  // The handler's stash(): its message moves into an owned envelope at the user stash's end.
+  auto keep_in_stash = [&](envelope* e) {
+    cell_extras& x = *c->extras;  // stash() allocated it
+    envelope* held = copy_envelope(this, e);
+    if (held == nullptr) {
+      --x.user_stash_count;
+      dead(e, c, dead_letter_reason::out_of_memory, false);
+      return;
+    }
+    e->ops->move_to(e->payload(), held->payload());
+    e->ops->destroy(e->payload());
+    held->next.store(nullptr, std::memory_order_relaxed);
+    if (x.user_stash_tail != nullptr) {
+      x.user_stash_tail->next.store(held, std::memory_order_relaxed);
+    } else {
+      x.user_stash_head = held;
+    }
+    x.user_stash_tail = held;
+  };
+  // unstash_all(): the user stash goes in front of the replay list, oldest first.
+  auto unstash = [&]() {
+    cell_extras* x = c->extras;
+    if (x == nullptr || x->user_stash_head == nullptr) return;
+    x->user_stash_tail->next.store(x->stash_head, std::memory_order_relaxed);
+    if (x->stash_head == nullptr) x->stash_tail = x->user_stash_tail;
+    x->stash_head = x->user_stash_head;
+    x->user_stash_head = nullptr;
+    x->user_stash_tail = nullptr;
+    x->user_stash_count = 0;
+    c->mark(mark_stashed, true);
+    lane_budget = 0;
+  };
+
   // One user message: gen check, internal routing, dispatch; exceptions become failures.
   auto handle_user = [&](envelope* e) {
     if (e->target_generation != gen) [[unlikely]] {
@@ -290,16 +326,26 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     l->current = e;
     runtime_access::set_current(b, e);
     bool handled = false;
+    std::uint8_t requests = 0;
     try {
       handled = b->dispatch(*e);
-      if (runtime_access::take_stop(b)) stop = true;
+      requests = runtime_access::take_requests(b);
     } catch (...) {
+      if (runtime_access::take_requests(b) & runtime_access::k_stash) {
+        --c->extras->user_stash_count;
+      }
       fail(e);
     }
     l->current = nullptr;
     if (!handled && !failed) {
       dead(e, c, dead_letter_reason::unhandled_message, false);
       return;
+    }
+    if (requests != 0) [[unlikely]] {
+      if (requests & runtime_access::k_stop) stop = true;
+      if (requests & runtime_access::k_stash) keep_in_stash(e);
+      if (requests & runtime_access::k_unstash) unstash();
+      if (requests & runtime_access::k_stash) return;  // the payload moved into the stash
     }
     e->ops->destroy(e->payload());
   };
@@ -396,7 +442,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       handle_user(e);
       ++n;
       if (reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e)) == snapshot) break;
-      if (n >= c->budget) {
+      if (n >= lane_budget) {
         budget_hit = true;
         break;
       }
@@ -437,6 +483,10 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     return activation_outcome::yield;  // the stopped path drains, closes and releases the cell
   }
   if (budget_hit) return activation_outcome::yield;
+  // Messages put back by unstash_all() wait in the replay list: run again for them.
+  if (c->marked(mark_stashed) && c->state.load(std::memory_order_relaxed) == lifecycle::running) {
+    return activation_outcome::yield;
+  }
   return activation_outcome::drained;
 }
 

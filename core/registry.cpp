@@ -26,6 +26,9 @@ status system_config::validate() const {
     return bad("max_actor_types", "must be between 1 and 65536");
   }
   if (shutdown_timeout.count() < 0) return bad("shutdown_timeout", "must not be negative");
+  if (stash_capacity == 0 || stash_capacity > (1U << 24)) {
+    return bad("stash_capacity", "must be between 1 and 16777216");
+  }
   for (const auto& h : hooks) {
     if (h == nullptr) return bad("hooks", "contains a null subscriber");
   }

@@ -112,13 +112,18 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   if (c->extras != nullptr) {
     cell_extras& x = *c->extras;
     name = std::move(x.name);
-    // Messages held while suspended become dead letters, oldest first.
-    while (x.stash_head != nullptr) {
-      auto* e = static_cast<envelope*>(x.stash_head);
-      x.stash_head = e->next.load(std::memory_order_relaxed);
-      dead(e, c, dead_letter_reason::actor_stopped, true);
+    // Messages held while suspended or put back by unstash_all, then the user's stash, become
+    // dead letters, oldest first.
+    for (mailbox_link** list : {&x.stash_head, &x.user_stash_head}) {
+      while (*list != nullptr) {
+        auto* e = static_cast<envelope*>(*list);
+        *list = e->next.load(std::memory_order_relaxed);
+        dead(e, c, dead_letter_reason::actor_stopped, true);
+      }
     }
     x.stash_tail = nullptr;
+    x.user_stash_tail = nullptr;
+    x.user_stash_count = 0;
     c->mark(mark_stashed, false);
     // Pending continuations die with the actor; their timeouts must not fire into a dead letter.
     for (auto& [rid, p] : x.asks) p.timeout.cancel();

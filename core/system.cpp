@@ -330,6 +330,7 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     }
     detail::extras_of(c).name = opts.name;
   }
+  if (opts.stash_capacity != 0) detail::extras_of(c).stash_capacity = opts.stash_capacity;
   c->state.store(detail::lifecycle::starting, std::memory_order_relaxed);  // until on_start ran
   // release: everything above is visible to whoever loads this generation with acquire.
   c->generation.store(gen, std::memory_order_release);

@@ -92,11 +92,19 @@ struct pending_ask {
 };
 struct cell_extras {
   std::string name;
-  mailbox_link* stash_head = nullptr;  // user messages held while suspended (oldest first)
+  // Messages to hand to the actor before its lane: held while it was suspended, or put back by
+  // unstash_all (oldest first). mark_stashed says the list is not empty.
+  mailbox_link* stash_head = nullptr;
   mailbox_link* stash_tail = nullptr;
   std::unordered_map<message_id, pending_ask> asks;
   actor_rng rng;  // seeded on first use (rng_of)
   bool rng_ready = false;
+  // The user's stash (actor_base::stash), oldest first; unstash_all moves it in front of the
+  // list above (stash_head). user_stash_count includes a stash() of the running handler.
+  mailbox_link* user_stash_head = nullptr;
+  mailbox_link* user_stash_tail = nullptr;
+  std::uint32_t user_stash_count = 0;
+  std::uint32_t stash_capacity = 0;  // 0: system_config::stash_capacity
 };
 
 // Control message on the system lane.
@@ -116,7 +124,22 @@ struct runtime_access {
     a->generation_ = gen;
   }
   static void set_current(actor_base* a, envelope* e) noexcept { a->current_ = e; }
-  static bool take_stop(actor_base* a) noexcept { return std::exchange(a->stop_requested_, false); }
+  static constexpr std::uint8_t k_stop = actor_base::k_request_stop;
+  static constexpr std::uint8_t k_stash = actor_base::k_request_stash;
+  static constexpr std::uint8_t k_unstash = actor_base::k_request_unstash;
+  // After on_start / on_stop: only a stop can be asked for there (stash() needs a message).
+  static bool take_stop(actor_base* a) noexcept {
+    return (std::exchange(a->requests_, std::uint8_t{0}) & k_stop) != 0;
+  }
+  static std::uint8_t take_requests(actor_base* a) noexcept {
+    return std::exchange(a->requests_, std::uint8_t{0});
+  }
+  static bool stash_requested(const actor_base* a) noexcept {
+    return (a->requests_ & actor_base::k_request_stash) != 0;
+  }
+  static void request_stash(actor_base* a) noexcept { a->requests_ |= actor_base::k_request_stash; }
+  static envelope* current(const actor_base* a) noexcept { return a->current_; }
+  static actor_cell* cell(const actor_base* a) noexcept { return a->cell_; }
 };
 
 struct system_state final : sched::task_runner {

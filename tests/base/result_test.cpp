@@ -39,6 +39,7 @@ TEST(status, ok_is_free_and_names_codes) {
   EXPECT_EQ(keel::to_string(keel::errc::actor_stopped), "actor_stopped");
   EXPECT_EQ(keel::to_string(keel::errc::type_mismatch), "type_mismatch");
   EXPECT_EQ(keel::to_string(keel::errc::expectation_failed), "expectation_failed");
+  EXPECT_EQ(keel::to_string(keel::errc::full), "full");
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ enum class errc : std::uint16_t {
   failed = 13,              // the actor failed while handling the request
   type_mismatch = 14,       // the reply had another type than the one asked for
   expectation_failed = 15,  // a test helper's expectation did not hold (keel/core/testing.h)
+  full = 16,                // a bounded mailbox or an actor's stash has no room
 };
 
 // The stable lower-case name of a code, e.g. "actor_stopped".

@@ -135,7 +135,19 @@ class actor_base {
   }
 
   // Stops this actor once the current handler returns.
-  void stop_self() noexcept { stop_requested_ = true; }
+  void stop_self() noexcept { requests_ |= k_request_stop; }
+
+  // Puts the message being handled aside: unstash_all() hands it back, in stash order, before
+  // the rest of the mailbox. The stash holds at most spawn_options::stash_capacity messages
+  // (default system_config::stash_capacity): errc::full beyond that, and the message is not
+  // kept. errc::invalid_argument outside a message handler (on_start, on_stop). Stashing the
+  // same message twice keeps it once. Allocates (an owned copy of the message).
+  status stash();
+  // Puts every stashed message back in front of the mailbox, oldest first. They are handled
+  // once the current handler returns (its activation ends there; the next starts with them).
+  void unstash_all() noexcept { requests_ |= k_request_unstash; }
+  // Messages in the stash (a stash() in the running handler counts).
+  std::size_t stashed() const noexcept;
 
   // For actor<Self, ...>: the cell and generation this object runs in.
   detail::actor_cell* cell() const noexcept { return cell_; }
@@ -146,7 +158,11 @@ class actor_base {
   detail::actor_cell* cell_ = nullptr;
   envelope* current_ = nullptr;
   std::uint32_t generation_ = 0;
-  bool stop_requested_ = false;
+  // What the handler asked for, done by the runtime when it returns (one branch per message).
+  static constexpr std::uint8_t k_request_stop = 1;
+  static constexpr std::uint8_t k_request_stash = 2;
+  static constexpr std::uint8_t k_request_unstash = 4;
+  std::uint8_t requests_ = 0;
 };
 
 // CRTP base: `Self` handles each of `Handled...` with `on(M&)`.

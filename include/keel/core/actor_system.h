@@ -37,6 +37,7 @@ struct spawn_options {
   std::string name;  // registered name; empty for none (names are unique among live actors)
   std::uint32_t pin = sched::k_any_worker;  // run only on this worker, never stolen
   std::uint16_t budget = 0;                 // messages per activation; 0: the system default
+  std::uint32_t stash_capacity = 0;         // actor_base::stash() room; 0: the system default
 };
 
 struct dead_letter {

@@ -44,6 +44,9 @@ struct system_config {
   std::function<bool(alloc_site)> alloc_fault;
   // Subscribers to the hook table, attached for the life of the system (see hooks.h).
   std::vector<std::shared_ptr<hook_subscriber>> hooks;
+  // Messages an actor may keep in its stash (actor_base::stash) unless spawn_options says
+  // otherwise. 1..16777216.
+  std::uint32_t stash_capacity = 1024;
   // Default timeout of a graceful shutdown.
   std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(10);
   // The system seed: each actor's rng() is seeded from it and the actor's id. 0 draws one from
