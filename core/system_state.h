@@ -131,6 +131,7 @@ struct runtime_access {
   static bool take_stop(actor_base* a) noexcept {
     return (std::exchange(a->requests_, std::uint8_t{0}) & k_stop) != 0;
   }
+  static std::uint8_t requests(const actor_base* a) noexcept { return a->requests_; }
   static std::uint8_t take_requests(actor_base* a) noexcept {
     return std::exchange(a->requests_, std::uint8_t{0});
   }
@@ -155,6 +156,7 @@ struct system_state final : sched::task_runner {
   // One activation of a live actor (system lane, then up to the budget of user messages).
   enum class activation_outcome : std::uint8_t { drained, yield };
   activation_outcome activate(actor_cell* c, sched::worker& w, core_local* l) noexcept;
+  bool take_handler_requests(actor_cell* c, envelope* e, std::uint8_t requests) noexcept;
   // Watches an idle actor's mailbox while the worker has nothing else to do; true if mail came.
   bool spin_for_mail(actor_cell* c, sched::worker& w) noexcept;
   void on_worker_start(sched::worker& w) noexcept override;

@@ -24,6 +24,9 @@ struct system_config {
   sched::scheduler_config scheduler;
   // At most this many messages per activation (fairness). 1..65535.
   std::uint32_t message_budget = 64;
+  // Messages an actor may keep in its stash (actor_base::stash) unless spawn_options says
+  // otherwise. 1..16777216.
+  std::uint32_t stash_capacity = 1024;
   // An activation also ends after this long (checked against the cached clock every 8 messages).
   std::chrono::nanoseconds time_budget = std::chrono::microseconds(100);
   // A mailbox age (now minus the timestamp of the oldest message dequeued in an activation) above
@@ -44,9 +47,6 @@ struct system_config {
   std::function<bool(alloc_site)> alloc_fault;
   // Subscribers to the hook table, attached for the life of the system (see hooks.h).
   std::vector<std::shared_ptr<hook_subscriber>> hooks;
-  // Messages an actor may keep in its stash (actor_base::stash) unless spawn_options says
-  // otherwise. 1..16777216.
-  std::uint32_t stash_capacity = 1024;
   // Default timeout of a graceful shutdown.
   std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(10);
   // The system seed: each actor's rng() is seeded from it and the actor's id. 0 draws one from
