@@ -4,6 +4,22 @@
 
 namespace keel::sched {
 
+scheduler_config scheduler_config::preset(worker_preset p) {
+  scheduler_config c;
+  switch (p) {
+    case worker_preset::balanced:
+      c.spin = std::chrono::microseconds(50);
+      break;
+    case worker_preset::latency:
+      c.spin = std::chrono::milliseconds(1);
+      break;
+    case worker_preset::power:
+      c.spin = std::chrono::nanoseconds(0);
+      break;
+  }
+  return c;
+}
+
 status scheduler_config::validate() const {
   auto bad = [](std::string_view field, std::string_view why) {
     return status(errc::invalid_config,
@@ -22,6 +38,9 @@ status scheduler_config::validate() const {
     return bad("timer_tick", "must be between 10 us and 1 s");
   }
   if (executor == executor_kind::deterministic) {
+#if defined(KEEL_BENCH_WS_ONLY)
+    return bad("executor", "this build has no deterministic executor (KEEL_BENCH_WS_ONLY)");
+#endif
     if (workers > 1) return bad("workers", "the deterministic executor has one worker (0 or 1)");
     if (virtual_start_ns == 0) return bad("virtual_start_ns", "must not be 0");
   } else if (executor == executor_kind::work_stealing) {

@@ -35,8 +35,10 @@ fast_clock::fast_clock(bool use_tsc) noexcept : tsc_ok_(use_tsc && invariant_tsc
 bool fast_clock::tsc_available() noexcept { return invariant_tsc(); }
 
 std::uint64_t fast_clock::slow_now() noexcept {
+#if !defined(KEEL_BENCH_WS_ONLY)
   // relaxed: the virtual clock is set by the thread that then runs the activations.
   if (virtual_ != nullptr) return virtual_->load(std::memory_order_relaxed);
+#endif
 #if defined(__x86_64__)
   if (tsc_ok_) {
     // One (tsc, ns) pair: the TSC read on both sides of clock_now(), the midpoint taken. A pair

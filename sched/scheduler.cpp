@@ -41,7 +41,9 @@ constexpr std::uint64_t k_lifo_steal_age_ns = 5'000;
 scheduler_impl::scheduler_impl(const scheduler_config& config, task_runner& r, scheduler* f)
     : cfg(config), runner(r), face(f) {
   n_workers = cfg.workers != 0 ? cfg.workers : std::max(1U, std::thread::hardware_concurrency());
+#if !defined(KEEL_BENCH_WS_ONLY)
   if (cfg.executor == executor_kind::deterministic) n_workers = 1;
+#endif
   workers.reserve(n_workers);
   for (std::uint32_t i = 0; i < n_workers; ++i) {
     workers.push_back(std::make_unique<worker_core>(face, i));
@@ -50,7 +52,9 @@ scheduler_impl::scheduler_impl(const scheduler_config& config, task_runner& r, s
   idle_->store(static_cast<std::uint64_t>(n_workers) << 32, std::memory_order_relaxed);
   start_ns_ = clock_now();
   tick_ns_ = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.timer_tick.count()));
+#if !defined(KEEL_BENCH_WS_ONLY)
   if (cfg.executor == executor_kind::deterministic) det_init();
+#endif
 }
 
 scheduler_impl::~scheduler_impl() { stop(); }
@@ -58,10 +62,12 @@ scheduler_impl::~scheduler_impl() { stop(); }
 void scheduler_impl::start() {
   if (started) return;
   started = true;
+#if !defined(KEEL_BENCH_WS_ONLY)
   if (deterministic_) {
     det_start();
     return;
   }
+#endif
   for (auto& w : workers) {
     worker_core* c = w.get();
     c->thread = std::thread([this, c] { run_worker(*c); });
@@ -78,10 +84,12 @@ void scheduler_impl::start() {
 }
 
 void scheduler_impl::stop() {
+#if !defined(KEEL_BENCH_WS_ONLY)
   if (started && deterministic_) {
     det_stop();
     started = false;
   }
+#endif
   if (started) {
     shutdown_.store(true, std::memory_order_seq_cst);
     for (auto& w : workers) w->park.unpark();
@@ -97,12 +105,17 @@ void scheduler_impl::stop() {
 }
 
 std::uint64_t scheduler_impl::now() const noexcept {
-  return deterministic_ ? virtual_now_.load(std::memory_order_relaxed) : clock_now();
+#if !defined(KEEL_BENCH_WS_ONLY)
+  if (deterministic_) return virtual_now_.load(std::memory_order_relaxed);
+#endif
+  return clock_now();
 }
 
 bool scheduler_impl::await(std::chrono::nanoseconds timeout, bool (*ready)(void*), void* ready_arg,
                            void (*block)(void*, std::chrono::nanoseconds), void* block_arg) {
+#if !defined(KEEL_BENCH_WS_ONLY)
   if (deterministic_) return det_await(timeout, ready, ready_arg);
+#endif
   const std::uint64_t deadline =
       clock_now() + static_cast<std::uint64_t>(std::max<std::int64_t>(0, timeout.count()));
   for (;;) {

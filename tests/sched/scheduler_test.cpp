@@ -186,6 +186,33 @@ TEST(scheduler, an_outside_task_for_an_idle_runtime_is_handed_to_a_parked_worker
   for (auto& b : burst) ASSERT_EQ(b.runs.load(), 1);
 }
 
+TEST(scheduler, presets_set_the_spin_budget_and_power_parks_at_once) {
+  using keel::sched::worker_preset;
+  EXPECT_EQ(scheduler_config::preset(worker_preset::balanced).spin, 50us);
+  EXPECT_EQ(scheduler_config::preset(worker_preset::latency).spin, 1ms);
+  EXPECT_EQ(scheduler_config::preset(worker_preset::power).spin, 0ns);
+  EXPECT_EQ(scheduler_config::preset(worker_preset::balanced).spin, scheduler_config{}.spin);
+  for (auto p : {worker_preset::balanced, worker_preset::latency, worker_preset::power}) {
+    EXPECT_TRUE(scheduler_config::preset(p).validate());
+  }
+  // Power: a worker that ran out of work parks without spinning, so a task scheduled from
+  // outside afterwards is always handed to a parked worker.
+  counting_runner r;
+  scheduler_config cfg = scheduler_config::preset(worker_preset::power);
+  cfg.workers = 1;
+  auto s = make(r, cfg);
+  s->start();
+  std::vector<counted_task> tasks(20);
+  for (auto& t : tasks) {
+    while (s->total_stats().parks == s->total_stats().wakeups) std::this_thread::sleep_for(50us);
+    const auto before = r.total.load();
+    s->schedule(&t);
+    wait_for(r.total, before + 1);
+  }
+  s->stop();
+  EXPECT_EQ(s->total_stats().handoffs, tasks.size());
+}
+
 TEST(scheduler, pinned_tasks_run_only_on_their_worker) {
   counting_runner r;
   scheduler_config cfg;

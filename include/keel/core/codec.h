@@ -318,7 +318,8 @@ status fields_from_json(const json_value& j, C& c, const std::string& path) {
       C::keel_fields);
   if (!err) return err;
   if (known != j.as_object().size()) {
-    for (const auto& [k, v] : j.as_object()) {
+    for (const auto& member : j.as_object()) {
+      const std::string& k = member.first;  // (clang 14 cannot capture a structured binding)
       bool found = false;
       std::apply([&](const auto&... f) { found = ((f.name == k) || ...); }, C::keel_fields);
       if (!found) return bad(path.empty() ? k : path + "." + k, "unknown field");

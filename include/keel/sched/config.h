@@ -23,7 +23,24 @@ enum class executor_kind : std::uint8_t {
   deterministic,
 };
 
+// How idle workers wait: spin budgets for the usual trade-offs (scheduler_config::preset).
+enum class worker_preset : std::uint8_t {
+  // Spin 50 us, then park: a request that follows the last one within 50 us finds its worker
+  // awake; an idle runtime uses no CPU.
+  balanced,
+  // Spin 1 ms: bursty traffic with gaps under a millisecond never waits for a futex wake-up
+  // (3-100 us on a VM); costs up to a core per worker during such gaps.
+  latency,
+  // Never spin: park as soon as there is no work. The least CPU; every wake-up after a gap pays
+  // the futex.
+  power,
+};
+
 struct scheduler_config {
+  // The defaults with `p`'s spin budget. Pinning stays a separate choice (pin_threads): on a
+  // machine shared with other processes it can hurt more than it helps.
+  static scheduler_config preset(worker_preset p);
+
   executor_kind executor = executor_kind::work_stealing;
   // Worker threads; 0 means one per core (std::thread::hardware_concurrency()). At most 1024.
   std::uint32_t workers = 0;
