@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include <keel/base/result.h>
@@ -75,9 +76,13 @@ class scheduler {
   // virtual clock to the next timer, up to the timeout.
   template <class Ready, class Block>
   bool await(std::chrono::nanoseconds timeout, Ready&& ready, Block&& block) {
+    using R = std::remove_reference_t<Ready>;
+    using B = std::remove_reference_t<Block>;
     return await_erased(
-        timeout, [](void* r) { return static_cast<bool>((*static_cast<Ready*>(r))()); }, &ready,
-        [](void* b, std::chrono::nanoseconds left) { (*static_cast<Block*>(b))(left); }, &block);
+        timeout, [](void* r) { return static_cast<bool>((*static_cast<R*>(r))()); },
+        const_cast<void*>(static_cast<const void*>(&ready)),
+        [](void* b, std::chrono::nanoseconds left) { (*static_cast<B*>(b))(left); },
+        const_cast<void*>(static_cast<const void*>(&block)));
   }
 
   executor_kind kind() const noexcept;
