@@ -311,8 +311,23 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
           return;
         }
       }
+      // A continuation (an ask's reply or timeout) has no current message: sender(),
+      // correlation() and stash() must not see the previous handler's envelope.
+      runtime_access::set_current(b, nullptr);
       try {
-        if (route_reply_or_timeout(c, e)) return;
+        if (route_reply_or_timeout(c, e)) {
+          // What the continuation asked for takes effect now, not at the next message.
+          if (runtime_access::requests(b) != 0) [[unlikely]] {
+            const std::uint8_t requests = runtime_access::take_requests(b);
+            if (requests & runtime_access::k_stop) stop = true;
+            if (requests & runtime_access::k_unstash) {
+              snapshot = reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e));
+              budget_hit = true;
+              (void)take_handler_requests(c, e, runtime_access::k_unstash);
+            }
+          }
+          return;
+        }
       } catch (...) {
         fail(e);
         return;

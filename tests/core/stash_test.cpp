@@ -146,3 +146,49 @@ TEST(stash, config_rejects_a_zero_capacity) {
 }
 
 }  // namespace
+
+namespace {
+
+struct start_asking {
+  static constexpr std::string_view keel_name = "test.stash.start_asking/1";
+};
+struct after {
+  static constexpr std::string_view keel_name = "test.stash.after/1";
+};
+
+// Asks the adder; in the continuation, records what it sees and stops itself.
+class asker : public keel::actor<asker, start_asking, after> {
+ public:
+  static constexpr std::string_view keel_name = "test.stash.asker";
+  asker(keel::actor_ref<keel::test::adder> adder, std::vector<std::string>* seen)
+      : adder_(adder), seen_(seen) {}
+  void on(start_asking&) {
+    ask<keel::test::sum>(
+        adder_, keel::test::add{1, 2}, 5s, [this](keel::result<keel::test::sum> r) {
+          seen_->push_back(r ? "sum " + std::to_string(r->value) : "error");
+          seen_->push_back(stash() == errc::invalid_argument ? "no stash" : "stashed!");
+          seen_->push_back(sender().valid() ? "a sender!" : "no sender");
+          stop_self();
+        });
+  }
+  void on(after&) { seen_->push_back("after"); }
+
+ private:
+  keel::actor_ref<keel::test::adder> adder_;
+  std::vector<std::string>* seen_;
+};
+
+TEST(stash, a_continuation_has_no_current_message_and_its_stop_takes_effect) {
+  keel::testing::fixture fx;
+  std::vector<std::string> seen;
+  auto adder = fx.sys().spawn<keel::test::adder>().value();
+  auto a = fx.sys().spawn<asker>(adder, &seen).value();
+  a.send(start_asking{});
+  fx.run();
+  a.send(after{});  // a dead letter: the continuation stopped the actor
+  fx.run();
+  EXPECT_EQ(seen, (std::vector<std::string>{"sum 3", "no stash", "no sender"}));
+  EXPECT_FALSE(a.alive());
+}
+
+}  // namespace
