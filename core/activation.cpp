@@ -146,10 +146,12 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
   }
 }
 
-// A handler's stash() and unstash_all(), done once it returned. Returns whether `e`'s payload
-// moved into the stash (the caller must then not destroy it).
-[[gnu::noinline]] bool system_state::take_handler_requests(actor_cell* c, envelope* e,
-                                                           std::uint8_t requests) noexcept {
+// What a handler or a continuation asked for (stop_self, stash, unstash_all), done once it
+// returned: the stash and unstash work here, out of the lane loop. Returns the request bits,
+// plus k_kept when `e`'s payload moved into the stash (the caller must then not destroy it).
+[[gnu::noinline]] std::uint8_t system_state::take_handler_requests(actor_cell* c, actor_base* b,
+                                                                   envelope* e) noexcept {
+  const std::uint8_t requests = runtime_access::take_requests(b);
   cell_extras* x = c->extras;  // stash() allocated it; unstash_all() without a stash has none
   bool kept = false;
   if (requests & runtime_access::k_stash) {
@@ -180,7 +182,7 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
     x->user_stash_count = 0;
     c->mark(mark_stashed, true);
   }
-  return kept;
+  return static_cast<std::uint8_t>(requests | (kept ? k_kept : 0));
 }
 
 system_state::activation_outcome system_state::activate(actor_cell* c, sched::worker& w,
@@ -290,6 +292,19 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   // current message (the messages put back are handled first, at the next activation).
   std::uintptr_t snapshot = 0;  // the last message queued when the activation began
   bool budget_hit = false;
+  // After a handler or a continuation that asked for something (actor_base::requests_ set):
+  // a stop ends the actor, an unstash ends the activation after this message so that the
+  // messages put back come before the rest of the lane (the next activation starts with
+  // them). Returns whether `e`'s payload moved into the stash.
+  auto after_requests = [&](envelope * e) __attribute__((always_inline)) {
+    const std::uint8_t done = take_handler_requests(c, b, e);
+    if (done & runtime_access::k_stop) stop = true;
+    if (done & runtime_access::k_unstash) {
+      snapshot = reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e));
+      budget_hit = true;
+    }
+    return (done & k_kept) != 0;
+  };
   // One user message: gen check, internal routing, dispatch; exceptions become failures.
   // Inlined into the lane loop: GCC stops doing it on its own when this grows (ring 3-5 % per
   // hop slower through the call).
@@ -316,16 +331,10 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       runtime_access::set_current(b, nullptr);
       try {
         if (route_reply_or_timeout(c, e)) {
-          // What the continuation asked for takes effect now, not at the next message.
-          if (runtime_access::requests(b) != 0) [[unlikely]] {
-            const std::uint8_t requests = runtime_access::take_requests(b);
-            if (requests & runtime_access::k_stop) stop = true;
-            if (requests & runtime_access::k_unstash) {
-              snapshot = reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e));
-              budget_hit = true;
-              (void)take_handler_requests(c, e, runtime_access::k_unstash);
-            }
-          }
+          // What the continuation asked for takes effect now, not at the next message. (It
+          // cannot stash: it has no current message.)
+          if (runtime_access::requests(b) != 0) [[unlikely]]
+            (void)after_requests(e);
           return;
         }
       } catch (...) {
@@ -362,17 +371,9 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       dead(e, c, dead_letter_reason::unhandled_message, false);
       return;
     }
-    // What the handler asked for (stop, stash, unstash): a load per message, the rest only when
-    // it asked. An unstash ends the activation after this message, so that the messages put
-    // back come before the rest of the lane (the next activation starts with them).
+    // What the handler asked for: a load per message, the rest only when it asked.
     if (runtime_access::requests(b) != 0) [[unlikely]] {
-      const std::uint8_t requests = runtime_access::take_requests(b);
-      if (requests & runtime_access::k_stop) stop = true;
-      if (requests & runtime_access::k_unstash) {
-        snapshot = reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e));
-        budget_hit = true;
-      }
-      if (take_handler_requests(c, e, requests)) return;  // the payload moved into the stash
+      if (after_requests(e)) return;  // the payload moved into the stash
     }
     e->ops->destroy(e->payload());
   };

@@ -156,7 +156,8 @@ struct system_state final : sched::task_runner {
   // One activation of a live actor (system lane, then up to the budget of user messages).
   enum class activation_outcome : std::uint8_t { drained, yield };
   activation_outcome activate(actor_cell* c, sched::worker& w, core_local* l) noexcept;
-  bool take_handler_requests(actor_cell* c, envelope* e, std::uint8_t requests) noexcept;
+  static constexpr std::uint8_t k_kept = 0x80;  // take_handler_requests: e went into the stash
+  std::uint8_t take_handler_requests(actor_cell* c, actor_base* b, envelope* e) noexcept;
   // Watches an idle actor's mailbox while the worker has nothing else to do; true if mail came.
   bool spin_for_mail(actor_cell* c, sched::worker& w) noexcept;
   void on_worker_start(sched::worker& w) noexcept override;

@@ -8,14 +8,13 @@
 
 #include "sched/scheduler_impl.h"
 
+#include <keel/base/splitmix.h>
+
 namespace keel::sched {
 
 std::size_t seeded_random_policy::pick(std::span<task* const> runnable) noexcept {
   // SplitMix64, then Lemire's multiply-shift onto [0, n).
-  std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  z ^= z >> 31;
+  const std::uint64_t z = splitmix64(state_);
   __extension__ using u128 = unsigned __int128;
   return static_cast<std::size_t>((static_cast<u128>(z) * runnable.size()) >> 64);
 }

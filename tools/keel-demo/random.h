@@ -1,23 +1,20 @@
 // The demo's deterministic randomness: the same --seed gives the same orders, the same invalid
 // ones and the same declined payments on every run and machine.
 //
-// splitmix64 (Steele, Lea, Flood 2014) mixes a 64-bit value; xoshiro256** (Blackman, Vigna 2018)
-// is the stream generator, seeded through splitmix64 as its authors recommend.
+// keel::splitmix64 mixes a 64-bit value; keel::actor_rng (xoshiro256**, seeded through
+// splitmix64) is the stream generator, the one actors get from rng().
 //
 // Thread safety: a prng is a value owned by one actor; the free functions are pure.
 #pragma once
 
 #include <cstdint>
 
+#include <keel/base/splitmix.h>
+#include <keel/core/rng.h>
+
 namespace keel_demo {
 
-// One splitmix64 step: advances `state` and returns the next output.
-inline std::uint64_t splitmix64(std::uint64_t& state) noexcept {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+using keel::splitmix64;
 
 // A stateless hash of (seed, key): decisions that must not depend on arrival order (which
 // payment to decline) use it instead of a shared stream.
@@ -33,22 +30,10 @@ inline bool chance(std::uint64_t random, std::uint32_t per_10k) noexcept {
 
 class prng {
  public:
-  explicit prng(std::uint64_t seed) noexcept {
-    for (auto& word : s_) word = splitmix64(seed);
-  }
+  explicit prng(std::uint64_t seed) noexcept : rng_(seed) {}
 
   // The next xoshiro256** output.
-  std::uint64_t next() noexcept {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
+  std::uint64_t next() noexcept { return rng_(); }
   // Uniform in [lo, hi] (a modulo bias below 2^-40 for the demo's small ranges).
   std::int64_t between(std::int64_t lo, std::int64_t hi) noexcept {
     const auto span = static_cast<std::uint64_t>(hi - lo) + 1;
@@ -56,8 +41,7 @@ class prng {
   }
 
  private:
-  static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t s_[4];
+  keel::actor_rng rng_;
 };
 
 }  // namespace keel_demo

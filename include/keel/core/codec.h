@@ -49,6 +49,7 @@
 #include <vector>
 
 #include <keel/base/result.h>
+#include <keel/base/splitmix.h>
 #include <keel/core/json.h>
 #include <keel/core/message.h>
 
@@ -162,6 +163,11 @@ struct reader {
   }
 };
 
+// "items[2]" + "qty" -> "items[2].qty" (the names errors use).
+inline std::string field_path(const std::string& path, std::string_view name) {
+  return path.empty() ? std::string(name) : path + "." + std::string(name);
+}
+
 template <class T>
 void encode_value(std::vector<std::byte>& out, const T& v);
 template <class T>
@@ -176,10 +182,7 @@ template <class C>
 bool decode_fields(reader& r, C& c, const std::string& path) {
   return std::apply(
       [&](const auto&... f) {
-        return (
-            decode_value(r, c.*(f.member),
-                         path.empty() ? std::string(f.name) : path + "." + std::string(f.name)) &&
-            ...);
+        return (decode_value(r, c.*(f.member), field_path(path, f.name)) && ...);
       },
       C::keel_fields);
 }
@@ -278,8 +281,7 @@ result<json_value> fields_to_json(const C& c, const std::string& path) {
       [&](const auto&... f) {
         (([&] {
            if (!err) return;
-           const std::string p =
-               path.empty() ? std::string(f.name) : path + "." + std::string(f.name);
+           const std::string p = field_path(path, f.name);
            auto r = to_json_value(c.*(f.member), p);
            if (!r) {
              err = r.error();
@@ -303,8 +305,7 @@ status fields_from_json(const json_value& j, C& c, const std::string& path) {
       [&](const auto&... f) {
         (([&] {
            if (!err) return;
-           const std::string p =
-               path.empty() ? std::string(f.name) : path + "." + std::string(f.name);
+           const std::string p = field_path(path, f.name);
            const json_value* m = j.find(f.name);
            if (m == nullptr) {
              err = bad(p, "missing");
@@ -322,7 +323,7 @@ status fields_from_json(const json_value& j, C& c, const std::string& path) {
       const std::string& k = member.first;  // (clang 14 cannot capture a structured binding)
       bool found = false;
       std::apply([&](const auto&... f) { found = ((f.name == k) || ...); }, C::keel_fields);
-      if (!found) return bad(path.empty() ? k : path + "." + k, "unknown field");
+      if (!found) return bad(field_path(path, k), "unknown field");
     }
     return bad(path, "a field appears twice");
   }
@@ -433,12 +434,7 @@ status from_json_value(const json_value& j, T& v, const std::string& path) {
 
 // ---- samples (round-trip tests) ----
 
-inline std::uint64_t next_sample(std::uint64_t& s) noexcept {
-  std::uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+inline std::uint64_t next_sample(std::uint64_t& s) noexcept { return splitmix64(s); }
 
 template <class T>
 void sample_value(T& v, std::uint64_t& s, int depth) {

@@ -15,6 +15,8 @@
 #include <array>
 #include <cstdint>
 
+#include <keel/base/splitmix.h>
+
 namespace keel {
 
 class actor_rng {
@@ -28,16 +30,16 @@ class actor_rng {
   // The seed an actor with id `actor` gets in a system seeded with `system_seed`.
   static std::uint64_t seed_for(std::uint64_t system_seed, std::uint64_t actor) noexcept {
     std::uint64_t x = system_seed;
-    const std::uint64_t a = splitmix(x);
+    const std::uint64_t a = splitmix64(x);
     x = actor ^ a;
-    return splitmix(x);
+    return splitmix64(x);
   }
 
   explicit actor_rng(std::uint64_t seed = 0) noexcept { reseed(seed); }
 
   void reseed(std::uint64_t seed) noexcept {
     std::uint64_t x = seed;
-    for (auto& w : st_.s) w = splitmix(x);  // never all zero: SplitMix64 is a bijection
+    for (auto& w : st_.s) w = splitmix64(x);  // never all zero: SplitMix64 is a bijection
   }
 
   static constexpr result_type min() noexcept { return 0; }
@@ -80,12 +82,6 @@ class actor_rng {
 
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  static std::uint64_t splitmix(std::uint64_t& x) noexcept {
-    std::uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
 
   state st_;
 };
