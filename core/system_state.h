@@ -135,12 +135,6 @@ struct runtime_access {
   static std::uint8_t take_requests(actor_base* a) noexcept {
     return std::exchange(a->requests_, std::uint8_t{0});
   }
-  static bool stash_requested(const actor_base* a) noexcept {
-    return (a->requests_ & actor_base::k_request_stash) != 0;
-  }
-  static void request_stash(actor_base* a) noexcept { a->requests_ |= actor_base::k_request_stash; }
-  static envelope* current(const actor_base* a) noexcept { return a->current_; }
-  static actor_cell* cell(const actor_base* a) noexcept { return a->cell_; }
 };
 
 struct system_state final : sched::task_runner {

@@ -145,29 +145,6 @@ void scheduler_impl::schedule(task* t, std::uint32_t pin) noexcept {
   notify_parked();
 }
 
-// An outside thread's task when notify_parked() would wake a sleeper for it anyway (nobody
-// searching, somebody parked): give the task to that sleeper directly instead of through the
-// injection queue. The woken worker runs it first thing, without a queue push and pop or a
-// search (about 0.4 us less from send to handler when the runtime was idle). Otherwise the
-// task takes the normal path, injection queue and wake-up protocol unchanged.
-bool scheduler_impl::hand_to_sleeper(task* t) noexcept {
-  const std::uint64_t s = idle_->load(std::memory_order_seq_cst);
-  if (searching_of(s) > 0 || unparked_of(s) >= n_workers) return false;
-  worker_core* target = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(sleepers_mu_);
-    const std::uint64_t s2 = idle_->load(std::memory_order_seq_cst);
-    if (searching_of(s2) > 0 || sleepers_.empty()) return false;
-    idle_->fetch_add(k_one_unparked, std::memory_order_seq_cst);
-    target = workers[sleepers_.back()].get();
-    sleepers_.pop_back();
-    target->woken_as_searcher = false;
-    target->handed = t;
-  }
-  target->park.unpark();
-  return true;
-}
-
 void scheduler_impl::schedule_local(worker_core& c, task* t) noexcept {
   // The task just woken by the running task runs next on this core (cache-warm, no wake-up);
   // whatever it displaces goes to the ring, where other workers may steal it.
@@ -344,20 +321,29 @@ void scheduler_impl::stop_searching(worker_core& c) noexcept {
   if (searching_of(prev) == 1 && work_visible()) notify_parked();
 }
 
-void scheduler_impl::notify_parked() noexcept {
+// Takes the most recently parked worker off the sleepers list and unparks it, if nobody searches
+// and somebody sleeps. Without a task the worker is counted back in as a searcher (it will look
+// for the work that made us call). With `handed` (hand_to_sleeper: an outside thread's task when
+// the runtime is idle) it gets that task in its `handed` field, under the same mutex, and runs it
+// before looking at any queue: no injection-queue push, pop or search on that path (wake latency
+// 1.45x -> 1.33x the raw futex reference). Returns whether a worker was woken.
+bool scheduler_impl::wake_sleeper(task* handed) noexcept {
   const std::uint64_t s = idle_->load(std::memory_order_seq_cst);
-  if (searching_of(s) > 0 || unparked_of(s) >= n_workers) return;
+  if (searching_of(s) > 0 || unparked_of(s) >= n_workers) return false;
+  const bool searcher = handed == nullptr;
   worker_core* target = nullptr;
   {
     std::lock_guard<std::mutex> lock(sleepers_mu_);
     const std::uint64_t s2 = idle_->load(std::memory_order_seq_cst);
-    if (searching_of(s2) > 0 || unparked_of(s2) >= n_workers || sleepers_.empty()) return;
-    idle_->fetch_add(k_one_unparked | k_one_searching, std::memory_order_seq_cst);
+    if (searching_of(s2) > 0 || unparked_of(s2) >= n_workers || sleepers_.empty()) return false;
+    idle_->fetch_add(k_one_unparked | (searcher ? k_one_searching : 0), std::memory_order_seq_cst);
     target = workers[sleepers_.back()].get();
     sleepers_.pop_back();
-    target->woken_as_searcher = true;
+    target->woken_as_searcher = searcher;
+    target->handed = handed;
   }
   target->park.unpark();
+  return true;
 }
 
 void scheduler_impl::unpark_specific(worker_core& target) noexcept {
@@ -464,78 +450,6 @@ std::uint64_t scheduler_impl::park_timeout(std::uint64_t now) const noexcept {
     if (timeout == 0 || until < timeout) timeout = until;
   }
   return timeout;
-}
-
-// ---- timers -------------------------------------------------------------------------------------
-
-std::uint64_t scheduler_impl::tick_floor(std::uint64_t ns) const noexcept {
-  return ns <= start_ns_ ? 0 : (ns - start_ns_) / tick_ns_;
-}
-
-std::uint64_t scheduler_impl::tick_ceil(std::uint64_t ns) const noexcept {
-  return ns <= start_ns_ ? 0 : (ns - start_ns_ + tick_ns_ - 1) / tick_ns_;
-}
-
-// REQUIRES: timer_mu_ held.
-void scheduler_impl::refresh_next_timer() noexcept {
-  const std::uint64_t tick = wheel_.next_expiration_tick();
-  const std::uint64_t ns =
-      tick == timer_wheel::k_no_deadline ? UINT64_MAX : start_ns_ + tick * tick_ns_;
-  next_timer_ns_->store(ns, std::memory_order_release);
-}
-
-void scheduler_impl::poll_timers(worker_core& c) noexcept {
-  std::unique_lock<std::mutex> lock(timer_mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return;  // another worker is polling
-  const std::uint64_t now = c.face.now();
-  wheel_.advance(tick_floor(now), [&](timer_node* n) {
-    n->fire(n, &c.face);
-    if (n->period_ns != 0) {
-      n->deadline_ns += n->period_ns;
-      if (n->deadline_ns <= now) n->deadline_ns = now + n->period_ns;  // we fell behind: skip
-      wheel_.insert(n, tick_ceil(n->deadline_ns));
-    } else if (n->unlinked != nullptr) {
-      n->unlinked(n);
-    }
-  });
-  refresh_next_timer();
-}
-
-void scheduler_impl::add_timer(timer_node* n) noexcept {
-  bool earlier = false;
-  {
-    std::lock_guard<std::mutex> lock(timer_mu_);
-    const std::uint64_t before = next_timer_ns_->load(std::memory_order_relaxed);
-    wheel_.insert(n, tick_ceil(n->deadline_ns));
-    refresh_next_timer();
-    earlier = next_timer_ns_->load(std::memory_order_relaxed) < before;
-  }
-  // A parked worker sleeps until the old deadline: wake one so it re-computes its timeout.
-  if (earlier) {
-    const std::uint64_t s = idle_->load(std::memory_order_seq_cst);
-    if (unparked_of(s) == 0) {
-      worker_core* target = nullptr;
-      {
-        std::lock_guard<std::mutex> lock(sleepers_mu_);
-        if (!sleepers_.empty()) {
-          target = workers[sleepers_.back()].get();
-          sleepers_.pop_back();
-          idle_->fetch_add(k_one_unparked, std::memory_order_seq_cst);
-          target->woken_as_searcher = false;
-        }
-      }
-      if (target != nullptr) target->park.unpark();
-    }
-  }
-}
-
-bool scheduler_impl::cancel_timer(timer_node* n) noexcept {
-  std::lock_guard<std::mutex> lock(timer_mu_);
-  if (!n->linked_) return false;
-  wheel_.remove(n);
-  refresh_next_timer();
-  if (n->unlinked != nullptr) n->unlinked(n);
-  return true;
 }
 
 // ---- the public face ----------------------------------------------------------------------------

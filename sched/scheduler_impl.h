@@ -123,12 +123,13 @@ class scheduler_impl {
   void push_back_or_overflow(worker_core& c, task* t) noexcept;
   bool spin_for_work(worker_core& c) noexcept;
   task* park_worker(worker_core& c) noexcept;
-  bool hand_to_sleeper(task* t) noexcept;
+  bool wake_sleeper(task* handed) noexcept;
+  bool hand_to_sleeper(task* t) noexcept { return wake_sleeper(t); }
   bool has_local_work(worker_core& c) const noexcept;
   bool work_visible() const noexcept;
   bool try_become_searching(worker_core& c) noexcept;
   void stop_searching(worker_core& c) noexcept;
-  void notify_parked() noexcept;
+  void notify_parked() noexcept { (void)wake_sleeper(nullptr); }
   void unpark_specific(worker_core& target) noexcept;
   void poll_timers(worker_core& c) noexcept;
   std::uint64_t park_timeout(std::uint64_t now) const noexcept;
