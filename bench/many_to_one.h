@@ -72,11 +72,17 @@ class n1_receiver : public actor<n1_receiver, n1_go, n1_msg> {
   std::uint64_t errors_ = 0;
 };
 
+// How a sender meets a bounded receiver: `send` ignores the bound (the receiver is unbounded);
+// `wait` uses try_send and, when the receiver's mailbox is full, await_capacity (backpressure:
+// nothing is lost, the sender's worker runs other actors meanwhile).
+enum class n1_mode : std::uint8_t { send, wait };
+
 class n1_sender : public actor<n1_sender, n1_go> {
  public:
   static constexpr std::string_view keel_name = "bench.many_to_one.sender";
-  n1_sender(actor_ref<n1_receiver> to, std::uint32_t index, std::uint32_t chunk)
-      : to_(to), index_(index), chunk_(chunk) {}
+  n1_sender(actor_ref<n1_receiver> to, std::uint32_t index, std::uint32_t chunk,
+            n1_mode mode = n1_mode::send)
+      : to_(to), index_(index), chunk_(chunk), mode_(mode) {}
 
   void on(n1_go& g) {
     if (g.run != run_ || g.run->epoch != epoch_) {  // a new run (the harness reuses the address)
@@ -85,15 +91,30 @@ class n1_sender : public actor<n1_sender, n1_go> {
       sent_ = 0;
       run_->note_start(now_ns());
     }
-    const std::uint64_t end = std::min(run_->per_sender, sent_ + chunk_);
-    while (sent_ < end) to_.send(n1_msg{index_, ++sent_});
-    if (sent_ < run_->per_sender) self().send(n1_go{run_});
+    pump();
   }
 
  private:
+  void pump() {
+    const std::uint64_t end = std::min(run_->per_sender, sent_ + chunk_);
+    if (mode_ == n1_mode::send) {
+      while (sent_ < end) to_.send(n1_msg{index_, ++sent_});
+    } else {
+      while (sent_ < end) {
+        if (to_.try_send(n1_msg{index_, sent_ + 1}) == send_status::full) {
+          await_capacity(to_, [this] { pump(); });
+          return;
+        }
+        ++sent_;
+      }
+    }
+    if (sent_ < run_->per_sender) self().send(n1_go{run_});
+  }
+
   actor_ref<n1_receiver> to_;
   std::uint32_t index_;
   std::uint32_t chunk_;
+  n1_mode mode_;
   n1_run* run_ = nullptr;
   std::uint64_t epoch_ = 0;
   std::uint64_t sent_ = 0;

@@ -95,6 +95,13 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
     while (envelope* e = pop_lane(c->tail, &c->stub, lane_freer{l})) {
       dead(e, c, dead_letter_reason::actor_stopped, false);
     }
+    // Actors waiting for room in a bounded lane learn that it is gone (their next send does).
+    // The fence orders finalize_stop's generation store before the read of `waiting`
+    // (await_capacity, bounded_lane.h).
+    if (bounded_lane* b = c->bounded.load(std::memory_order_relaxed)) {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (b->waiting.load(std::memory_order_seq_cst) != 0) wake_capacity_waiters(c);
+    }
     // The first time the stopped actor goes idle and closed, its slot goes back on the free list.
     const bool release = !c->released;
     const std::uint32_t last_gen = c->own_generation;
@@ -185,6 +192,16 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
   return static_cast<std::uint8_t>(requests | (kept ? k_kept : 0));
 }
 
+// A message that holds a slot of the actor's bounded lane is delivered: the slot is free again
+// -- unless the message is one of the oldest that drop_oldest said to drop, which becomes a
+// dead letter instead (false: do not hand it to the actor). Out of line: bounded lanes only.
+[[gnu::noinline]] bool system_state::deliver_counted(actor_cell* c, envelope* e) noexcept {
+  e->flags &= static_cast<std::uint8_t>(~envelope_flags::counted);
+  if (!release_slot(c)) return true;
+  dead(e, c, dead_letter_reason::mailbox_full, false);
+  return false;
+}
+
 system_state::activation_outcome system_state::activate(actor_cell* c, sched::worker& w,
                                                         core_local* l) noexcept {
   l->running = c;
@@ -203,8 +220,9 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   bool failed = false;
   std::string why;  // set when a handler fails; empty: an ordinary stop
 
-  auto fail = [&](envelope* e) {
-    const std::string text = describe_exception();
+  // why_not_thrown: the failure's text when it is not the exception being handled.
+  auto fail = [&](envelope* e, const char* why_not_thrown = nullptr) {
+    const std::string text = why_not_thrown != nullptr ? why_not_thrown : describe_exception();
     count(l, c->type_index, &counter_row::failures);
     diagnostic d;
     d.kind = diagnostic_kind::failure;
@@ -270,6 +288,9 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
         case control::resume:
           c->state.store(lifecycle::running, std::memory_order_relaxed);
           break;
+        case control::overflow:
+          fail(nullptr, "mailbox overflow: the bounded mailbox was full (policy fail)");
+          break;
       }
     }
     return popped;
@@ -313,33 +334,37 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       dead(e, c, dead_letter_reason::actor_stopped, false);
       return;
     }
-    if (e->flags & (envelope_flags::timer | envelope_flags::is_reply | envelope_flags::internal))
-        [[unlikely]] {
-      if (e->flags & envelope_flags::timer) {
-        auto* tm = static_cast<core_timer*>(e->aux);
-        const bool cancelled = timer_cancelled(tm);
-        release_timer(tm);
-        e->flags &= static_cast<std::uint8_t>(~envelope_flags::timer);
-        if (cancelled) {
-          cancelled_timer_drops.fetch_add(1, std::memory_order_relaxed);
-          e->ops->destroy(e->payload());
+    if (e->flags & (envelope_flags::timer | envelope_flags::is_reply | envelope_flags::internal |
+                    envelope_flags::counted)) [[unlikely]] {
+      if ((e->flags & envelope_flags::counted) && !deliver_counted(c, e)) return;
+      if (e->flags &
+          (envelope_flags::timer | envelope_flags::is_reply | envelope_flags::internal)) {
+        if (e->flags & envelope_flags::timer) {
+          auto* tm = static_cast<core_timer*>(e->aux);
+          const bool cancelled = timer_cancelled(tm);
+          release_timer(tm);
+          e->flags &= static_cast<std::uint8_t>(~envelope_flags::timer);
+          if (cancelled) {
+            cancelled_timer_drops.fetch_add(1, std::memory_order_relaxed);
+            e->ops->destroy(e->payload());
+            return;
+          }
+        }
+        // A continuation (an ask's reply or timeout) has no current message: sender(),
+        // correlation() and stash() must not see the previous handler's envelope.
+        runtime_access::set_current(b, nullptr);
+        try {
+          if (route_reply_or_timeout(c, e)) {
+            // What the continuation asked for takes effect now, not at the next message. (It
+            // cannot stash: it has no current message.)
+            if (runtime_access::requests(b) != 0) [[unlikely]]
+              (void)after_requests(e);
+            return;
+          }
+        } catch (...) {
+          fail(e);
           return;
         }
-      }
-      // A continuation (an ask's reply or timeout) has no current message: sender(),
-      // correlation() and stash() must not see the previous handler's envelope.
-      runtime_access::set_current(b, nullptr);
-      try {
-        if (route_reply_or_timeout(c, e)) {
-          // What the continuation asked for takes effect now, not at the next message. (It
-          // cannot stash: it has no current message.)
-          if (runtime_access::requests(b) != 0) [[unlikely]]
-            (void)after_requests(e);
-          return;
-        }
-      } catch (...) {
-        fail(e);
-        return;
       }
     }
     owner_add(l->counters[c->type_index].received);
@@ -388,6 +413,9 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     }
     e->ops->move_to(e->payload(), held->payload());
     e->ops->destroy(e->payload());
+    // A held message keeps its bounded-lane slot until it is handled.
+    held->flags |= static_cast<std::uint8_t>(e->flags & envelope_flags::counted);
+    e->flags &= static_cast<std::uint8_t>(~envelope_flags::counted);
     held->next.store(nullptr, std::memory_order_relaxed);
     cell_extras& x = *extras;
     if (x.stash_tail != nullptr) {

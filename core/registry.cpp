@@ -201,6 +201,8 @@ std::string_view to_string(dead_letter_reason r) noexcept {
       return "shutdown";
     case dead_letter_reason::out_of_memory:
       return "out_of_memory";
+    case dead_letter_reason::mailbox_full:
+      return "mailbox_full";
   }
   return "unknown";
 }

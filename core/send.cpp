@@ -208,6 +208,31 @@ inline send_status push_and_schedule(system_state* s, actor_cell* c, std::uint32
 
 }  // namespace
 
+namespace {
+
+// A message built before its bounded target was checked (send_to, reply, ask, timer, inject):
+// admitted by the lane's policy. A refused one cannot go back to its caller: it becomes a dead
+// letter (mailbox_full), and an ask is answered with errc::full.
+[[gnu::noinline]] send_status admit_built(actor_cell* c, std::uint32_t gen, envelope* e) noexcept {
+  switch (reserve_slot(c, gen, true)) {
+    case admission::uncounted:
+      return send_status::ok;
+    case admission::queued:
+    case admission::evict:
+      e->flags |= envelope_flags::counted;
+      return send_status::ok;
+    case admission::refused:
+      e->target_generation = gen;
+      c->system->dead(e, c, dead_letter_reason::mailbox_full, true);
+      return send_status::full;
+    case admission::overflow:
+      return overflow_message(c, gen, e);
+  }
+  return send_status::ok;
+}
+
+}  // namespace
+
 send_status deliver(actor_cell* c, std::uint32_t gen, envelope* e) noexcept {
   if (c == nullptr || e == nullptr) [[unlikely]] {
     if (e != nullptr) {
@@ -216,6 +241,16 @@ send_status deliver(actor_cell* c, std::uint32_t gen, envelope* e) noexcept {
     }
     return send_status::dead_letter;
   }
+  if (c->bounded.load(std::memory_order_relaxed) != nullptr &&
+      !(e->flags & (envelope_flags::counted | envelope_flags::is_reply | envelope_flags::internal)))
+      [[unlikely]] {
+    const send_status st = admit_built(c, gen, e);
+    if (st != send_status::ok) return st;
+  }
+  return deliver_admitted(c, gen, e);
+}
+
+send_status deliver_admitted(actor_cell* c, std::uint32_t gen, envelope* e) noexcept {
   system_state* s = c->system;
   e->target_generation = gen;
 #if !defined(KEEL_NO_HOOKS)
@@ -247,7 +282,7 @@ envelope* copy_envelope(system_state* s, envelope* src) noexcept {
   e->timestamp = src->timestamp;
   e->target_generation = src->target_generation;
   e->prio = src->prio;
-  e->flags = src->flags;
+  e->flags = src->flags & static_cast<std::uint8_t>(~envelope_flags::counted);  // one slot each
   e->aux = src->aux;
   e->size_class = cls;
   e->id = id;
@@ -300,12 +335,22 @@ send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
       return push_and_schedule(s, c, gen, e);
     }
     case send_decision::redirect: {
+      // The slot was reserved in this target's lane; the new target admits it afresh.
+      if (e->flags & envelope_flags::counted) {
+        e->flags &= static_cast<std::uint8_t>(~envelope_flags::counted);
+        (void)release_slot(c);
+      }
       actor_cell* to = ev.redirect_to.valid() ? s->cell_at(ev.redirect_to.slot) : nullptr;
       if (to == nullptr) {
         s->dead(e, c, dead_letter_reason::actor_stopped, true);
         return send_status::dead_letter;
       }
       e->target_generation = ev.redirect_to.generation;
+      if (to->bounded.load(std::memory_order_relaxed) != nullptr &&
+          !(e->flags & (envelope_flags::is_reply | envelope_flags::internal))) {
+        const send_status st = admit_built(to, ev.redirect_to.generation, e);
+        if (st != send_status::ok) return st;
+      }
       return push_and_schedule(s, to, ev.redirect_to.generation, e);
     }
     case send_decision::delay: {

@@ -33,6 +33,11 @@ void system_state::drop_system(envelope* e, actor_cell* c) noexcept {
 void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reason,
                         bool owned) noexcept {
   core_local* l = local();
+  // A message that held a slot of its target's bounded lane gives it back.
+  if ((e->flags & envelope_flags::counted) && target != nullptr) {
+    e->flags &= static_cast<std::uint8_t>(~envelope_flags::counted);
+    (void)release_slot(target);
+  }
   // Counted against the type of the actor it was addressed to (a stopped cell keeps its type).
   if (target != nullptr) count(l, target->type_index, &counter_row::dead_letters);
   if (cfg.dead_letter_history > 0) {
@@ -76,6 +81,7 @@ void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reas
   if (e->flags & envelope_flags::expects_reply) {
     answer_ask(e,
                reason == dead_letter_reason::unhandled_message ? errc::unhandled_message
+               : reason == dead_letter_reason::mailbox_full    ? errc::full
                                                                : errc::actor_stopped,
                std::string("request ") + std::string(e->ops->name) + ": " +
                    std::string(to_string(reason)));

@@ -69,6 +69,10 @@ system_state::~system_state() {
     }
     ::operator delete[](chunk, std::align_val_t(k_cache_line));
   }
+  while (bounded_lane* b = bounded_lanes) {
+    bounded_lanes = b->next_owned;
+    delete b;
+  }
 }
 
 void system_state::on_worker_start(sched::worker& w) noexcept {
@@ -193,6 +197,15 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
   if (req.align > alignof(std::max_align_t)) {
     return status(errc::invalid_argument, "actor alignment above 16 bytes is not supported");
   }
+  if (opts.mailbox.capacity > mailbox_bound::k_max_capacity) {
+    return status(errc::invalid_argument,
+                  "spawn_options.mailbox.capacity: " + std::to_string(opts.mailbox.capacity) +
+                      " is above the maximum " + std::to_string(mailbox_bound::k_max_capacity));
+  }
+  if (static_cast<std::uint8_t>(opts.mailbox.policy) >
+      static_cast<std::uint8_t>(overflow_policy::fail)) {
+    return status(errc::invalid_argument, "spawn_options.mailbox.policy: not an overflow_policy");
+  }
   if (opts.pin != sched::k_any_worker && opts.pin >= s->sched->worker_count()) {
     return status(errc::invalid_argument,
                   "spawn_options.pin: no worker " + std::to_string(opts.pin));
@@ -227,6 +240,13 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
   }
   if (s->cfg.alloc_fault && s->cfg.alloc_fault(alloc_site::actor)) {
     return status(errc::out_of_memory, "spawn: no memory for the actor");
+  }
+  // A bounded lane's counts, in case the slot has none yet (allocated before anything else, so
+  // that no later step can fail for want of it).
+  std::unique_ptr<detail::bounded_lane> spare_lane;
+  if (opts.mailbox.capacity != 0) {
+    spare_lane.reset(new (std::nothrow) detail::bounded_lane());
+    if (!spare_lane) return status(errc::out_of_memory, "spawn: no memory for the mailbox bound");
   }
   void* mem = sched::allocate_block(req.size);
   if (mem == nullptr) return status(errc::out_of_memory, "spawn: no memory for the actor");
@@ -331,6 +351,7 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     detail::extras_of(c).name = opts.name;
   }
   if (opts.stash_capacity != 0) detail::extras_of(c).stash_capacity = opts.stash_capacity;
+  detail::bind_bounded_lane(s, c, opts.mailbox, spare_lane);
   c->state.store(detail::lifecycle::starting, std::memory_order_relaxed);  // until on_start ran
   // release: everything above is visible to whoever loads this generation with acquire.
   c->generation.store(gen, std::memory_order_release);
@@ -470,6 +491,18 @@ std::vector<type_counters> actor_system::counters() const {
     for (const auto& l : s->locals) add(out[i], l->counters[i]);
   }
   return out;
+}
+
+result<mailbox_stats> actor_system::mailbox(const actor_ref<>& ref) const {
+  detail::actor_cell* c = ref.cell();
+  if (c == nullptr || !ref.alive())
+    return status(errc::actor_stopped, "mailbox: the actor is gone");
+  detail::bounded_lane* b = c->bounded.load(std::memory_order_relaxed);
+  mailbox_stats m;
+  if (b != nullptr) m = detail::stats_of(*b);
+  if (m.capacity == 0)
+    return status(errc::invalid_argument, "mailbox: the actor's mailbox is unbounded");
+  return m;
 }
 
 std::size_t actor_system::actor_count() const noexcept {

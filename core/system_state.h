@@ -5,11 +5,14 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "core/bounded_lane.h"
 
 #include <keel/core/actor_system.h>
 #include <keel/core/cell.h>
@@ -105,12 +108,20 @@ struct cell_extras {
   mailbox_link* user_stash_tail = nullptr;
   std::uint32_t user_stash_count = 0;
   std::uint32_t stash_capacity = 0;  // 0: system_config::stash_capacity
+  // actor::await_capacity continuations, by token (capacity_msg), and the last token used.
+  std::unordered_map<std::uint64_t, std::function<void()>> capacity_waits;
+  std::uint64_t capacity_serial = 0;
 };
 
 // Control message on the system lane.
 struct control_msg {
   static constexpr std::string_view keel_name = "keel.control/1";
   control what;
+};
+// Internal: a bounded lane this actor waited for has room (actor::await_capacity).
+struct capacity_msg {
+  static constexpr std::string_view keel_name = "keel.capacity/1";
+  std::uint64_t token;
 };
 // Internal: an ask made inside an actor timed out.
 struct ask_timeout_msg {
@@ -152,6 +163,7 @@ struct system_state final : sched::task_runner {
   activation_outcome activate(actor_cell* c, sched::worker& w, core_local* l) noexcept;
   static constexpr std::uint8_t k_kept = 0x80;  // take_handler_requests: e went into the stash
   std::uint8_t take_handler_requests(actor_cell* c, actor_base* b, envelope* e) noexcept;
+  bool deliver_counted(actor_cell* c, envelope* e) noexcept;
   // Watches an idle actor's mailbox while the worker has nothing else to do; true if mail came.
   bool spin_for_mail(actor_cell* c, sched::worker& w) noexcept;
   void on_worker_start(sched::worker& w) noexcept override;
@@ -202,6 +214,9 @@ struct system_state final : sched::task_runner {
   std::mutex table_mu;
   std::uint32_t slots_used = 0;      // guarded by table_mu
   std::deque<free_slot> free_slots;  // guarded by table_mu
+  // Bounded-lane counts, one per slot that ever had a bounded incarnation, linked through
+  // next_owned (freed with the system: actor_cell::bounded points here). Guarded by table_mu.
+  bounded_lane* bounded_lanes = nullptr;
   std::atomic<std::size_t> live{0};
   std::atomic<std::uint64_t> next_serial{1};
   std::atomic<message_id> next_message_id{1};
@@ -257,6 +272,13 @@ void free_envelope_in(system_state* s, envelope* e) noexcept;
 void free_envelope_at(core_local* l, envelope* e) noexcept;
 // Frees a batch's head and members (shutdown).
 void free_batch(returned_batch* b) noexcept;
+// Token holder of `c`: runs the await_capacity continuation `e` names. May throw.
+bool run_capacity_continuation(actor_cell* c, envelope* e);
+// Spawn: gives the new incarnation of `c` its bound (capacity 0: unbounded), taking `spare`
+// if the slot has no lane yet (spare is non-null whenever bound.capacity is not 0).
+void bind_bounded_lane(system_state* s, actor_cell* c, const mailbox_bound& bound,
+                       std::unique_ptr<bounded_lane>& spare) noexcept;
+mailbox_stats stats_of(const bounded_lane& b) noexcept;
 // Token holder of `c`: consumes `e` if it is a reply to a pending ask or an ask timeout.
 bool route_reply_or_timeout(actor_cell* c, envelope* e);  // may throw (a continuation)
 bool timer_cancelled(core_timer* t) noexcept;

@@ -114,6 +114,8 @@ status fixture::inject_envelope(actor_handle from, actor_cell* to, std::uint32_t
       return status(errc::out_of_memory, "inject: no memory");
     case send_status::dropped:
       return status(errc::dropped, "inject: a hook dropped the message");
+    case send_status::full:
+      return status(errc::full, "inject: the receiver's bounded mailbox is full");
   }
   next_cell_ = nullptr;
   if (!executor().run(to)) {

@@ -9,6 +9,7 @@
 #include <keel/core/config.h>
 #include <keel/core/diagnostics.h>
 #include <keel/core/hooks.h>
+#include <keel/core/mailbox.h>
 #include <keel/core/message.h>
 #include <keel/core/timer.h>
 #include <keel/core/type_registry.h>

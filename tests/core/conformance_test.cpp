@@ -2,65 +2,19 @@
 // workers, and the deterministic executor with several seeds (seeded random delivery order).
 // Waits go through scheduler::await: on the work-stealing scheduler it yields between checks
 // of the awaited event (no fixed sleeps); on the deterministic one it runs the actors.
+#include "core/conformance.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 #include <vector>
 
-#include "core/test_actors.h"
-
 namespace {
 
 using namespace std::chrono_literals;
 using keel::errc;
 using namespace keel::test;
-
-struct executor_case {
-  std::string name;
-  bool deterministic = false;
-  std::uint64_t seed = 0;
-};
-
-class conformance : public ::testing::TestWithParam<executor_case> {
- protected:
-  void SetUp() override {
-    keel::system_config cfg;
-    cfg.diagnostics = [this](const keel::diagnostic& d) {
-      std::lock_guard<std::mutex> lock(diag_mu_);
-      diagnostics_.push_back(d);
-    };
-    if (GetParam().deterministic) {
-      cfg.scheduler.executor = keel::sched::executor_kind::deterministic;
-      cfg.scheduler.policy = std::make_shared<keel::sched::seeded_random_policy>(GetParam().seed);
-      cfg.message_budget = 1;
-      cfg.seed = GetParam().seed;
-    } else {
-      cfg.scheduler.workers = 2;
-    }
-    sys_ = keel::actor_system::create(std::move(cfg)).value();
-  }
-  void TearDown() override {
-    if (sys_) (void)sys_->shutdown();
-  }
-
-  // Waits until pred() holds (true) or 10 s pass on the executor's clock (false).
-  template <class Pred>
-  bool await(Pred pred) {
-    return sys_->scheduler().await(10s, pred,
-                                   [](std::chrono::nanoseconds) { std::this_thread::yield(); });
-  }
-  std::size_t diagnostics_of(keel::diagnostic_kind k) {
-    std::lock_guard<std::mutex> lock(diag_mu_);
-    std::size_t n = 0;
-    for (const auto& d : diagnostics_) n += d.kind == k ? 1 : 0;
-    return n;
-  }
-
-  std::unique_ptr<keel::actor_system> sys_;
-  std::mutex diag_mu_;
-  std::vector<keel::diagnostic> diagnostics_;
-};
 
 // ---- per sender-receiver order ----
 
@@ -234,10 +188,7 @@ TEST_P(conformance, a_suspended_actor_holds_user_messages_until_resumed) {
   ASSERT_EQ(checker.suspend(), keel::send_status::ok);
   for (int i = 1; i <= 10; ++i) checker.send(seq_msg{0, i});
   // The suspend went first (system lane): nothing is delivered while suspended.
-  const auto until = sys_->scheduler().now() + 5'000'000;
-  (void)sys_->scheduler().await(
-      50ms, [&] { return sys_->scheduler().now() >= until; },
-      [](std::chrono::nanoseconds) { std::this_thread::yield(); });
+  settle();
   EXPECT_EQ(received.load(), 0);
   ASSERT_EQ(checker.resume(), keel::send_status::ok);
   ASSERT_TRUE(await([&] { return received.load() == 10; }));

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <type_traits>
@@ -49,6 +50,10 @@ std::uint64_t cached_now(actor_cell* c) noexcept;
 actor_rng& rng_of(actor_cell* c);  // throws std::bad_alloc (first use allocates)
 timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope* prototype,
                          std::chrono::nanoseconds delay, std::chrono::nanoseconds period) noexcept;
+// Runs `then` inside `self` once (target, generation)'s bounded lane has room. May throw
+// std::bad_alloc.
+void await_capacity(actor_cell* self, actor_cell* target, std::uint32_t generation,
+                    std::function<void()> then);
 }  // namespace detail
 
 class actor_base {
@@ -132,6 +137,20 @@ class actor_base {
       timer_handle send_periodic(const actor_ref<T>& to, std::chrono::nanoseconds period, M&& m) {
     envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
     return detail::start_timer(to.cell(), to.generation(), e, period, period);
+  }
+
+  // Runs `then()` inside this actor once `to`'s bounded mailbox has room for a message -- at
+  // once (as the next message) if it has room now, is unbounded, or has stopped: the next
+  // send or try_send tells which. Nothing blocks meanwhile: the worker runs other actors and
+  // this actor keeps handling its mail. Room is not reserved: another sender may take it, and
+  // then try_send returns full again and the actor waits again. Waiters are woken together
+  // once the lane drains to 3/4 of its capacity. A continuation has no current message, like
+  // an ask's. Allocates (the continuation); std::bad_alloc fails the handler.
+  template <class T, class F>
+  requires std::is_invocable_v<F&>
+  void await_capacity(const actor_ref<T>& to, F&& then) {
+    detail::await_capacity(cell_, to.cell(), to.generation(),
+                           std::function<void()>(std::forward<F>(then)));
   }
 
   // Stops this actor once the current handler returns.

@@ -34,8 +34,9 @@ template <class T, class M>
 concept accepts = std::is_void_v<T> || contains_v < std::remove_cvref_t<M>,
 typename T::handled_messages > ;
 
-// Control requests on the system lane (stop, suspend, resume). Any thread.
-enum class control : std::uint8_t { start, stop, suspend, resume };
+// Control requests on the system lane (stop, suspend, resume; overflow: a bounded lane with the
+// fail policy overflowed). Any thread.
+enum class control : std::uint8_t { start, stop, suspend, resume, overflow };
 send_status send_control(actor_cell* c, std::uint32_t generation, control what) noexcept;
 actor_id id_of(const actor_cell* c, std::uint32_t generation) noexcept;
 }  // namespace detail
@@ -52,9 +53,15 @@ class actor_ref {
 
   // Sends `m` (moved or copied into the envelope). Any thread. No lock, no syscall; allocates an
   // envelope only when the calling worker's cache is empty.
+  // To a bounded mailbox that is full, the actor's overflow policy applies (mailbox.h).
   template <class M>
   requires detail::accepts<T, M> send_status send(M&& m)
   const noexcept { return detail::send_message(cell_, generation_, std::forward<M>(m)); }
+  // Like send(), but a full bounded mailbox never applies its policy: send_status::full, and
+  // `m` is left untouched (an rvalue is not moved from), so the caller can try again later.
+  template <class M>
+  requires detail::accepts<T, M> send_status try_send(M&& m)
+  const noexcept { return detail::try_send_message(cell_, generation_, std::forward<M>(m)); }
 
   // Sends `m` and blocks until the reply (of type R) or `timeout`. Only from a thread that is
   // not a worker of this system (errc::wrong_thread otherwise: inside an actor use

@@ -28,6 +28,7 @@
 #include <keel/core/counters.h>
 #include <keel/core/factory.h>
 #include <keel/core/hooks.h>
+#include <keel/core/mailbox.h>
 #include <keel/core/type_registry.h>
 #include <keel/sched/scheduler.h>
 
@@ -38,6 +39,7 @@ struct spawn_options {
   std::uint32_t pin = sched::k_any_worker;  // run only on this worker, never stolen
   std::uint16_t budget = 0;                 // messages per activation; 0: the system default
   std::uint32_t stash_capacity = 0;         // actor_base::stash() room; 0: the system default
+  mailbox_bound mailbox;  // a bounded user lane and its overflow policy (mailbox.h); default none
 };
 
 struct dead_letter {
@@ -150,6 +152,9 @@ class actor_system {
   std::vector<type_counters> counters() const;
   // Number of live actors.
   std::size_t actor_count() const noexcept;
+  // A bounded actor's mailbox: capacity, policy, exact depth and overflow counts.
+  // errc::invalid_argument if the actor's mailbox is unbounded, actor_stopped if it is gone.
+  result<mailbox_stats> mailbox(const actor_ref<>& ref) const;
 
   type_registry& types() noexcept;
   // Actor types that can be created by name (create-child by message, steering, replay).

@@ -43,6 +43,7 @@ namespace detail {
 struct system_state;
 struct runtime_access;
 struct cell_extras;
+struct bounded_lane;
 
 inline constexpr std::uintptr_t k_idle = 1;    // nobody holds the token
 inline constexpr std::uintptr_t k_sys = 2;     // a system message was pushed
@@ -69,6 +70,9 @@ struct alignas(k_cache_line) actor_cell : sched::task {
   system_state* system = nullptr;
   actor_id id = k_no_actor;
   cell_extras* extras = nullptr;  // allocated on first need: name, stash, pending asks
+  // The slot's bounded-lane counts, set by the slot's first bounded incarnation and never
+  // changed after (core/bounded_lane.h; its capacity is 0 while the incarnation is unbounded).
+  std::atomic<bounded_lane*> bounded{nullptr};
   // ---- line 2: the token holder's (stub.next is written by the first sender after idle; the
   // sender that takes the token reads `pin`; anyone may read `state`) ----
   alignas(k_cache_line) mailbox_link* tail = nullptr;

@@ -24,6 +24,7 @@ inline constexpr std::uint8_t timer = 1U << 2;          // sent by a timer: chec
 inline constexpr std::uint8_t from_outside = 1U << 3;   // sent by a non-actor thread
 inline constexpr std::uint8_t internal = 1U << 4;       // keel's own control message
 inline constexpr std::uint8_t after_system = 1U << 5;   // pushed while a system message waited
+inline constexpr std::uint8_t counted = 1U << 6;        // holds a slot of a bounded lane
 }  // namespace envelope_flags
 
 // The intrusive link of a mailbox queue. Each lane also embeds one as its stub node.

@@ -73,7 +73,8 @@ enum class dead_letter_reason : std::uint8_t {
   timer_cancelled,    // (not a dead letter: counted apart) -- reserved
   late_reply,         // a reply arrived after its ask timed out
   shutdown,           // the system shut down with the message queued
-  out_of_memory       // a derived message could not be allocated
+  out_of_memory,      // a derived message could not be allocated
+  mailbox_full        // the target's bounded mailbox was full (its overflow policy dropped it)
 };
 std::string_view to_string(dead_letter_reason r) noexcept;
 
