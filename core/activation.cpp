@@ -102,6 +102,9 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
       std::atomic_thread_fence(std::memory_order_seq_cst);
       if (b->waiting.load(std::memory_order_seq_cst) != 0) wake_capacity_waiters(c);
     }
+    // A late message must not be scheduled onto a detached actor's thread once it has ended:
+    // the next token holder (acquire on its exchange) reads this pin.
+    c->pin = sched::k_any_worker;
     // The first time the stopped actor goes idle and closed, its slot goes back on the free list.
     const bool release = !c->released;
     const std::uint32_t last_gen = c->own_generation;
@@ -115,6 +118,8 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
       std::lock_guard<std::mutex> lock(table_mu);
       free_slots.push_back(free_slot{slot, last_gen});
     }
+    // A detached actor's thread ends with it (its pin went back to the pool above).
+    if (w.dedicated()) sched->retire_dedicated();
     return sched::run_result::done;
   }
 
@@ -133,7 +138,7 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
 // pair on one core -- faster than any cross-core hand-off. A pinned actor cannot move, and
 // watching its mailbox saves the scheduling and the wake-up of each cross-core message.
 bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
-  if (c->pin == sched::k_any_worker) return false;
+  if (c->pin == sched::k_any_worker || c->pin >= sched::k_dedicated_pin) return false;
   const auto budget = static_cast<std::uint64_t>(w.owner().config().spin.count());
   if (budget == 0 || c->state.load(std::memory_order_relaxed) != lifecycle::running) return false;
   if (w.has_pending_work()) return false;

@@ -219,6 +219,9 @@ std::string diagnostic::to_string() const {
     case diagnostic_kind::hook_refused:
       s += "hook_refused";
       break;
+    case diagnostic_kind::long_handler:
+      s += "long_handler";
+      break;
   }
   s += ": actor " + std::to_string(actor);
   if (!actor_type.empty() || !actor_name.empty()) {
@@ -229,6 +232,9 @@ std::string diagnostic::to_string() const {
   if (!message_type.empty()) s += " on " + message_type;
   if (correlation != 0) s += " [correlation " + std::to_string(correlation) + "]";
   if (kind == diagnostic_kind::mailbox_age) s += " age " + std::to_string(value / 1000) + " us";
+  if (kind == diagnostic_kind::long_handler) {
+    s += " for " + std::to_string(value / 1'000'000) + " ms";
+  }
   s += ": " + text;
   return s;
 }

@@ -76,12 +76,81 @@ system_state::~system_state() {
 }
 
 void system_state::on_worker_start(sched::worker& w) noexcept {
+  if (w.dedicated()) {
+    // A detached actor's thread: state of its own, kept apart from the pool's (its envelopes
+    // never return here: index k_no_origin), counted in counters() until it stops.
+    core_local* l = new (std::nothrow) core_local();
+    if (l != nullptr) {
+      l->sys = this;
+      l->w = &w;
+      l->index = envelope::k_no_origin;
+      try {
+        l->returns.resize(locals.size());
+        for (auto& c : l->caches) {
+          c.capacity = cfg.envelope_cache;
+          c.slots.reset(new void*[c.capacity]);
+        }
+        l->counters.reset(new counter_row[cfg.max_actor_types]);
+        std::lock_guard<std::mutex> lock(dedicated_mu);
+        dedicated_locals.push_back(l);
+      } catch (...) {
+        delete l;
+        l = nullptr;
+      }
+    }
+    w.set_user_data(l);
+    if (l == nullptr) {
+      // Without its state the thread cannot run the actor: it ends at once, and the pool runs
+      // the actor instead (scheduler::schedule sends a retired pin's tasks there).
+      sched->retire_dedicated();
+      diagnostic d;
+      d.kind = diagnostic_kind::failure;
+      d.text = "no memory for a detached actor's thread state: the actor runs on the pool";
+      report(std::move(d));
+    }
+    return;
+  }
   core_local* l = locals[w.index()].get();
   l->w = &w;
   w.set_user_data(l);
 }
 
 void system_state::on_worker_stop(sched::worker& w) noexcept {
+  if (w.dedicated()) {
+    auto* l = static_cast<core_local*>(w.user_data());
+    w.set_user_data(nullptr);
+    if (l == nullptr) return;
+    {
+      std::lock_guard<std::mutex> lock(dedicated_mu);
+      dedicated_locals.erase(std::find(dedicated_locals.begin(), dedicated_locals.end(), l));
+      // Its counts live on in the shared shard.
+      for (std::uint32_t i = 0; i < cfg.max_actor_types; ++i) {
+        const counter_row& r = l->counters[i];
+        counter_row& x = external_rows[i];
+        for (auto f : {&counter_row::received, &counter_row::sent, &counter_row::failures,
+                       &counter_row::dead_letters, &counter_row::spawned, &counter_row::stopped}) {
+          const std::uint64_t v = (r.*f).load(std::memory_order_relaxed);
+          if (v != 0) (x.*f).fetch_add(v, std::memory_order_relaxed);
+        }
+      }
+    }
+    // Envelopes it held for other workers, and its own cache, go back to the allocator.
+    for (auto& per_class : l->returns) {
+      for (return_state& r : per_class) {
+        if (r.filling != nullptr) free_batch(r.filling);
+        for (returned_batch* b = r.full; b != nullptr;) {
+          returned_batch* below = b == r.full_last ? nullptr : b->below;
+          free_batch(b);
+          b = below;
+        }
+      }
+    }
+    for (auto& c : l->caches) {
+      while (c.count != 0) sched::free_block(c.slots[--c.count]);
+    }
+    delete l;
+    return;
+  }
   // The caches stay until ~system_state: other workers may still return envelopes here.
   w.set_user_data(nullptr);
 }
@@ -205,6 +274,10 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
   if (static_cast<std::uint8_t>(opts.mailbox.policy) >
       static_cast<std::uint8_t>(overflow_policy::fail)) {
     return status(errc::invalid_argument, "spawn_options.mailbox.policy: not an overflow_policy");
+  }
+  if (opts.detached && opts.pin != sched::k_any_worker) {
+    return status(errc::invalid_argument,
+                  "spawn_options: a detached actor has its own thread; it cannot also be pinned");
   }
   if (opts.pin != sched::k_any_worker && opts.pin >= s->sched->worker_count()) {
     return status(errc::invalid_argument,
@@ -350,6 +423,26 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     }
     detail::extras_of(c).name = opts.name;
   }
+  if (opts.detached) {
+    // The actor's own thread: started last, so that nothing after it can fail.
+    auto dedicated =
+        s->sched->start_dedicated(opts.name.empty() ? req.type_name : std::string_view(opts.name));
+    if (!dedicated) {
+      if (!opts.name.empty()) {
+        std::lock_guard<std::mutex> lock(s->names_mu);
+        s->names.erase(opts.name);
+      }
+      c->behavior = nullptr;
+      {
+        std::lock_guard<std::mutex> tlock(s->table_mu);
+        s->free_slots.push_back(detail::free_slot{c->slot, gen});
+      }
+      c->head.store(reinterpret_cast<std::uintptr_t>(&c->stub) | detail::k_idle | detail::k_closed,
+                    std::memory_order_release);
+      return fail_spawn(dedicated.error());
+    }
+    c->pin = *dedicated;
+  }
   if (opts.stash_capacity != 0) detail::extras_of(c).stash_capacity = opts.stash_capacity;
   detail::bind_bounded_lane(s, c, opts.mailbox, spare_lane);
   c->state.store(detail::lifecycle::starting, std::memory_order_relaxed);  // until on_start ran
@@ -489,6 +582,10 @@ std::vector<type_counters> actor_system::counters() const {
     out[i].type = names[i];
     add(out[i], s->external_rows[i]);
     for (const auto& l : s->locals) add(out[i], l->counters[i]);
+  }
+  std::lock_guard<std::mutex> lock(s->dedicated_mu);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    for (const detail::core_local* l : s->dedicated_locals) add(out[i], l->counters[i]);
   }
   return out;
 }

@@ -168,6 +168,8 @@ struct system_state final : sched::task_runner {
   bool spin_for_mail(actor_cell* c, sched::worker& w) noexcept;
   void on_worker_start(sched::worker& w) noexcept override;
   void on_worker_stop(sched::worker& w) noexcept override;
+  void on_long_activation(std::uint32_t worker_index, sched::task* t,
+                          std::uint64_t elapsed_ns) noexcept override;
 
   core_local* local() noexcept {  // this thread's worker state, if it is our worker
     sched::worker* w = sched::worker::current();
@@ -208,6 +210,10 @@ struct system_state final : sched::task_runner {
   std::vector<std::unique_ptr<core_local>> locals;
   std::atomic<bool> shutting_down{false};
   bool shut_down = false;
+
+  // Detached actors' threads: their core_local (created in on_worker_start), for counters().
+  std::mutex dedicated_mu;
+  std::vector<core_local*> dedicated_locals;  // guarded by dedicated_mu
 
   // The actor table.
   std::unique_ptr<std::atomic<actor_cell*>[]> chunks;

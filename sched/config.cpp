@@ -37,6 +37,10 @@ status scheduler_config::validate() const {
   if (timer_tick < std::chrono::microseconds(10) || timer_tick > std::chrono::seconds(1)) {
     return bad("timer_tick", "must be between 10 us and 1 s");
   }
+  if (long_activation.count() < 0 ||
+      (long_activation.count() != 0 && long_activation < std::chrono::milliseconds(1))) {
+    return bad("long_activation", "must be 0 (off) or at least 1 ms");
+  }
   if (executor == executor_kind::deterministic) {
 #if defined(KEEL_BENCH_WS_ONLY)
     return bad("executor", "this build has no deterministic executor (KEEL_BENCH_WS_ONLY)");

@@ -85,7 +85,7 @@ void scheduler_impl::det_collect(worker_core& c) {
 // Fires due timers and collects queued work. REQUIRES: drive_mu_ held, inside as_worker.
 void scheduler_impl::det_prepare(worker_core& c) {
   c.face.refresh_clock();
-  if (c.face.now() >= next_timer_ns_->load(std::memory_order_acquire)) poll_timers(c);
+  if (c.face.now() >= due_.timer.load(std::memory_order_acquire)) poll_timers(c);
   det_collect(c);
 }
 
@@ -159,7 +159,7 @@ void scheduler_impl::det_fire_due() {
 
 // Moves the clock to the next timer if it is due by `limit`; false if there is none.
 bool scheduler_impl::det_step_to_timer(std::uint64_t limit) {
-  const std::uint64_t next = next_timer_ns_->load(std::memory_order_acquire);
+  const std::uint64_t next = due_.timer.load(std::memory_order_acquire);
   if (next == UINT64_MAX || next > limit) return false;
   if (next > virtual_now_.load(std::memory_order_relaxed)) {
     virtual_now_.store(next, std::memory_order_relaxed);

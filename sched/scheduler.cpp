@@ -52,6 +52,13 @@ scheduler_impl::scheduler_impl(const scheduler_config& config, task_runner& r, s
   idle_->store(static_cast<std::uint64_t>(n_workers) << 32, std::memory_order_relaxed);
   start_ns_ = clock_now();
   tick_ns_ = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.timer_tick.count()));
+  dedicated_.reset(new std::atomic<worker_core*>[k_max_dedicated]);
+  for (std::uint32_t i = 0; i < k_max_dedicated; ++i) dedicated_[i].store(nullptr);
+  if (cfg.long_activation.count() > 0 && cfg.executor == executor_kind::work_stealing) {
+    long_ns_ = static_cast<std::uint64_t>(cfg.long_activation.count());
+    watch_period_ = long_ns_ / 2;
+    due_.watch.store(start_ns_ + watch_period_, std::memory_order_relaxed);
+  }
 #if !defined(KEEL_BENCH_WS_ONLY)
   if (cfg.executor == executor_kind::deterministic) det_init();
 #endif
@@ -96,6 +103,7 @@ void scheduler_impl::stop() {
     for (auto& w : workers) {
       if (w->thread.joinable()) w->thread.join();
     }
+    stop_dedicated();
     started = false;
   }
   std::lock_guard<std::mutex> lock(timer_mu_);
@@ -130,13 +138,17 @@ bool scheduler_impl::await(std::chrono::nanoseconds timeout, bool (*ready)(void*
 
 void scheduler_impl::schedule(task* t, std::uint32_t pin) noexcept {
   if (pin != k_any_worker) [[unlikely]] {
+    if (pin >= k_dedicated_pin) {
+      schedule_dedicated(t, pin);
+      return;
+    }
     worker_core& target = *workers[pin % n_workers];
     target.pinned.push(t);  // seq_cst exchange of its head, then a seq_cst load below
     if (target.park.state() == parker::k_parked) unpark_specific(target);
     return;
   }
   worker* w = worker::current();
-  if (w != nullptr && &w->owner() == face) {
+  if (w != nullptr && w->local_of_ == face) {
     schedule_local(*w->core_, t);
     return;
   }
@@ -183,7 +195,13 @@ void scheduler_impl::run_worker(worker_core& c) noexcept {
   task* handed = nullptr;  // given to us while we were parked (hand_to_sleeper)
   while (!shutdown_.load(std::memory_order_acquire)) {
     const std::uint64_t now = c.face.refresh_clock();
-    if (now >= next_timer_ns_->load(std::memory_order_relaxed)) poll_timers(c);
+    if (now >= due_.timer.load(std::memory_order_relaxed)) poll_timers(c);
+    if (now >= due_.watch.load(std::memory_order_relaxed)) watch_activations(now);
+    // Our own last activation, if it was long and nobody saw it while it ran (one worker).
+    if (now >= c.long_deadline) [[unlikely]] {
+      report_if_long(c, c.long_deadline - long_ns_, now);
+      c.long_deadline = UINT64_MAX;
+    }
     bool pinned = false;
     task* t = std::exchange(handed, nullptr);
     if (t == nullptr) {
@@ -272,7 +290,7 @@ task* scheduler_impl::steal_work(worker_core& c) noexcept {
   for (std::uint32_t i = 0; i < n_workers; ++i) {
     worker_core& victim = *workers[(start + i) % n_workers];
     if (&victim == &c) continue;
-    const std::uint64_t began = victim.activation_start->load(std::memory_order_relaxed);
+    const std::uint64_t began = victim.activation->start.load(std::memory_order_relaxed);
     if (began == 0 || now < began + k_lifo_steal_age_ns) continue;
     task* t = victim.lifo->load(std::memory_order_acquire);
     if (t != nullptr && victim.lifo->compare_exchange_strong(t, nullptr, std::memory_order_acq_rel,
@@ -288,9 +306,12 @@ task* scheduler_impl::steal_work(worker_core& c) noexcept {
 void scheduler_impl::run_task(worker_core& c, task* t, bool pinned) noexcept {
   if (c.searching) stop_searching(c);
   owner_add(c.stats->activations);
-  c.activation_start->store(c.face.now() | 1, std::memory_order_relaxed);
+  const std::uint64_t began = c.face.now() | 1;
+  c.long_deadline = began + long_ns_;
+  c.activation->running.store(t, std::memory_order_relaxed);
+  c.activation->start.store(began, std::memory_order_relaxed);
   const run_result r = runner.run(t, c.face);
-  c.activation_start->store(0, std::memory_order_relaxed);
+  c.activation->start.store(0, std::memory_order_relaxed);
   if (r == run_result::yield) {
     if (pinned) {
       c.pinned.push(t);
@@ -366,7 +387,7 @@ bool scheduler_impl::has_local_work(worker_core& c) const noexcept {
 
 bool scheduler_impl::has_work_for(worker_core& c) noexcept {
   return has_local_work(c) || inject_.pending() > 0 ||
-         c.face.now() >= next_timer_ns_->load(std::memory_order_relaxed) ||
+         c.face.now() >= due_.timer.load(std::memory_order_relaxed) ||
          shutdown_.load(std::memory_order_relaxed);
 }
 
@@ -393,7 +414,7 @@ bool scheduler_impl::spin_for_work(worker_core& c) noexcept {
     if ((i & 15) == 0) {
       const std::uint64_t now = clock_now();
       if (now >= deadline || shutdown_.load(std::memory_order_relaxed)) return false;
-      if (now >= next_timer_ns_->load(std::memory_order_relaxed)) return true;
+      if (now >= due_.timer.load(std::memory_order_relaxed)) return true;
     }
     cpu_relax();
   }
@@ -416,8 +437,13 @@ task* scheduler_impl::park_worker(worker_core& c) noexcept {
   detail_heap_collect(c.face.heap_);  // reclaim blocks other threads freed, before sleeping
 #endif
   owner_add(c.stats->parks);
+  c.long_deadline = UINT64_MAX;  // the time parked is nobody's activation
   const std::uint64_t now = clock_now();
-  const std::uint64_t timeout = park_timeout(now);
+  std::uint64_t timeout = park_timeout(now);
+  // Another worker is inside an activation: wake in time to see whether it runs too long.
+  if (long_ns_ != k_long_off && peer_running()) {
+    timeout = timeout == 0 ? watch_period_ : std::min(timeout, watch_period_);
+  }
   const std::uint64_t watchdog = static_cast<std::uint64_t>(cfg.park_watchdog.count());
   const bool notified = c.park.park(
       timeout, [&] { return !c.pinned.empty() || shutdown_.load(std::memory_order_seq_cst); });
@@ -444,7 +470,7 @@ task* scheduler_impl::park_worker(worker_core& c) noexcept {
 
 std::uint64_t scheduler_impl::park_timeout(std::uint64_t now) const noexcept {
   std::uint64_t timeout = static_cast<std::uint64_t>(cfg.park_watchdog.count());
-  const std::uint64_t next = next_timer_ns_->load(std::memory_order_acquire);
+  const std::uint64_t next = due_.timer.load(std::memory_order_acquire);
   if (next != UINT64_MAX) {
     const std::uint64_t until = next > now ? next - now : 1;
     if (timeout == 0 || until < timeout) timeout = until;
@@ -468,6 +494,13 @@ scheduler::scheduler(std::unique_ptr<scheduler_impl> impl) noexcept : impl_(std:
 scheduler::~scheduler() = default;
 void scheduler::start() { impl_->start(); }
 void scheduler::stop() { impl_->stop(); }
+result<std::uint32_t> scheduler::start_dedicated(std::string_view name) {
+  return impl_->start_dedicated(name);
+}
+void scheduler::retire_dedicated() noexcept { impl_->retire_dedicated(); }
+void scheduler::block_in_place_erased(void (*fn)(void*), void* arg) {
+  impl_->block_in_place(fn, arg);
+}
 bool scheduler::running() const noexcept { return impl_->started; }
 void scheduler::schedule(task* t, std::uint32_t pin) noexcept { impl_->schedule(t, pin); }
 std::uint64_t scheduler::now() const noexcept { return impl_->now(); }

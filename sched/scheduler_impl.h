@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -30,9 +31,16 @@ struct worker_core {
   // The stealable run-next slot. The owner takes it with exchange; thieves with CAS, and only
   // when the owner has been inside one activation for a while (see steal_work).
   cache_padded<std::atomic<task*>> lifo{nullptr};
-  // When the owner's current activation began (clock_now scale), 0 when not running a task.
-  // Relaxed: a heuristic for thieves.
-  cache_padded<std::atomic<std::uint64_t>> activation_start{0};
+  // The owner's current activation: when it began (clock_now scale, | 1 so it is never 0; 0
+  // when not running a task or inside block_in_place) and its task. Relaxed: a heuristic for
+  // thieves, and what the long-activation watch reads (scheduler_blocking.cpp). `reported`:
+  // the start of the last activation reported as long (claimed by CAS: reported once).
+  struct activation_state {
+    std::atomic<std::uint64_t> start{0};
+    std::atomic<task*> running{nullptr};
+    std::atomic<std::uint64_t> reported{0};
+  };
+  cache_padded<activation_state> activation;
   task_queue pinned;  // tasks pinned to this worker; never stolen
   parker park;
 
@@ -41,7 +49,16 @@ struct worker_core {
   std::uint32_t lifo_run = 0;      // activations taken from `lifo` in a row
   bool searching = false;
   bool woke_by_watchdog = false;
+  // When the owner's last activation would count as long (its start + long_activation),
+  // checked at the top of the next loop for one that no other worker reported. UINT64_MAX once
+  // reported, while parked and after block_in_place (a loop top that comes after a spin and
+  // no park is at most `spin` late, far below the 1 ms minimum).
+  std::uint64_t long_deadline = UINT64_MAX;
   std::uint64_t rng = 0;
+  bool dedicated = false;  // a detached actor's own thread: never steals, never stolen from
+  bool retired = false;    // dedicated: its thread ends after the current task (owner only)
+  std::atomic<bool> retired_flag{false};  // the same, for schedulers on other threads
+  std::atomic<bool> finished{false};      // dedicated: its thread has returned (joinable now)
   std::thread thread;
 
   // Set under the sleepers mutex by whoever unparks this worker: whether it was counted as a
@@ -84,8 +101,26 @@ class scheduler_impl {
   bool has_work_for(worker_core& c) noexcept;
   bool cancel_timer(timer_node* n) noexcept;
 
+  // ---- blocking work (scheduler_blocking.cpp) ----
+  result<std::uint32_t> start_dedicated(std::string_view name);
+  void retire_dedicated() noexcept;
+  void block_in_place(void (*fn)(void*), void* arg);
+  // Dedicated workers, by pin - k_dedicated_pin. A slot is written under dedicated_mu_ and
+  // read by schedule() with acquire; a retired worker stays in its slot until its thread is
+  // joined (stop(), or the next start_dedicated()).
+  static constexpr std::uint32_t k_max_dedicated = 4096;
+  std::unique_ptr<std::atomic<worker_core*>[]> dedicated_;
+  std::mutex dedicated_mu_;
+  std::vector<std::unique_ptr<worker_core>> dedicated_owned_;  // guarded by dedicated_mu_
+  std::atomic<std::uint32_t> dedicated_live_{0};
+
   scheduler_config cfg;
   task_runner& runner;
+  // long_activation in ns (k_long_off: off -- far enough that start + it never comes and never
+  // overflows), and how often the watch scans (half of it).
+  static constexpr std::uint64_t k_long_off = std::uint64_t{1} << 62;
+  std::uint64_t long_ns_ = k_long_off;
+  std::uint64_t watch_period_ = 0;
   scheduler* face;
   std::uint32_t n_workers;
   std::vector<std::unique_ptr<worker_core>> workers;
@@ -114,6 +149,14 @@ class scheduler_impl {
   }
 
   void run_worker(worker_core& c) noexcept;
+  void run_dedicated(worker_core& c) noexcept;
+  void schedule_dedicated(task* t, std::uint32_t pin) noexcept;
+  void join_retired_locked();  // under dedicated_mu_
+  void stop_dedicated();
+  // Long activations: a worker whose clock passes due_.watch scans the others.
+  void watch_activations(std::uint64_t now) noexcept;
+  void report_if_long(worker_core& w, std::uint64_t start, std::uint64_t now) noexcept;
+  bool peer_running() const noexcept;
   task* next_task(worker_core& c) noexcept;
   task* pop_global(worker_core& c) noexcept;
   task* pop_pinned(worker_core& c) noexcept;
@@ -163,9 +206,15 @@ class scheduler_impl {
   timer_wheel wheel_;  // guarded by timer_mu_
   std::uint64_t start_ns_ = 0;
   std::uint64_t tick_ns_ = 1;
-  // Absolute time of the earliest armed timer (UINT64_MAX: none). Relaxed: workers compare their
-  // cached tick with it between activations; a stale value only delays a poll by one loop.
-  cache_padded<std::atomic<std::uint64_t>> next_timer_ns_{UINT64_MAX};
+  // Workers compare their cached tick with these between activations (relaxed: a stale value only
+  // delays a poll by one loop). One line: both are read on every loop.
+  //   timer: absolute time of the earliest armed timer (UINT64_MAX: none);
+  //   watch: when the next long-activation scan is due (UINT64_MAX: the watch is off).
+  struct alignas(k_cache_line) due_times {
+    std::atomic<std::uint64_t> timer{UINT64_MAX};
+    std::atomic<std::uint64_t> watch{UINT64_MAX};
+  };
+  due_times due_;
 };
 
 }  // namespace keel::sched

@@ -19,7 +19,7 @@ void scheduler_impl::refresh_next_timer() noexcept {
   const std::uint64_t tick = wheel_.next_expiration_tick();
   const std::uint64_t ns =
       tick == timer_wheel::k_no_deadline ? UINT64_MAX : start_ns_ + tick * tick_ns_;
-  next_timer_ns_->store(ns, std::memory_order_release);
+  due_.timer.store(ns, std::memory_order_release);
 }
 
 void scheduler_impl::poll_timers(worker_core& c) noexcept {
@@ -43,10 +43,10 @@ void scheduler_impl::add_timer(timer_node* n) noexcept {
   bool earlier = false;
   {
     std::lock_guard<std::mutex> lock(timer_mu_);
-    const std::uint64_t before = next_timer_ns_->load(std::memory_order_relaxed);
+    const std::uint64_t before = due_.timer.load(std::memory_order_relaxed);
     wheel_.insert(n, tick_ceil(n->deadline_ns));
     refresh_next_timer();
-    earlier = next_timer_ns_->load(std::memory_order_relaxed) < before;
+    earlier = due_.timer.load(std::memory_order_relaxed) < before;
   }
   // A parked worker sleeps until the old deadline: wake one so it re-computes its timeout.
   if (earlier) {

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -39,6 +40,7 @@
 #include <keel/core/send.h>
 #include <keel/core/timer.h>
 #include <keel/core/type_list.h>
+#include <keel/sched/scheduler.h>
 
 namespace keel {
 
@@ -54,6 +56,7 @@ timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope*
 // std::bad_alloc.
 void await_capacity(actor_cell* self, actor_cell* target, std::uint32_t generation,
                     std::function<void()> then);
+sched::scheduler& scheduler_of(actor_cell* c) noexcept;
 }  // namespace detail
 
 class actor_base {
@@ -151,6 +154,27 @@ class actor_base {
   void await_capacity(const actor_ref<T>& to, F&& then) {
     detail::await_capacity(cell_, to.cell(), to.generation(),
                            std::function<void()>(std::forward<F>(then)));
+  }
+
+  // Runs `fn()`, which may block (a file, a socket, a lock held elsewhere, a blocking ask), on
+  // this actor's worker after handing the worker's queued actors to the other workers, so that
+  // they do not wait for it; actors pinned to this worker do wait. Returns fn's result (a
+  // copy or move of it, never a reference).
+  // While fn runs this thread counts as outside the runtime: messages fn sends carry no
+  // sender, and fn may ask with a blocking wait (actor_ref::ask). The long-handler report
+  // does not count the time fn blocks. On the deterministic executor fn runs inline and the
+  // virtual clock does not move. For work that blocks often, spawn a detached actor instead.
+  template <class F>
+  requires std::is_invocable_v<F&>
+  auto block_in_place(F&& fn) -> std::remove_cvref_t<std::invoke_result_t<F&>> {
+    using R = std::remove_cvref_t<std::invoke_result_t<F&>>;
+    if constexpr (std::is_void_v<R>) {
+      detail::scheduler_of(cell_).block_in_place(fn);
+    } else {
+      std::optional<R> out;
+      detail::scheduler_of(cell_).block_in_place([&] { out.emplace(fn()); });
+      return std::move(*out);
+    }
   }
 
   // Stops this actor once the current handler returns.

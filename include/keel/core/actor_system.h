@@ -40,6 +40,11 @@ struct spawn_options {
   std::uint16_t budget = 0;                 // messages per activation; 0: the system default
   std::uint32_t stash_capacity = 0;         // actor_base::stash() room; 0: the system default
   mailbox_bound mailbox;  // a bounded user lane and its overflow policy (mailbox.h); default none
+  // Run on a thread of its own (named "keel-d-<name or type>"), so that its handlers may
+  // block without holding up a pool worker. The thread ends when the actor stops. On the
+  // deterministic executor the actor runs on the executor's thread like any other. A detached
+  // actor is never pinned to a pool worker (`pin` must stay k_any_worker).
+  bool detached = false;
 };
 
 struct dead_letter {

@@ -10,9 +10,10 @@
 namespace keel {
 
 enum class diagnostic_kind : std::uint8_t {
-  failure,      // a handler threw: the actor stopped
-  mailbox_age,  // an actor's oldest dequeued message waited longer than the limit
-  hook_refused  // a hook asked for something impossible (e.g. duplicating a move-only type)
+  failure,       // a handler threw: the actor stopped
+  mailbox_age,   // an actor's oldest dequeued message waited longer than the limit
+  hook_refused,  // a hook asked for something impossible (e.g. duplicating a move-only type)
+  long_handler   // a handler ran longer than scheduler_config::long_activation (value: ns)
 };
 
 struct diagnostic {
@@ -23,7 +24,7 @@ struct diagnostic {
   std::string message_type;  // the message being handled, if any
   std::string text;          // exception text or a description
   message_id correlation = 0;
-  std::uint64_t value = 0;  // mailbox_age: the age in ns
+  std::uint64_t value = 0;  // mailbox_age: the age in ns; long_handler: how long it ran, in ns
 
   // One line for logs: "keel: failure: actor 12 (shop.payment \"pay\") on shop.charge/1: ..."
   std::string to_string() const;

@@ -59,6 +59,12 @@ struct scheduler_config {
   std::chrono::nanoseconds park_watchdog{0};
   // Timer wheel resolution.
   std::chrono::nanoseconds timer_tick = std::chrono::milliseconds(1);
+  // An activation (a handler) that runs longer than this is reported through
+  // task_runner::on_long_activation (the actor layer sends it to the diagnostics sink): while
+  // it runs, by another worker that notices (within about 1.5x this), or by its own worker
+  // when it ends. Activations inside block_in_place and on dedicated workers (detached
+  // actors) are exempt: they block on purpose. 0 turns the watch off. At least 1 ms.
+  std::chrono::nanoseconds long_activation = std::chrono::seconds(1);
 
   // Deterministic executor only (the work-stealing scheduler rejects them when set):
   // which runnable task runs next; nullptr picks the oldest first (fifo_policy).
@@ -66,7 +72,8 @@ struct scheduler_config {
   // Where its virtual clock starts, in nanoseconds (not 0: 0 means "no time" in places).
   std::uint64_t virtual_start_ns = 1'000'000'000;
   // The deterministic executor has one worker and no thread: `workers` must be 0 or 1, and
-  // `spin`, `pin_threads`, `thread_name_prefix` and `park_watchdog` do not apply to it.
+  // `spin`, `pin_threads`, `thread_name_prefix`, `park_watchdog` and `long_activation` do not
+  // apply to it.
 
   // OK, or errc::invalid_config naming the first bad field.
   status validate() const;

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -85,6 +86,32 @@ class scheduler {
         const_cast<void*>(static_cast<const void*>(&block)));
   }
 
+  // ---- blocking work ----
+  // Starts a dedicated worker: one thread, named "keel-d-<name>" (cut to 15 bytes), that runs
+  // only the tasks scheduled with the pin it returns -- a detached actor, which may block. It
+  // never steals and is never stolen from; what its tasks wake goes to the pool. The thread
+  // ends once retire_dedicated() is called from it (and is joined by the next
+  // start_dedicated() or by stop()). On the deterministic executor no thread starts: the pin
+  // names its one worker. errc::full beyond 4096 at once, errc::shutting_down when the
+  // scheduler is not running. Any thread.
+  result<std::uint32_t> start_dedicated(std::string_view name);
+  // From a task running on a dedicated worker: its thread ends after this task. The task's
+  // owner must make sure nothing is scheduled with the pin afterwards (a late one goes to the
+  // pool). A no-op on any other thread.
+  void retire_dedicated() noexcept;
+  // From a task on a pool worker: runs fn(), which may block, after handing the worker's
+  // queued tasks (run-next slot and ring) to the other workers; tasks pinned to this worker
+  // wait. While fn runs the thread is not a worker: what it schedules goes to the pool, it may
+  // wait on the runtime like an outside thread, and its activation is not reported as long.
+  // On a dedicated worker or any other thread fn just runs. On the deterministic executor fn
+  // runs inline and the virtual clock does not move.
+  template <class F>
+  void block_in_place(F&& fn) {
+    using Fn = std::remove_reference_t<F>;
+    block_in_place_erased([](void* f) { (*static_cast<Fn*>(f))(); },
+                          const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+
   executor_kind kind() const noexcept;
   // The deterministic executor's controls; nullptr for the work-stealing scheduler.
   deterministic_executor* deterministic() noexcept;
@@ -99,6 +126,7 @@ class scheduler {
   explicit scheduler(std::unique_ptr<scheduler_impl> impl) noexcept;
   bool await_erased(std::chrono::nanoseconds timeout, bool (*ready)(void*), void* ready_arg,
                     void (*block)(void*, std::chrono::nanoseconds), void* block_arg);
+  void block_in_place_erased(void (*fn)(void*), void* arg);
   friend class worker;
   friend struct worker_core;
   std::unique_ptr<scheduler_impl> impl_;

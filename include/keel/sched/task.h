@@ -27,6 +27,9 @@ enum class run_result : std::uint8_t {
 
 // No task is pinned: it runs on any worker and may be stolen.
 inline constexpr std::uint32_t k_any_worker = UINT32_MAX;
+// Pins at or above this name a dedicated worker (scheduler::start_dedicated), not a worker of
+// the pool.
+inline constexpr std::uint32_t k_dedicated_pin = 1U << 30;
 
 // Implemented by the layer that owns the tasks. All methods are called on worker threads.
 class task_runner {
@@ -37,6 +40,16 @@ class task_runner {
   // Called on each worker thread once before its first task and once after its last.
   virtual void on_worker_start(worker& w) noexcept { (void)w; }
   virtual void on_worker_stop(worker& w) noexcept { (void)w; }
+  // A task's activation on worker `worker_index` has run for `elapsed_ns` (at least
+  // scheduler_config::long_activation) and is still running, or just ended. Called once per
+  // such activation, from another worker (or from that worker once it ended). `t` may have
+  // been scheduled again since: read only what stays valid.
+  virtual void on_long_activation(std::uint32_t worker_index, task* t,
+                                  std::uint64_t elapsed_ns) noexcept {
+    (void)worker_index;
+    (void)t;
+    (void)elapsed_ns;
+  }
 };
 
 }  // namespace keel::sched

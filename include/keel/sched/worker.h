@@ -10,6 +10,7 @@
 
 #include <keel/sched/clock.h>
 #include <keel/sched/fast_clock.h>
+#include <keel/sched/task.h>
 
 namespace keel::sched {
 
@@ -39,7 +40,10 @@ class worker {
   static worker* current() noexcept { return tls_current_; }
 
   scheduler& owner() const noexcept { return *owner_; }
+  // Pool workers: 0 .. worker_count()-1. A dedicated worker (a detached actor's thread):
+  // k_dedicated_pin + its slot.
   std::uint32_t index() const noexcept { return index_; }
+  bool dedicated() const noexcept { return index_ >= k_dedicated_pin; }
 
   // The cached clock tick in nanoseconds on the clock_now() scale; refresh_clock() re-reads it
   // from the worker's fast_clock (the TSC where there is an invariant one, see fast_clock.h).
@@ -69,13 +73,19 @@ class worker {
   friend class scheduler_impl;
   friend struct worker_core;
   worker(scheduler* owner, std::uint32_t index, worker_core* core) noexcept
-      : owner_(owner), index_(index), core_(core) {}
+      : owner_(owner),
+        local_of_(index >= k_dedicated_pin ? nullptr : owner),
+        index_(index),
+        core_(core) {}
 
   // constinit: no dynamic initialization, so reading it from another file is a plain TLS load
   // (no call to a TLS wrapper function).
   static constinit thread_local worker* tls_current_;
 
   scheduler* owner_;
+  // The scheduler whose local queues a task this worker wakes goes to: its owner for a pool
+  // worker; nullptr for a dedicated one, whose wake-ups go to the pool (the injection queue).
+  scheduler* local_of_;
   std::uint32_t index_;
   worker_core* core_;
   std::uint64_t now_ = 0;
