@@ -96,10 +96,9 @@ sched::run_result system_state::run(sched::task* t, sched::worker& w) noexcept {
       dead(e, c, dead_letter_reason::actor_stopped, false);
     }
     // Actors waiting for room in a bounded lane learn that it is gone (their next send does).
-    // The fence orders finalize_stop's generation store before the read of `waiting`
-    // (await_capacity, bounded_lane.h).
+    // finalize_stop's seq_cst generation store precedes this seq_cst load (await_capacity,
+    // bounded_lane.h).
     if (bounded_lane* b = c->bounded.load(std::memory_order_relaxed)) {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
       if (b->waiting.load(std::memory_order_seq_cst) != 0) wake_capacity_waiters(c);
     }
     // A late message must not be scheduled onto a detached actor's thread once it has ended:

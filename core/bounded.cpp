@@ -105,6 +105,12 @@ void wake_capacity_waiters(actor_cell* c) noexcept {
   }
   system_state* s = c->system;
   for (const capacity_waiter& w : woken) {
+    // A waiter that has stopped since needs no wake-up (and should not leave a dead letter;
+    // one that stops between this check and the delivery still does, rarely).
+    actor_cell* wc = s->cell_at(w.who.slot);
+    if (wc == nullptr || wc->generation.load(std::memory_order_acquire) != w.who.generation) {
+      continue;
+    }
     envelope* e = make_envelope(s, capacity_msg{w.token});
     // No memory for the wake-up: the waiter's continuation never runs (counted as a failed send).
     if (e == nullptr) continue;
@@ -142,9 +148,9 @@ void await_capacity(actor_cell* self, actor_cell* target, std::uint32_t generati
     b.waiters.push_back(capacity_waiter{me, token});  // may throw: nothing registered then
     b.waiting.fetch_add(1, std::memory_order_seq_cst);
   }
-  // seq_cst: the token holder's release_slot (and a stop's fence in the stopped path) either
-  // sees `waiting` raised, or this sees its new count / generation.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // seq_cst (the fetch_add above and these loads): the token holder's release_slot, and a
+  // stop (finalize_stop's seq_cst generation store, then the stopped path's read of
+  // `waiting`), either see `waiting` raised, or this sees their new count / generation.
   const std::uint64_t w = b.counts.load(std::memory_order_seq_cst);
   const bool room = depth_of(w) < b.capacity.load(std::memory_order_relaxed);
   const bool gone = target->generation.load(std::memory_order_seq_cst) != generation;

@@ -156,8 +156,9 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   (void)why;
 #endif
   count(l, c->type_index, &counter_row::stopped);
-  // From here on every send to this incarnation is a dead letter.
-  c->generation.store(0, std::memory_order_release);
+  // From here on every send to this incarnation is a dead letter. seq_cst (an xchg, once per
+  // stop): ordered before the stopped path's read of a bounded lane's waiters (bounded.cpp).
+  c->generation.store(0, std::memory_order_seq_cst);
   c->state.store(lifecycle::stopped, std::memory_order_release);
   live.fetch_sub(1, std::memory_order_acq_rel);
   c->released = false;  // (own_generation stays: the slot's next incarnation continues from it)

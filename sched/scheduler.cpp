@@ -308,7 +308,9 @@ void scheduler_impl::run_task(worker_core& c, task* t, bool pinned) noexcept {
   owner_add(c.stats->activations);
   const std::uint64_t began = c.face.now() | 1;
   c.long_deadline = began + long_ns_;
-  c.activation->running.store(t, std::memory_order_relaxed);
+  // release: a watcher that loads `t` (acquire) may read what was written before it ran (the
+  // actor layer reads the cell's id and type). A plain store on x86.
+  c.activation->running.store(t, std::memory_order_release);
   c.activation->start.store(began, std::memory_order_relaxed);
   const run_result r = runner.run(t, c.face);
   c.activation->start.store(0, std::memory_order_relaxed);

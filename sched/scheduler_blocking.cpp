@@ -209,7 +209,7 @@ void scheduler_impl::report_if_long(worker_core& w, std::uint64_t start,
   if (!w.activation->reported.compare_exchange_strong(seen, start, std::memory_order_relaxed)) {
     return;
   }
-  task* t = w.activation->running.load(std::memory_order_relaxed);
+  task* t = w.activation->running.load(std::memory_order_acquire);
   runner.on_long_activation(w.face.index(), t, now - start);
 }
 

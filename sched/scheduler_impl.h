@@ -32,9 +32,10 @@ struct worker_core {
   // when the owner has been inside one activation for a while (see steal_work).
   cache_padded<std::atomic<task*>> lifo{nullptr};
   // The owner's current activation: when it began (clock_now scale, | 1 so it is never 0; 0
-  // when not running a task or inside block_in_place) and its task. Relaxed: a heuristic for
-  // thieves, and what the long-activation watch reads (scheduler_blocking.cpp). `reported`:
-  // the start of the last activation reported as long (claimed by CAS: reported once).
+  // when not running a task or inside block_in_place) and its task. `start` is relaxed: a
+  // heuristic for thieves and the long-activation watch (scheduler_blocking.cpp); `running` is
+  // stored with release and loaded with acquire, so the watch may read the task's fields.
+  // `reported`: the start of the last activation reported as long (a CAS claims it: once).
   struct activation_state {
     std::atomic<std::uint64_t> start{0};
     std::atomic<task*> running{nullptr};
