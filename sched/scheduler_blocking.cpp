@@ -181,13 +181,6 @@ void scheduler_impl::block_in_place(void (*fn)(void*), void* arg) {
 
 // ---- long activations ---------------------------------------------------------------------------
 
-bool scheduler_impl::peer_running() const noexcept {
-  for (const auto& w : workers) {
-    if (w->activation->start.load(std::memory_order_relaxed) != 0) return true;
-  }
-  return false;
-}
-
 void scheduler_impl::watch_activations(std::uint64_t now) noexcept {
   std::uint64_t due = due_.watch.load(std::memory_order_relaxed);
   // One scanner per period: the worker whose CAS moves the mark.

@@ -50,6 +50,7 @@ struct worker_core {
   std::uint32_t lifo_run = 0;      // activations taken from `lifo` in a row
   bool searching = false;
   bool woke_by_watchdog = false;
+  bool watch_timeout = false;  // the last park ended by the long-activation watch's timeout
   // When the owner's last activation would count as long (its start + long_activation),
   // checked at the top of the next loop for one that no other worker reported. UINT64_MAX once
   // reported, while parked and after block_in_place (a loop top that comes after a spin and
@@ -157,7 +158,6 @@ class scheduler_impl {
   // Long activations: a worker whose clock passes due_.watch scans the others.
   void watch_activations(std::uint64_t now) noexcept;
   void report_if_long(worker_core& w, std::uint64_t start, std::uint64_t now) noexcept;
-  bool peer_running() const noexcept;
   task* next_task(worker_core& c) noexcept;
   task* pop_global(worker_core& c) noexcept;
   task* pop_pinned(worker_core& c) noexcept;

@@ -60,8 +60,8 @@ class waits_for_peer : public keel::actor<waits_for_peer, go> {
 };
 
 TEST(block_in_place, the_blocked_workers_queue_runs_elsewhere) {
+  flags f;  // before the system: it outlives every handler that reads it
   auto sys = make_system();
-  flags f;
   auto p = sys->spawn<poked>(&f).value();
   auto w = sys->spawn<waits_for_peer>(p, &f).value();
   ASSERT_EQ(w.send(go{}), send_status::ok);
@@ -134,8 +134,8 @@ std::size_t threads_named(std::string_view prefix) {
 TEST(detached_actor, blocks_without_holding_up_the_pool) {
   keel::system_config cfg;
   cfg.scheduler.workers = 1;  // one pool worker: a blocked handler there would stall everything
-  auto sys = make_system(std::move(cfg));
   flags f;
+  auto sys = make_system(std::move(cfg));
   keel::spawn_options o;
   o.detached = true;
   auto blocker = sys->spawn_with<blocks_until_released>(o, &f).value();
@@ -147,9 +147,9 @@ TEST(detached_actor, blocks_without_holding_up_the_pool) {
 }
 
 TEST(detached_actor, its_thread_ends_when_it_stops) {
+  flags f;
   auto sys = make_system();
   std::vector<keel::actor_ref<blocks_until_released>> refs;
-  flags f;
   keel::spawn_options o;
   o.detached = true;
   o.name = "thr";
@@ -166,8 +166,8 @@ TEST(detached_actor, its_thread_ends_when_it_stops) {
 }
 
 TEST(detached_actor, cannot_also_be_pinned) {
-  auto sys = make_system();
   flags f;
+  auto sys = make_system();
   keel::spawn_options o;
   o.detached = true;
   o.pin = 0;
@@ -217,10 +217,23 @@ class stuck : public keel::actor<stuck, go> {
   flags* f_;
 };
 
+// Lets a stuck handler go on every way out of a test (it reads the test's flags).
+struct release_on_exit {
+  flags& f;
+  ~release_on_exit() {
+    f.release.store(true);
+    (void)eventually([&] { return f.done.load(); });
+  }
+};
+
 TEST(long_handler, is_reported_while_it_runs) {
   diag_sink sink;
-  auto sys = make_system(watched(&sink, 2));
   flags f;
+  auto sys = make_system(watched(&sink, 2));
+  release_on_exit guard{f};
+  // Let the pool go idle first: the other worker is parked when the handler starts, and
+  // still notices it (a parked worker wakes each watch period).
+  ASSERT_TRUE(eventually([&] { return sys->scheduler().total_stats().parks >= 2; }));
   auto s = sys->spawn<stuck>(&f).value();
   ASSERT_EQ(s.send(go{}), send_status::ok);
   // The handler does not return until the report arrives: it was made while it ran.
@@ -262,8 +275,8 @@ class slow : public keel::actor<slow, go> {
 
 TEST(long_handler, is_reported_by_its_own_worker_when_it_is_the_only_one) {
   diag_sink sink;
-  auto sys = make_system(watched(&sink, 1));
   flags f;
+  auto sys = make_system(watched(&sink, 1));
   auto s = sys->spawn<slow>(60'000'000, false, &f).value();
   ASSERT_EQ(s.send(go{}), send_status::ok);
   ASSERT_TRUE(eventually([&] { return f.done.load(); }));
@@ -289,11 +302,11 @@ class busy : public keel::actor<busy, go> {
 
 TEST(long_handler, block_in_place_and_detached_actors_are_exempt) {
   diag_sink sink;
-  auto sys = make_system(watched(&sink, 2));
   std::atomic<bool> stop_busy{false};
+  flags in_place, detached;
+  auto sys = make_system(watched(&sink, 2));
   auto b = sys->spawn<busy>(&stop_busy).value();
   ASSERT_EQ(b.send(go{}), send_status::ok);
-  flags in_place, detached;
   auto s1 = sys->spawn<slow>(100'000'000, true, &in_place).value();
   keel::spawn_options o;
   o.detached = true;

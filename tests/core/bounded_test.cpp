@@ -3,6 +3,7 @@
 // spawn options, and a multi-threaded check that the bound holds exactly under contention.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -228,6 +229,77 @@ class counter : public keel::actor<counter, item> {
  private:
   std::atomic<int>* n_;
 };
+
+struct kick {
+  static constexpr std::string_view keel_name = "test.bounded.kick/1";
+};
+struct numbered {
+  static constexpr std::string_view keel_name = "test.bounded.numbered/1";
+  int sender;
+  int n;
+};
+
+// Checks per-sender order and counts (any worker).
+class order_checker : public keel::actor<order_checker, numbered> {
+ public:
+  static constexpr std::string_view keel_name = "test.bounded.order_checker";
+  order_checker(std::atomic<int>* received, std::atomic<int>* out_of_order)
+      : received_(received), out_of_order_(out_of_order) {}
+  void on(numbered& m) {
+    int& last = last_[m.sender];
+    if (m.n != last + 1) out_of_order_->fetch_add(1, std::memory_order_relaxed);
+    last = m.n;
+    received_->fetch_add(1, std::memory_order_release);
+  }
+
+ private:
+  std::map<int, int> last_;
+  std::atomic<int>* received_;
+  std::atomic<int>* out_of_order_;
+};
+
+// Sends `total` numbered messages with try_send, waiting for room whenever the lane is full.
+class patient : public keel::actor<patient, kick> {
+ public:
+  static constexpr std::string_view keel_name = "test.bounded.patient";
+  patient(keel::actor_ref<order_checker> to, int id, int total) : to_(to), id_(id), total_(total) {}
+  void on(kick&) { pump(); }
+
+ private:
+  void pump() {
+    while (next_ <= total_) {
+      if (to_.try_send(numbered{id_, next_}) == send_status::full) {
+        await_capacity(to_, [this] { pump(); });
+        return;
+      }
+      ++next_;
+    }
+  }
+  keel::actor_ref<order_checker> to_;
+  int id_;
+  int total_;
+  int next_ = 1;
+};
+
+TEST(bounded_mailbox, many_waiting_senders_lose_nothing) {
+  auto sys = make_system();
+  std::atomic<int> received{0};
+  std::atomic<int> out_of_order{0};
+  auto c =
+      sys->spawn_with<order_checker>(bounded(4, overflow_policy::reject), &received, &out_of_order)
+          .value();
+  constexpr int k_senders = 8;
+  constexpr int k_each = 2000;
+  std::vector<keel::actor_ref<patient>> senders;
+  for (int i = 0; i < k_senders; ++i) {
+    senders.push_back(sys->spawn<patient>(c, i, k_each).value());
+  }
+  for (auto& s : senders) ASSERT_EQ(s.send(kick{}), send_status::ok);
+  ASSERT_TRUE(eventually([&] { return received.load() == k_senders * k_each; }))
+      << received.load() << " of " << k_senders * k_each;
+  EXPECT_EQ(out_of_order.load(), 0);
+  EXPECT_EQ(sys->dead_letter_count(), 0U);
+}
 
 TEST(bounded_mailbox, the_bound_holds_exactly_under_contention) {
   auto sys = make_system();

@@ -63,7 +63,9 @@ struct scheduler_config {
   // task_runner::on_long_activation (the actor layer sends it to the diagnostics sink): while
   // it runs, by another worker that notices (within about 1.5x this), or by its own worker
   // when it ends. Activations inside block_in_place and on dedicated workers (detached
-  // actors) are exempt: they block on purpose. 0 turns the watch off. At least 1 ms.
+  // actors) are exempt: they block on purpose. In a pool of two or more, parked workers wake
+  // every half of this to watch (2 wake-ups a second per worker by default); 0 turns the
+  // watch and those wake-ups off. At least 1 ms.
   std::chrono::nanoseconds long_activation = std::chrono::seconds(1);
 
   // Deterministic executor only (the work-stealing scheduler rejects them when set):
