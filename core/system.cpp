@@ -22,28 +22,38 @@ system_state::system_state(system_config c) : cfg(std::move(c)) {
   any_hooks = !hooks.empty();
 }
 
+namespace {
+
+// Frees the envelopes a worker's state holds: its batches on their way back to other workers
+// and its own cache. The worker has stopped.
+void free_held_envelopes(core_local* l) noexcept {
+  for (auto& per_class : l->returns) {
+    for (return_state& r : per_class) {
+      if (r.filling != nullptr) free_batch(r.filling);
+      for (returned_batch* b = r.full; b != nullptr;) {
+        returned_batch* below = b == r.full_last ? nullptr : b->below;
+        free_batch(b);
+        b = below;
+      }
+    }
+  }
+  for (auto& c : l->caches) {
+    while (c.count != 0) sched::free_block(c.slots[--c.count]);
+  }
+}
+
+}  // namespace
+
 system_state::~system_state() {
   // Envelopes in transit back to their workers, and the workers' caches (the workers have
   // stopped; their heaps were deleted, which keeps the blocks valid for free).
   for (auto& l : locals) {
-    for (auto& per_class : l->returns) {
-      for (return_state& r : per_class) {
-        if (r.filling != nullptr) free_batch(r.filling);
-        for (returned_batch* b = r.full; b != nullptr;) {
-          returned_batch* below = b == r.full_last ? nullptr : b->below;
-          free_batch(b);
-          b = below;
-        }
-      }
-    }
+    free_held_envelopes(l.get());
     returned_batch* b = l->returned->exchange(nullptr, std::memory_order_acquire);
     while (b != nullptr) {
       returned_batch* below = b->below;
       free_batch(b);
       b = below;
-    }
-    for (auto& c : l->caches) {
-      while (c.count != 0) sched::free_block(c.slots[--c.count]);
     }
   }
   for (std::uint32_t i = 0; i < k_max_chunks; ++i) {
@@ -134,20 +144,7 @@ void system_state::on_worker_stop(sched::worker& w) noexcept {
         }
       }
     }
-    // Envelopes it held for other workers, and its own cache, go back to the allocator.
-    for (auto& per_class : l->returns) {
-      for (return_state& r : per_class) {
-        if (r.filling != nullptr) free_batch(r.filling);
-        for (returned_batch* b = r.full; b != nullptr;) {
-          returned_batch* below = b == r.full_last ? nullptr : b->below;
-          free_batch(b);
-          b = below;
-        }
-      }
-    }
-    for (auto& c : l->caches) {
-      while (c.count != 0) sched::free_block(c.slots[--c.count]);
-    }
+    free_held_envelopes(l);  // its returns to other workers and its own cache
     delete l;
     return;
   }

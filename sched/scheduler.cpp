@@ -186,12 +186,25 @@ void scheduler_impl::push_back_or_overflow(worker_core& c, task* t) noexcept {
 
 // ---- the worker loop ----------------------------------------------------------------------------
 
-void scheduler_impl::run_worker(worker_core& c) noexcept {
+void scheduler_impl::enter_worker(worker_core& c) noexcept {
   worker::tls_current_ = &c.face;
 #if defined(KEEL_USE_MIMALLOC)
   c.face.heap_ = detail_heap_new();
 #endif
   runner.on_worker_start(c.face);
+}
+
+void scheduler_impl::leave_worker(worker_core& c) noexcept {
+  runner.on_worker_stop(c.face);
+#if defined(KEEL_USE_MIMALLOC)
+  detail_heap_delete(c.face.heap_);
+  c.face.heap_ = nullptr;
+#endif
+  worker::tls_current_ = nullptr;
+}
+
+void scheduler_impl::run_worker(worker_core& c) noexcept {
+  enter_worker(c);
   task* handed = nullptr;  // given to us while we were parked (hand_to_sleeper)
   while (!shutdown_.load(std::memory_order_acquire)) {
     const std::uint64_t now = c.face.refresh_clock();
@@ -226,12 +239,7 @@ void scheduler_impl::run_worker(worker_core& c) noexcept {
   }
   // Shutdown raced with a hand-off: leave the task with the rest of the work queued at stop.
   if (handed != nullptr) inject_.push(handed);
-  runner.on_worker_stop(c.face);
-#if defined(KEEL_USE_MIMALLOC)
-  detail_heap_delete(c.face.heap_);
-  c.face.heap_ = nullptr;
-#endif
-  worker::tls_current_ = nullptr;
+  leave_worker(c);
 }
 
 task* scheduler_impl::pop_pinned(worker_core& c) noexcept { return c.pinned.pop(); }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <string>
 
-#include "sched/alloc.h"
 #include "sched/scheduler_impl.h"
 
 namespace keel::sched {
@@ -64,11 +63,7 @@ void scheduler_impl::schedule_dedicated(task* t, std::uint32_t pin) noexcept {
 }
 
 void scheduler_impl::run_dedicated(worker_core& c) noexcept {
-  worker::tls_current_ = &c.face;
-#if defined(KEEL_USE_MIMALLOC)
-  c.face.heap_ = detail_heap_new();
-#endif
-  runner.on_worker_start(c.face);
+  enter_worker(c);
   while (!c.retired && !shutdown_.load(std::memory_order_acquire)) {
     c.face.refresh_clock();
     if (task* t = c.pinned.pop()) {
@@ -90,12 +85,7 @@ void scheduler_impl::run_dedicated(worker_core& c) noexcept {
   // Anything still queued here goes to the pool (only after a retire that raced a schedule).
   while (task* t = c.pinned.pop()) inject_.push(t);
   notify_parked();
-  runner.on_worker_stop(c.face);
-#if defined(KEEL_USE_MIMALLOC)
-  detail_heap_delete(c.face.heap_);
-  c.face.heap_ = nullptr;
-#endif
-  worker::tls_current_ = nullptr;
+  leave_worker(c);
   c.finished.store(true, std::memory_order_release);
 }
 

@@ -150,6 +150,10 @@ class scheduler_impl {
     return static_cast<std::uint32_t>(s >> 32);
   }
 
+  // A worker thread's first and last steps: the thread-local worker, the heap, the runner's
+  // per-worker state.
+  void enter_worker(worker_core& c) noexcept;
+  void leave_worker(worker_core& c) noexcept;
   void run_worker(worker_core& c) noexcept;
   void run_dedicated(worker_core& c) noexcept;
   void schedule_dedicated(task* t, std::uint32_t pin) noexcept;

@@ -3,7 +3,6 @@
 // spawn options, and a multi-threaded check that the bound holds exactly under contention.
 #include <gtest/gtest.h>
 
-#include <map>
 #include <thread>
 #include <vector>
 
@@ -30,12 +29,6 @@ struct forward {
   keel::actor_handle to;
   int n;
 };
-
-keel::spawn_options bounded(std::uint32_t capacity, overflow_policy policy) {
-  keel::spawn_options o;
-  o.mailbox = keel::mailbox_bound{capacity, policy};
-  return o;
-}
 
 std::unique_ptr<keel::actor_system> deterministic(
     std::vector<std::shared_ptr<keel::hook_subscriber>> hooks = {}) {
@@ -67,7 +60,7 @@ TEST(bounded_mailbox, a_reply_to_a_full_bounded_asker_is_not_counted) {
   auto sys = deterministic();
   auto* ex = sys->deterministic();
   std::vector<int> log;
-  auto a = sys->spawn_with<node>(bounded(1, overflow_policy::reject), &log).value();
+  auto a = sys->spawn_with<node>(bounded_mailbox(1, overflow_policy::reject), &log).value();
   auto b = sys->spawn<adder>().value();
   ASSERT_EQ(a.send(ask_adder{b}), send_status::ok);
   // Run `a` alone until it has asked: the request waits in the adder's mailbox.
@@ -85,7 +78,7 @@ TEST(bounded_mailbox, send_to_a_full_lane_is_a_dead_letter_and_returns_full) {
   auto sys = deterministic();
   auto* ex = sys->deterministic();
   std::vector<int> from_log, to_log;
-  auto to = sys->spawn_with<node>(bounded(1, overflow_policy::reject), &to_log).value();
+  auto to = sys->spawn_with<node>(bounded_mailbox(1, overflow_policy::reject), &to_log).value();
   auto from = sys->spawn<node>(&from_log).value();
   ex->run_until_idle();
   ASSERT_EQ(to.suspend(), send_status::ok);
@@ -106,7 +99,7 @@ TEST(bounded_mailbox, a_timer_message_counts_when_it_fires) {
   auto sys = deterministic();
   auto* ex = sys->deterministic();
   std::vector<int> log;
-  auto n = sys->spawn_with<node>(bounded(1, overflow_policy::reject), &log).value();
+  auto n = sys->spawn_with<node>(bounded_mailbox(1, overflow_policy::reject), &log).value();
   ex->run_until_idle();
   auto t = sys->send_after(n, 10ms, item{9});
   ASSERT_EQ(n.suspend(), send_status::ok);
@@ -135,7 +128,7 @@ TEST(bounded_mailbox, a_message_a_hook_drops_gives_its_slot_back) {
   auto sys = deterministic({hook});
   auto* ex = sys->deterministic();
   std::vector<int> log;
-  auto n = sys->spawn_with<node>(bounded(2, overflow_policy::reject), &log).value();
+  auto n = sys->spawn_with<node>(bounded_mailbox(2, overflow_policy::reject), &log).value();
   ex->run_until_idle();
   ASSERT_EQ(n.suspend(), send_status::ok);
   int sent = 0;
@@ -153,7 +146,7 @@ TEST(bounded_mailbox, a_slot_reused_by_an_unbounded_actor_is_unbounded) {
   auto sys = deterministic();
   auto* ex = sys->deterministic();
   std::vector<int> log;
-  auto first = sys->spawn_with<node>(bounded(1, overflow_policy::reject), &log).value();
+  auto first = sys->spawn_with<node>(bounded_mailbox(1, overflow_policy::reject), &log).value();
   ASSERT_EQ(first.stop(), send_status::ok);
   ex->run_until_idle();
   auto second = sys->spawn<node>(&log).value();
@@ -168,7 +161,7 @@ TEST(bounded_mailbox, a_slot_reused_by_an_unbounded_actor_is_unbounded) {
   ex->run_until_idle();
   // And bounded again, with a fresh capacity: the stopped incarnations' messages gave their
   // slots back, so the depth starts at 0.
-  auto third = sys->spawn_with<node>(bounded(3, overflow_policy::reject), &log).value();
+  auto third = sys->spawn_with<node>(bounded_mailbox(3, overflow_policy::reject), &log).value();
   ASSERT_EQ(third.cell(), first.cell());
   ASSERT_EQ(third.suspend(), send_status::ok);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(third.send(item{i}), send_status::ok);
@@ -181,11 +174,11 @@ TEST(bounded_mailbox, bad_spawn_options_are_named) {
   auto sys = deterministic();
   std::vector<int> log;
   auto big = sys->spawn_with<node>(
-      bounded(keel::mailbox_bound::k_max_capacity + 1, overflow_policy::reject), &log);
+      bounded_mailbox(keel::mailbox_bound::k_max_capacity + 1, overflow_policy::reject), &log);
   ASSERT_FALSE(big);
   EXPECT_EQ(big.code(), errc::invalid_argument);
   EXPECT_NE(big.error().message().find("spawn_options.mailbox.capacity"), std::string::npos);
-  auto bad = sys->spawn_with<node>(bounded(4, static_cast<overflow_policy>(9)), &log);
+  auto bad = sys->spawn_with<node>(bounded_mailbox(4, static_cast<overflow_policy>(9)), &log);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.code(), errc::invalid_argument);
   EXPECT_NE(bad.error().message().find("spawn_options.mailbox.policy"), std::string::npos);
@@ -202,7 +195,7 @@ TEST(bounded_mailbox, a_send_that_cannot_allocate_gives_its_slot_back) {
   };
   auto sys = keel::actor_system::create(std::move(cfg)).value();
   std::vector<int> log;
-  auto n = sys->spawn_with<node>(bounded(1, overflow_policy::drop_oldest), &log).value();
+  auto n = sys->spawn_with<node>(bounded_mailbox(1, overflow_policy::drop_oldest), &log).value();
   sys->deterministic()->run_until_idle();
   fail_envelopes = true;
   EXPECT_EQ(n.send(item{1}), send_status::out_of_memory);
@@ -233,31 +226,6 @@ class counter : public keel::actor<counter, item> {
 struct kick {
   static constexpr std::string_view keel_name = "test.bounded.kick/1";
 };
-struct numbered {
-  static constexpr std::string_view keel_name = "test.bounded.numbered/1";
-  int sender;
-  int n;
-};
-
-// Checks per-sender order and counts (any worker).
-class order_checker : public keel::actor<order_checker, numbered> {
- public:
-  static constexpr std::string_view keel_name = "test.bounded.order_checker";
-  order_checker(std::atomic<int>* received, std::atomic<int>* out_of_order)
-      : received_(received), out_of_order_(out_of_order) {}
-  void on(numbered& m) {
-    int& last = last_[m.sender];
-    if (m.n != last + 1) out_of_order_->fetch_add(1, std::memory_order_relaxed);
-    last = m.n;
-    received_->fetch_add(1, std::memory_order_release);
-  }
-
- private:
-  std::map<int, int> last_;
-  std::atomic<int>* received_;
-  std::atomic<int>* out_of_order_;
-};
-
 // Sends `total` numbered messages with try_send, waiting for room whenever the lane is full.
 class patient : public keel::actor<patient, kick> {
  public:
@@ -285,9 +253,9 @@ TEST(bounded_mailbox, many_waiting_senders_lose_nothing) {
   auto sys = make_system();
   std::atomic<int> received{0};
   std::atomic<int> out_of_order{0};
-  auto c =
-      sys->spawn_with<order_checker>(bounded(4, overflow_policy::reject), &received, &out_of_order)
-          .value();
+  auto c = sys->spawn_with<order_checker>(bounded_mailbox(4, overflow_policy::reject), &received,
+                                          &out_of_order)
+               .value();
   constexpr int k_senders = 8;
   constexpr int k_each = 2000;
   std::vector<keel::actor_ref<patient>> senders;
@@ -305,8 +273,8 @@ TEST(bounded_mailbox, the_bound_holds_exactly_under_contention) {
   auto sys = make_system();
   std::atomic<int> received{0};
   constexpr std::uint32_t k_capacity = 8;
-  auto c =
-      sys->spawn_with<counter>(bounded(k_capacity, overflow_policy::reject), &received).value();
+  auto c = sys->spawn_with<counter>(bounded_mailbox(k_capacity, overflow_policy::reject), &received)
+               .value();
   constexpr int k_threads = 3;
   constexpr int k_each = 20000;
   std::atomic<int> accepted{0};

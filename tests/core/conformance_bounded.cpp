@@ -59,12 +59,6 @@ class collector : public keel::actor<collector, item, text, add> {
   received_log* log_;
 };
 
-keel::spawn_options bounded(std::uint32_t capacity, overflow_policy policy) {
-  keel::spawn_options o;
-  o.mailbox = keel::mailbox_bound{capacity, policy};
-  return o;
-}
-
 std::size_t full_dead_letters(keel::actor_system& sys) {
   std::size_t n = 0;
   for (const auto& d : sys.recent_dead_letters()) {
@@ -75,7 +69,7 @@ std::size_t full_dead_letters(keel::actor_system& sys) {
 
 TEST_P(conformance, bounded_reject_refuses_and_leaves_the_message_with_the_caller) {
   received_log log;
-  auto c = sys_->spawn_with<collector>(bounded(4, overflow_policy::reject), &log).value();
+  auto c = sys_->spawn_with<collector>(bounded_mailbox(4, overflow_policy::reject), &log).value();
   ASSERT_EQ(c.suspend(), send_status::ok);
   for (int i = 1; i <= 4; ++i) ASSERT_EQ(c.send(item{i}), send_status::ok);
   EXPECT_EQ(sys_->mailbox(c).value().depth, 4U);
@@ -100,7 +94,8 @@ TEST_P(conformance, bounded_reject_refuses_and_leaves_the_message_with_the_calle
 
 TEST_P(conformance, bounded_drop_newest_turns_the_new_message_into_a_dead_letter) {
   received_log log;
-  auto c = sys_->spawn_with<collector>(bounded(3, overflow_policy::drop_newest), &log).value();
+  auto c =
+      sys_->spawn_with<collector>(bounded_mailbox(3, overflow_policy::drop_newest), &log).value();
   ASSERT_EQ(c.suspend(), send_status::ok);
   std::vector<send_status> st;
   for (int i = 1; i <= 5; ++i) st.push_back(c.send(item{i}));
@@ -117,7 +112,8 @@ TEST_P(conformance, bounded_drop_newest_turns_the_new_message_into_a_dead_letter
 
 TEST_P(conformance, bounded_drop_oldest_keeps_the_newest_messages) {
   received_log log;
-  auto c = sys_->spawn_with<collector>(bounded(3, overflow_policy::drop_oldest), &log).value();
+  auto c =
+      sys_->spawn_with<collector>(bounded_mailbox(3, overflow_policy::drop_oldest), &log).value();
   ASSERT_EQ(c.suspend(), send_status::ok);
   for (int i = 1; i <= 5; ++i) EXPECT_EQ(c.send(item{i}), send_status::ok);
   EXPECT_EQ(sys_->mailbox(c).value().depth, 3U);  // exact: what the actor will still receive
@@ -133,7 +129,7 @@ TEST_P(conformance, bounded_drop_oldest_keeps_the_newest_messages) {
 
 TEST_P(conformance, bounded_fail_policy_fails_the_actor) {
   received_log log;
-  auto c = sys_->spawn_with<collector>(bounded(2, overflow_policy::fail), &log).value();
+  auto c = sys_->spawn_with<collector>(bounded_mailbox(2, overflow_policy::fail), &log).value();
   ASSERT_EQ(c.suspend(), send_status::ok);
   EXPECT_EQ(c.send(item{1}), send_status::ok);
   EXPECT_EQ(c.send(item{2}), send_status::ok);
@@ -151,7 +147,8 @@ TEST_P(conformance, bounded_fail_policy_fails_the_actor) {
 
 TEST_P(conformance, try_send_never_applies_the_policy) {
   received_log log;
-  auto c = sys_->spawn_with<collector>(bounded(2, overflow_policy::drop_oldest), &log).value();
+  auto c =
+      sys_->spawn_with<collector>(bounded_mailbox(2, overflow_policy::drop_oldest), &log).value();
   ASSERT_EQ(c.suspend(), send_status::ok);
   EXPECT_EQ(c.try_send(item{1}), send_status::ok);
   EXPECT_EQ(c.try_send(item{2}), send_status::ok);
@@ -166,7 +163,7 @@ TEST_P(conformance, try_send_never_applies_the_policy) {
 
 TEST_P(conformance, the_system_lane_of_a_full_bounded_actor_still_works) {
   received_log log;
-  auto c = sys_->spawn_with<collector>(bounded(1, overflow_policy::reject), &log).value();
+  auto c = sys_->spawn_with<collector>(bounded_mailbox(1, overflow_policy::reject), &log).value();
   ASSERT_EQ(c.suspend(), send_status::ok);
   ASSERT_EQ(c.send(item{1}), send_status::ok);
   ASSERT_EQ(c.send(item{2}), send_status::full);
@@ -177,7 +174,7 @@ TEST_P(conformance, the_system_lane_of_a_full_bounded_actor_still_works) {
 
 TEST_P(conformance, an_ask_to_a_full_bounded_actor_fails_with_full) {
   received_log log;
-  auto c = sys_->spawn_with<collector>(bounded(1, overflow_policy::reject), &log).value();
+  auto c = sys_->spawn_with<collector>(bounded_mailbox(1, overflow_policy::reject), &log).value();
   ASSERT_EQ(c.suspend(), send_status::ok);
   ASSERT_EQ(c.send(item{1}), send_status::ok);
   auto r = c.ask<sum>(add{1, 2}, 5s);
@@ -218,7 +215,7 @@ class patient_producer : public keel::actor<patient_producer, kick> {
 TEST_P(conformance, a_sender_waits_for_capacity_without_losing_a_message) {
   received_log log;
   std::atomic<int> waits{0};
-  auto c = sys_->spawn_with<collector>(bounded(4, overflow_policy::reject), &log).value();
+  auto c = sys_->spawn_with<collector>(bounded_mailbox(4, overflow_policy::reject), &log).value();
   constexpr int k_total = 500;
   auto p = sys_->spawn<patient_producer>(c, k_total, &waits).value();
   ASSERT_EQ(p.send(kick{}), send_status::ok);
@@ -254,7 +251,7 @@ class waiting_sender : public keel::actor<waiting_sender, kick> {
 
 TEST_P(conformance, a_waiting_sender_learns_that_the_target_stopped) {
   received_log log;
-  auto c = sys_->spawn_with<collector>(bounded(1, overflow_policy::reject), &log).value();
+  auto c = sys_->spawn_with<collector>(bounded_mailbox(1, overflow_policy::reject), &log).value();
   ASSERT_EQ(c.suspend(), send_status::ok);
   ASSERT_EQ(c.send(item{1}), send_status::ok);
   std::atomic<int> result{-1};

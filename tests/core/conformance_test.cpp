@@ -18,44 +18,21 @@ using namespace keel::test;
 
 // ---- per sender-receiver order ----
 
-struct seq_msg {
-  static constexpr std::string_view keel_name = "test.conf.seq/1";
-  int sender;
-  int n;
-};
 struct go {
   static constexpr std::string_view keel_name = "test.conf.go/1";
-};
-
-class sequence_checker : public keel::actor<sequence_checker, seq_msg> {
- public:
-  static constexpr std::string_view keel_name = "test.conf.checker";
-  sequence_checker(std::atomic<int>* received, std::atomic<int>* out_of_order)
-      : received_(received), out_of_order_(out_of_order) {}
-  void on(seq_msg& m) {
-    int& last = last_[m.sender];
-    if (m.n != last + 1) out_of_order_->fetch_add(1, std::memory_order_relaxed);
-    last = m.n;
-    received_->fetch_add(1, std::memory_order_release);
-  }
-
- private:
-  std::map<int, int> last_;
-  std::atomic<int>* received_;
-  std::atomic<int>* out_of_order_;
 };
 
 class sequence_sender : public keel::actor<sequence_sender, go> {
  public:
   static constexpr std::string_view keel_name = "test.conf.sender";
-  sequence_sender(keel::actor_ref<sequence_checker> to, int id, int count)
+  sequence_sender(keel::actor_ref<order_checker> to, int id, int count)
       : to_(to), id_(id), count_(count) {}
   void on(go&) {
-    for (int i = 1; i <= count_; ++i) to_.send(seq_msg{id_, i});
+    for (int i = 1; i <= count_; ++i) to_.send(numbered{id_, i});
   }
 
  private:
-  keel::actor_ref<sequence_checker> to_;
+  keel::actor_ref<order_checker> to_;
   int id_;
   int count_;
 };
@@ -63,7 +40,7 @@ class sequence_sender : public keel::actor<sequence_sender, go> {
 TEST_P(conformance, messages_from_one_sender_arrive_in_order) {
   std::atomic<int> received{0};
   std::atomic<int> out_of_order{0};
-  auto checker = sys_->spawn<sequence_checker>(&received, &out_of_order).value();
+  auto checker = sys_->spawn<order_checker>(&received, &out_of_order).value();
   constexpr int k_senders = 4;
   constexpr int k_each = 300;
   std::vector<keel::actor_ref<sequence_sender>> senders;
@@ -184,9 +161,9 @@ TEST_P(conformance, stashed_messages_come_back_in_order) {
 TEST_P(conformance, a_suspended_actor_holds_user_messages_until_resumed) {
   std::atomic<int> received{0};
   std::atomic<int> out_of_order{0};
-  auto checker = sys_->spawn<sequence_checker>(&received, &out_of_order).value();
+  auto checker = sys_->spawn<order_checker>(&received, &out_of_order).value();
   ASSERT_EQ(checker.suspend(), keel::send_status::ok);
-  for (int i = 1; i <= 10; ++i) checker.send(seq_msg{0, i});
+  for (int i = 1; i <= 10; ++i) checker.send(numbered{0, i});
   // The suspend went first (system lane): nothing is delivered while suspended.
   settle();
   EXPECT_EQ(received.load(), 0);

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -44,6 +45,38 @@ class adder : public keel::actor<adder, add, boom, silent> {
   void on(boom&) { throw std::runtime_error("boom"); }
   void on(silent&) {}
 };
+
+// A message numbered per sender, and an actor that checks that each sender's numbers arrive in
+// order (counting what it receives and what came out of order; any worker).
+struct numbered {
+  static constexpr std::string_view keel_name = "test.numbered/1";
+  int sender;
+  int n;
+};
+class order_checker : public keel::actor<order_checker, numbered> {
+ public:
+  static constexpr std::string_view keel_name = "test.order_checker";
+  order_checker(std::atomic<int>* received, std::atomic<int>* out_of_order)
+      : received_(received), out_of_order_(out_of_order) {}
+  void on(numbered& m) {
+    int& last = last_[m.sender];
+    if (m.n != last + 1) out_of_order_->fetch_add(1, std::memory_order_relaxed);
+    last = m.n;
+    received_->fetch_add(1, std::memory_order_release);
+  }
+
+ private:
+  std::map<int, int> last_;
+  std::atomic<int>* received_;
+  std::atomic<int>* out_of_order_;
+};
+
+// spawn_options with a bounded mailbox (keel/core/mailbox.h).
+inline keel::spawn_options bounded_mailbox(std::uint32_t capacity, keel::overflow_policy policy) {
+  keel::spawn_options o;
+  o.mailbox = keel::mailbox_bound{capacity, policy};
+  return o;
+}
 
 // A log of strings that actors append to from any worker.
 struct event_log {
