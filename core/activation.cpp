@@ -265,6 +265,10 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_freer{l});
       if (e == nullptr) break;
       popped = true;
+      if (e->target_generation == gen && e->type == type_id_of<monitor_msg>()) {
+        take_monitor_msg(c, e);
+        continue;
+      }
       if (e->target_generation != gen || e->type != type_id_of<control_msg>()) {
         drop_system(e, c);
         continue;

@@ -133,6 +133,7 @@ void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelo
 bool route_reply_or_timeout(actor_cell* c, envelope* e) {
   if (e->flags & envelope_flags::internal) {
     if (e->type == type_id_of<capacity_msg>()) return run_capacity_continuation(c, e);
+    if (e->type == type_id_of<down>()) return take_down(c, e);
     if (e->type != type_id_of<ask_timeout_msg>()) return false;
     const message_id rid = e->as<ask_timeout_msg>().request;
     e->ops->destroy(e->payload());

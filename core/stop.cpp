@@ -27,6 +27,10 @@ void system_state::drop_system(envelope* e, actor_cell* c) noexcept {
     e->ops->destroy(e->payload());
     return;
   }
+  if (e->type == type_id_of<monitor_msg>()) {
+    answer_monitor_noproc(e, c);  // the watcher learns the actor had already stopped
+    return;
+  }
   dead(e, c, dead_letter_reason::actor_stopped, false);
 }
 
@@ -115,9 +119,13 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   }
   const std::uint32_t gen = c->own_generation;
   std::string name;
+  std::vector<monitor_entry> watchers;
   if (c->extras != nullptr) {
     cell_extras& x = *c->extras;
     name = std::move(x.name);
+    watchers = std::move(x.monitors);
+    x.monitors.clear();
+    x.demonitored.clear();
     // Messages held while suspended or put back by unstash_all, then the user's stash, become
     // dead letters, oldest first.
     for (mailbox_link** list : {&x.stash_head, &x.user_stash_head}) {
@@ -162,6 +170,9 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   c->state.store(lifecycle::stopped, std::memory_order_release);
   live.fetch_sub(1, std::memory_order_acq_rel);
   c->released = false;  // (own_generation stays: the slot's next incarnation continues from it)
+  // Its watchers learn it is gone, after the generation changed: a send in reply to the down
+  // is a dead letter.
+  if (!watchers.empty()) notify_monitors(std::move(watchers), {c->slot, gen}, failed, why);
 }
 
 }  // namespace keel::detail

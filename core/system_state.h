@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/bounded_lane.h"
@@ -17,6 +18,7 @@
 #include <keel/core/actor_system.h>
 #include <keel/core/cell.h>
 #include <keel/core/counters.h>
+#include <keel/core/monitor.h>
 #include <keel/core/rng.h>
 #include <keel/sched/scheduler.h>
 
@@ -88,6 +90,12 @@ struct core_local {
   envelope* current = nullptr;    // the message it is handling
 };
 
+// A watcher of an actor (keel/core/monitor.h).
+struct monitor_entry {
+  actor_handle watcher;
+  std::uint64_t id;
+};
+
 // Lazily allocated per-actor state.
 struct pending_ask {
   std::unique_ptr<ask_continuation> k;
@@ -108,9 +116,22 @@ struct cell_extras {
   mailbox_link* user_stash_tail = nullptr;
   std::uint32_t user_stash_count = 0;
   std::uint32_t stash_capacity = 0;  // 0: system_config::stash_capacity
+  // Death watch: who monitors this actor (sent a `down` when it stops), the monitors this
+  // actor cancelled (their down is dropped), and the last monitor id it handed out.
+  std::vector<monitor_entry> monitors;
+  std::unordered_set<std::uint64_t> demonitored;
+  std::uint64_t monitor_serial = 0;
   // actor::await_capacity continuations, by token (capacity_msg), and the last token used.
   std::unordered_map<std::uint64_t, std::function<void()>> capacity_waits;
   std::uint64_t capacity_serial = 0;
+};
+
+// System lane: add (or, add false, remove) a watcher.
+struct monitor_msg {
+  static constexpr std::string_view keel_name = "keel.monitor/1";
+  actor_handle watcher;
+  std::uint64_t id;
+  bool add;
 };
 
 // Control message on the system lane.
@@ -200,6 +221,13 @@ struct system_state final : sched::task_runner {
   void report(diagnostic d) noexcept;
   void finalize_stop(actor_cell* c, core_local* l, bool failed, std::string_view why) noexcept;
   void answer_ask(envelope* request, errc code, std::string_view text) noexcept;
+  // Death watch (monitor.cpp): the token holder records or forgets a watcher; a monitor
+  // request that reached a stopped actor is answered noproc; a stopped actor's watchers are
+  // sent their down.
+  void take_monitor_msg(actor_cell* c, envelope* e) noexcept;
+  void answer_monitor_noproc(envelope* e, actor_cell* c) noexcept;
+  void notify_monitors(std::vector<monitor_entry> watchers, actor_handle who, bool failed,
+                       std::string_view why) noexcept;
   std::string type_name_of(std::uint32_t type_index);
 
   system_config cfg;
@@ -278,6 +306,8 @@ void free_envelope_in(system_state* s, envelope* e) noexcept;
 void free_envelope_at(core_local* l, envelope* e) noexcept;
 // Frees a batch's head and members (shutdown).
 void free_batch(returned_batch* b) noexcept;
+// Token holder of `c`: consumes a `down` whose monitor `c` cancelled (true); false: handle it.
+bool take_down(actor_cell* c, envelope* e) noexcept;
 // Token holder of `c`: runs the await_capacity continuation `e` names. May throw.
 bool run_capacity_continuation(actor_cell* c, envelope* e);
 // Spawn: gives the new incarnation of `c` its bound (capacity 0: unbounded), taking `spare`

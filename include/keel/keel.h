@@ -11,5 +11,6 @@
 #include <keel/core/hooks.h>
 #include <keel/core/mailbox.h>
 #include <keel/core/message.h>
+#include <keel/core/monitor.h>
 #include <keel/core/timer.h>
 #include <keel/core/type_registry.h>

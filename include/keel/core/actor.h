@@ -36,6 +36,7 @@
 #include <keel/core/cell.h>
 #include <keel/core/envelope.h>
 #include <keel/core/message.h>
+#include <keel/core/monitor.h>
 #include <keel/core/rng.h>
 #include <keel/core/send.h>
 #include <keel/core/timer.h>
@@ -57,6 +58,10 @@ timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope*
 void await_capacity(actor_cell* self, actor_cell* target, std::uint32_t generation,
                     std::function<void()> then);
 sched::scheduler& scheduler_of(actor_cell* c) noexcept;
+// Death watch (monitor.h). May throw std::bad_alloc.
+std::uint64_t monitor_actor(actor_cell* self, actor_cell* target, std::uint32_t generation);
+void demonitor_actor(actor_cell* self, std::uint64_t id, actor_cell* target,
+                     std::uint32_t generation);
 }  // namespace detail
 
 class actor_base {
@@ -175,6 +180,19 @@ class actor_base {
       detail::scheduler_of(cell_).block_in_place([&] { out.emplace(fn()); });
       return std::move(*out);
     }
+  }
+
+  // Watches `target`: this actor receives keel::down (monitor.h) once when it stops, with the
+  // returned id, or at once (noproc) if it has stopped already. Monitoring twice gives two
+  // downs. Allocates; std::bad_alloc fails the handler.
+  template <class T>
+  std::uint64_t monitor(const actor_ref<T>& target) {
+    return detail::monitor_actor(cell_, target.cell(), target.generation());
+  }
+  // Cancels monitor `id` of `target`: no down for it reaches a handler after this.
+  template <class T>
+  void demonitor(const actor_ref<T>& target, std::uint64_t id) {
+    detail::demonitor_actor(cell_, id, target.cell(), target.generation());
   }
 
   // Stops this actor once the current handler returns.
