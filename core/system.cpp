@@ -22,10 +22,6 @@ system_state::system_state(system_config c) : cfg(std::move(c)) {
   any_hooks = !hooks.empty();
 }
 
-namespace {
-
-// Frees the envelopes a worker's state holds: its batches on their way back to other workers
-// and its own cache. The worker has stopped.
 void free_held_envelopes(core_local* l) noexcept {
   for (auto& per_class : l->returns) {
     for (return_state& r : per_class) {
@@ -41,8 +37,6 @@ void free_held_envelopes(core_local* l) noexcept {
     while (c.count != 0) sched::free_block(c.slots[--c.count]);
   }
 }
-
-}  // namespace
 
 system_state::~system_state() {
   // Envelopes in transit back to their workers, and the workers' caches (the workers have
@@ -85,39 +79,22 @@ system_state::~system_state() {
   }
 }
 
+std::unique_ptr<core_local> system_state::make_local(std::uint8_t index) {
+  auto l = std::make_unique<core_local>();
+  l->sys = this;
+  l->index = index;
+  l->returns.resize(sched->worker_count());
+  for (auto& c : l->caches) {
+    c.capacity = cfg.envelope_cache;
+    c.slots.reset(new void*[c.capacity]);
+  }
+  l->counters.reset(new counter_row[cfg.max_actor_types]);
+  return l;
+}
+
 void system_state::on_worker_start(sched::worker& w) noexcept {
   if (w.dedicated()) {
-    // A detached actor's thread: state of its own, kept apart from the pool's (its envelopes
-    // never return here: index k_no_origin), counted in counters() until it stops.
-    core_local* l = new (std::nothrow) core_local();
-    if (l != nullptr) {
-      l->sys = this;
-      l->w = &w;
-      l->index = envelope::k_no_origin;
-      try {
-        l->returns.resize(locals.size());
-        for (auto& c : l->caches) {
-          c.capacity = cfg.envelope_cache;
-          c.slots.reset(new void*[c.capacity]);
-        }
-        l->counters.reset(new counter_row[cfg.max_actor_types]);
-        std::lock_guard<std::mutex> lock(dedicated_mu);
-        dedicated_locals.push_back(l);
-      } catch (...) {
-        delete l;
-        l = nullptr;
-      }
-    }
-    w.set_user_data(l);
-    if (l == nullptr) {
-      // Without its state the thread cannot run the actor: it ends at once, and the pool runs
-      // the actor instead (scheduler::schedule sends a retired pin's tasks there).
-      sched->retire_dedicated();
-      diagnostic d;
-      d.kind = diagnostic_kind::failure;
-      d.text = "no memory for a detached actor's thread state: the actor runs on the pool";
-      report(std::move(d));
-    }
+    start_detached_local(w);  // blocking.cpp
     return;
   }
   core_local* l = locals[w.index()].get();
@@ -127,25 +104,7 @@ void system_state::on_worker_start(sched::worker& w) noexcept {
 
 void system_state::on_worker_stop(sched::worker& w) noexcept {
   if (w.dedicated()) {
-    auto* l = static_cast<core_local*>(w.user_data());
-    w.set_user_data(nullptr);
-    if (l == nullptr) return;
-    {
-      std::lock_guard<std::mutex> lock(dedicated_mu);
-      dedicated_locals.erase(std::find(dedicated_locals.begin(), dedicated_locals.end(), l));
-      // Its counts live on in the shared shard.
-      for (std::uint32_t i = 0; i < cfg.max_actor_types; ++i) {
-        const counter_row& r = l->counters[i];
-        counter_row& x = external_rows[i];
-        for (auto f : {&counter_row::received, &counter_row::sent, &counter_row::failures,
-                       &counter_row::dead_letters, &counter_row::spawned, &counter_row::stopped}) {
-          const std::uint64_t v = (r.*f).load(std::memory_order_relaxed);
-          if (v != 0) (x.*f).fetch_add(v, std::memory_order_relaxed);
-        }
-      }
-    }
-    free_held_envelopes(l);  // its returns to other workers and its own cache
-    delete l;
+    stop_detached_local(w);  // blocking.cpp
     return;
   }
   // The caches stay until ~system_state: other workers may still return envelopes here.
@@ -228,16 +187,8 @@ result<std::unique_ptr<actor_system>> actor_system::create(system_config config)
   if (!sched) return sched.error();
   s->sched = std::move(sched).value();
   for (std::uint32_t i = 0; i < s->sched->worker_count(); ++i) {
-    auto l = std::make_unique<detail::core_local>();
-    l->sys = s;
-    l->index = i < envelope::k_no_origin ? static_cast<std::uint8_t>(i) : envelope::k_no_origin;
-    l->returns.resize(s->sched->worker_count());
-    for (auto& c : l->caches) {
-      c.capacity = s->cfg.envelope_cache;
-      c.slots.reset(new void*[c.capacity]);
-    }
-    l->counters.reset(new detail::counter_row[s->cfg.max_actor_types]);
-    s->locals.push_back(std::move(l));
+    s->locals.push_back(s->make_local(i < envelope::k_no_origin ? static_cast<std::uint8_t>(i)
+                                                                : envelope::k_no_origin));
   }
   std::unique_ptr<actor_system> sys(new actor_system(std::move(state)));
   s->face = sys.get();
@@ -407,15 +358,22 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     c->extras = nullptr;
   }
   detail::runtime_access::bind(behavior, c, gen);
+  // A spawn that fails from here on gives the cell back: closed and idle on the free list (its
+  // generation stays 0, so no send reached it), and the actor object freed.
+  auto give_back_cell = [&](status st) {
+    c->behavior = nullptr;
+    {
+      std::lock_guard<std::mutex> tlock(s->table_mu);
+      s->free_slots.push_back(detail::free_slot{c->slot, gen});
+    }
+    c->head.store(reinterpret_cast<std::uintptr_t>(&c->stub) | detail::k_idle | detail::k_closed,
+                  std::memory_order_release);
+    return fail_spawn(std::move(st));
+  };
   if (!opts.name.empty()) {
     std::lock_guard<std::mutex> lock(s->names_mu);
     if (!s->names.emplace(opts.name, actor_handle{c->slot, gen}).second) {
-      c->behavior = nullptr;
-      std::lock_guard<std::mutex> tlock(s->table_mu);
-      s->free_slots.push_back(detail::free_slot{c->slot, gen});
-      c->head.store(reinterpret_cast<std::uintptr_t>(&c->stub) | detail::k_idle | detail::k_closed,
-                    std::memory_order_release);
-      return fail_spawn(
+      return give_back_cell(
           status(errc::duplicate_name, "an actor named \"" + opts.name + "\" is alive"));
     }
     detail::extras_of(c).name = opts.name;
@@ -429,14 +387,7 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
         std::lock_guard<std::mutex> lock(s->names_mu);
         s->names.erase(opts.name);
       }
-      c->behavior = nullptr;
-      {
-        std::lock_guard<std::mutex> tlock(s->table_mu);
-        s->free_slots.push_back(detail::free_slot{c->slot, gen});
-      }
-      c->head.store(reinterpret_cast<std::uintptr_t>(&c->stub) | detail::k_idle | detail::k_closed,
-                    std::memory_order_release);
-      return fail_spawn(dedicated.error());
+      return give_back_cell(dedicated.error());
     }
     c->pin = *dedicated;
   }

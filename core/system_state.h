@@ -191,6 +191,11 @@ struct system_state final : sched::task_runner {
   void on_worker_stop(sched::worker& w) noexcept override;
   void on_long_activation(std::uint32_t worker_index, sched::task* t,
                           std::uint64_t elapsed_ns) noexcept override;
+  // A worker's core state (envelope caches, counter shard); may throw std::bad_alloc.
+  std::unique_ptr<core_local> make_local(std::uint8_t index);
+  // A detached actor's thread: its own core state, created and dropped with it (blocking.cpp).
+  void start_detached_local(sched::worker& w) noexcept;
+  void stop_detached_local(sched::worker& w) noexcept;
 
   core_local* local() noexcept {  // this thread's worker state, if it is our worker
     sched::worker* w = sched::worker::current();
@@ -299,6 +304,9 @@ struct system_state final : sched::task_runner {
 };
 
 envelope* copy_envelope(system_state* s, envelope* src) noexcept;
+// Frees the envelopes a stopped worker's state holds: its batches on their way back to other
+// workers and its own cache.
+void free_held_envelopes(core_local* l) noexcept;
 // Frees an envelope of system `s` (payload destroyed): into this worker's cache if it came from
 // here, batched back to the worker that allocated it otherwise. Any thread.
 void free_envelope_in(system_state* s, envelope* e) noexcept;
