@@ -315,8 +315,13 @@ TEST(long_handler, block_in_place_and_detached_actors_are_exempt) {
   ASSERT_EQ(s2.send(go{}), send_status::ok);
   ASSERT_TRUE(eventually([&] { return in_place.done.load() && detached.done.load(); }));
   stop_busy.store(true);
-  // Both blocked for 5 watch periods while the busy worker scanned: no report.
-  EXPECT_TRUE(sink.long_ones().empty()) << sink.long_ones()[0].to_string();
+  // Both blocked for 5 watch periods while the busy worker scanned: no report names them. (The
+  // busy actor itself may be reported: an activation of it that the OS preempts for 20 ms is
+  // long in wall time, which happens on a loaded 2-core machine under TSan.)
+  for (const auto& d : sink.long_ones()) {
+    EXPECT_NE(d.actor, in_place.running.load()) << d.to_string();
+    EXPECT_NE(d.actor, detached.running.load()) << d.to_string();
+  }
 }
 
 TEST(long_handler, a_watch_below_one_millisecond_is_refused) {
