@@ -164,6 +164,11 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
                                                                    envelope* e) noexcept {
   const std::uint8_t requests = runtime_access::take_requests(b);
   cell_extras* x = c->extras;  // stash() allocated it; unstash_all() without a stash has none
+  if (requests & runtime_access::k_fail) {
+    // fail() voids the rest: a stash() it made gives its room back.
+    if (requests & runtime_access::k_stash) --x->user_stash_count;
+    return runtime_access::k_fail;
+  }
   bool kept = false;
   if (requests & runtime_access::k_stash) {
     kept = true;
@@ -224,36 +229,58 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   bool failed = false;
   std::string why;  // set when a handler fails; empty: an ordinary stop
 
-  // why_not_thrown: the failure's text when it is not the exception being handled.
-  auto fail = [&](envelope* e, const char* why_not_thrown = nullptr) {
-    const std::string text = why_not_thrown != nullptr ? why_not_thrown : describe_exception();
+  // A failure (failure.h) while handling `e` (null: on_start, a directive): described (from the
+  // exception being handled if in_catch, else `text` or actor::fail()'s reason), counted, hooks
+  // told, an ask answered; then held for its supervisor, or the actor stops.
+  auto fail = [&](envelope* e, failure_kind kind, bool in_catch, const char* text = nullptr) {
+    failure_report r = describe_failure(c, e, kind, in_catch, text);
     count(l, c->type_index, &counter_row::failures);
-    diagnostic d;
-    d.kind = diagnostic_kind::failure;
-    d.actor = c->id;
-    d.actor_type = type_name_of(c->type_index);
-    if (c->extras != nullptr) d.actor_name = c->extras->name;
-    if (e != nullptr) {
-      d.message_type = std::string(e->ops->name);
-      d.correlation = e->correlation;
-    }
-    d.text = text;
 #if !defined(KEEL_NO_HOOKS)
     if (any_hooks) {
-      const std::string type = d.actor_type;
-      lifecycle_event ev{actor_handle{c->slot, gen}, c->id, type, text};
+      lifecycle_event ev{actor_handle{c->slot, gen}, c->id, r.actor_type, r.text};
       for (const auto& h : hooks) {
         if (h->enabled()) h->on_failure(ev);
       }
     }
 #endif
-    report(std::move(d));
-    if (e != nullptr) answer_ask(e, errc::failed, text);
-    stop = failed = true;
-    why = "failed: " + text;
-    // Whatever the handler asked for before it threw is void; give back the stash room it took.
-    if (runtime_access::take_requests(c->behavior) & runtime_access::k_stash) {
+    if (e != nullptr) answer_ask(e, errc::failed, r.text);
+    failed = true;
+    // Whatever the handler asked for before it failed is void; give back the stash room it took.
+    if (c->behavior != nullptr &&
+        (runtime_access::take_requests(c->behavior) & runtime_access::k_stash)) {
       --c->extras->user_stash_count;
+    }
+    std::string text_copy;
+    try {
+      text_copy = r.text;
+    } catch (...) {
+    }
+    diagnostic d;
+    d.kind = diagnostic_kind::failure;
+    d.actor = c->id;
+    d.actor_type = r.actor_type;
+    d.actor_name = r.actor_name;
+    d.message_type = r.message_type;
+    d.correlation = r.correlation;
+    if (hold_failed(c, r)) return;  // held: its supervisor reports and decides
+    d.text = text_copy;
+    report(std::move(d));
+    stop = true;
+    why = "failed: " + text_copy;
+  };
+  // on_start of a new actor object (a spawn's start, or a supervisor's restart).
+  auto run_start = [&]() {
+    try {
+      runtime_access::set_current(b, nullptr);
+      b->on_start();
+      const std::uint8_t asked = runtime_access::take_requests(b);
+      if (asked & runtime_access::k_fail) {
+        fail(nullptr, failure_kind::start, false);
+      } else if (asked & runtime_access::k_stop) {
+        stop = true;
+      }
+    } catch (...) {
+      fail(nullptr, failure_kind::start, true);
     }
   };
 
@@ -269,6 +296,33 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
         take_monitor_msg(c, e);
         continue;
       }
+      if (e->target_generation == gen && e->type == type_id_of<directive_msg>()) {
+        switch (take_directive(c, e)) {
+          case directive_step::nothing:
+            break;
+          case directive_step::resumed:
+            failed = false;
+            break;
+          case directive_step::start:
+            failed = false;
+            b = c->behavior;
+            run_start();
+            break;
+          case directive_step::stop:
+            stop = failed = true;
+            why = "stopped by its supervisor after a failure";
+            break;
+          case directive_step::kill:
+            stop = failed = true;
+            why = "killed by its supervisor";
+            break;
+          case directive_step::graceful:
+            stop = true;
+            break;
+        }
+        b = c->behavior;
+        continue;
+      }
       if (e->target_generation != gen || e->type != type_id_of<control_msg>()) {
         drop_system(e, c);
         continue;
@@ -279,25 +333,22 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
         case control::start:
           // The start message is the first on the system lane: nothing ran before it.
           c->state.store(lifecycle::running, std::memory_order_relaxed);
-          try {
-            runtime_access::set_current(b, nullptr);
-            b->on_start();
-            if (runtime_access::take_stop(b)) stop = true;
-          } catch (...) {
-            fail(nullptr);
-          }
+          run_start();
           break;
         case control::stop:
           stop = true;
+          if (c->marked(mark_held)) failed = true;  // a failed object gets no on_stop
           break;
         case control::suspend:
           c->state.store(lifecycle::suspended, std::memory_order_relaxed);
           break;
         case control::resume:
-          c->state.store(lifecycle::running, std::memory_order_relaxed);
+          // A held actor waits for its supervisor's directive, not for resume().
+          if (!c->marked(mark_held)) c->state.store(lifecycle::running, std::memory_order_relaxed);
           break;
         case control::overflow:
-          fail(nullptr, "mailbox overflow: the bounded mailbox was full (policy fail)");
+          fail(nullptr, failure_kind::overflow, false,
+               "mailbox overflow: the bounded mailbox was full (policy fail)");
           break;
       }
     }
@@ -327,6 +378,10 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   // them). Returns whether `e`'s payload moved into the stash.
   auto after_requests = [&](envelope * e) __attribute__((always_inline)) {
     const std::uint8_t done = take_handler_requests(c, b, e);
+    if (done & runtime_access::k_fail) {
+      fail(e, failure_kind::fail_call, false);
+      return false;
+    }
     if (done & runtime_access::k_stop) stop = true;
     if (done & runtime_access::k_unstash) {
       snapshot = reinterpret_cast<std::uintptr_t>(static_cast<mailbox_link*>(e));
@@ -370,7 +425,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
             return;
           }
         } catch (...) {
-          fail(e);
+          fail(e, failure_kind::exception, true);
           return;
         }
       }
@@ -394,13 +449,15 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     l->current = e;
     runtime_access::set_current(b, e);
     bool handled = false;
+    bool threw = false;
     try {
       handled = b->dispatch(*e);
     } catch (...) {
-      fail(e);
+      threw = true;
+      fail(e, failure_kind::exception, true);
     }
     l->current = nullptr;
-    if (!handled && !failed) {
+    if (!handled && !threw) {
       dead(e, c, dead_letter_reason::unhandled_message, false);
       return;
     }

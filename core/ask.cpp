@@ -53,6 +53,7 @@ class reply_waiter final : public actor_base {
     stop_self();
     return true;
   }
+  bool handles(type_id) const noexcept override { return true; }
 
  private:
   system_state* detail_system() const noexcept { return self().cell()->system; }

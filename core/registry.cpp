@@ -4,6 +4,7 @@
 
 #include <keel/core/config.h>
 #include <keel/core/diagnostics.h>
+#include <keel/core/failure.h>
 #include <keel/core/hooks.h>
 #include <keel/core/type_registry.h>
 
@@ -222,6 +223,15 @@ std::string diagnostic::to_string() const {
     case diagnostic_kind::long_handler:
       s += "long_handler";
       break;
+    case diagnostic_kind::child_failure:
+      s += "child_failure";
+      break;
+    case diagnostic_kind::escalation:
+      s += "escalation";
+      break;
+    case diagnostic_kind::shutdown_kill:
+      s += "shutdown_kill";
+      break;
   }
   s += ": actor " + std::to_string(actor);
   if (!actor_type.empty() || !actor_name.empty()) {
@@ -236,6 +246,7 @@ std::string diagnostic::to_string() const {
     s += " for " + std::to_string(value / 1'000'000) + " ms";
   }
   s += ": " + text;
+  if (report != nullptr) s += "\n" + report->to_string();
   return s;
 }
 

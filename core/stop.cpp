@@ -20,10 +20,11 @@ std::string describe_exception() {
   }
 }
 
-// A control message (stop, suspend, resume) for an incarnation that has stopped has nothing left
-// to do: it is dropped, not counted as a dead letter. Anything else on the system lane is one.
+// A control message (stop, suspend, resume) or a supervisor's directive for an incarnation that
+// has stopped has nothing left to do: it is dropped, not counted as a dead letter. Anything else on
+// the system lane is one.
 void system_state::drop_system(envelope* e, actor_cell* c) noexcept {
-  if (e->type == type_id_of<control_msg>()) {
+  if (e->type == type_id_of<control_msg>() || e->type == type_id_of<directive_msg>()) {
     e->ops->destroy(e->payload());
     return;
   }
@@ -91,6 +92,8 @@ void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reas
                    std::string(to_string(reason)));
   }
   if (e->flags & envelope_flags::timer) release_timer(static_cast<core_timer*>(e->aux));
+  // A failure report no supervisor will read: the held child must not wait for ever.
+  if (e->type == type_id_of<child_failed>()) release_orphan(e);
   e->ops->destroy(e->payload());
   if (owned) free_envelope(e);
 }
@@ -173,6 +176,13 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   // Its watchers learn it is gone, after the generation changed: a send in reply to the down
   // is a dead letter.
   if (!watchers.empty()) notify_monitors(std::move(watchers), {c->slot, gen}, failed, why);
+  if (c->marked(mark_supervised)) {
+    tell_parent_exit(c, {c->slot, gen}, failed, why);
+    std::lock_guard<std::mutex> lock(parents_mu);
+    auto it = parents.find(c->slot);
+    if (it != parents.end() && it->second.generation == gen) parents.erase(it);
+    c->mark(mark_supervised, false);
+  }
 }
 
 }  // namespace keel::detail

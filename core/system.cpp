@@ -146,6 +146,13 @@ std::string system_state::type_name_of(std::uint32_t type_index) {
   return type_index < atype_names.size() ? atype_names[type_index] : std::string();
 }
 
+actor_handle system_state::parent_of(std::uint32_t slot, std::uint32_t generation) const {
+  std::lock_guard<std::mutex> lock(parents_mu);
+  auto it = parents.find(slot);
+  return it != parents.end() && it->second.generation == generation ? it->second.parent
+                                                                    : actor_handle{};
+}
+
 std::uint32_t system_state::cached_type_index(const void* identity) const noexcept {
   const std::size_t h = std::hash<const void*>{}(identity);
   for (std::size_t i = 0; i < k_atype_probe; ++i) {
@@ -253,7 +260,31 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
       s->cache_type_index(req.identity, type_index);
     }
   }
-  if (!opts.name.empty()) {
+  // The supervisor, and the held incarnation a restart replaces.
+  actor_cell* target = nullptr;
+  if (opts.supervisor.valid()) {
+    actor_cell* p = s->cell_at(opts.supervisor.slot);
+    if (p == nullptr || p->generation.load(std::memory_order_acquire) != opts.supervisor.generation)
+      return status(errc::actor_stopped, "spawn_options.supervisor: no live actor");
+  }
+  if (opts.replace.valid()) {
+    detail::core_local* l = s->local();
+    target = s->cell_at(opts.replace.slot);
+    if (target == nullptr ||
+        target->generation.load(std::memory_order_acquire) != opts.replace.generation)
+      return status(errc::actor_stopped, "spawn_options.replace: no live actor");
+    if (!opts.supervisor.valid() ||
+        s->parent_of(opts.replace.slot, opts.replace.generation) != opts.supervisor ||
+        l == nullptr || l->running == nullptr ||
+        actor_handle{l->running->slot, l->running->own_generation} != opts.supervisor) {
+      return status(errc::invalid_argument,
+                    "spawn_options.replace: only the actor's supervisor, from its handler, "
+                    "restarts it");
+    }
+    if (target->type_index != type_index)
+      return status(errc::invalid_argument,
+                    "spawn_options.replace: the new object's type differs from the actor's");
+  } else if (!opts.name.empty()) {
     std::lock_guard<std::mutex> lock(s->names_mu);
     if (s->names.count(opts.name) != 0) {
       return status(errc::duplicate_name, "an actor named \"" + opts.name + "\" is alive");
@@ -286,6 +317,15 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     sched::free_block(mem);
     return st;
   };
+  if (target != nullptr) {
+    // A restart in place: the held incarnation takes the new object from its system lane.
+    detail::runtime_access::bind(behavior, target, opts.replace.generation);
+    if (detail::send_directive(s, opts.replace, detail::directive_kind::restart,
+                               detail::owned_behavior(behavior)) != send_status::ok) {
+      return status(errc::actor_stopped, "spawn_options.replace: the actor stopped");
+    }
+    return actor_ref<>::from_cell(target, opts.replace.generation);
+  }
 
   // A cell: a released one whose mailbox is closed and idle, or a fresh one.
   actor_cell* c = nullptr;
@@ -392,6 +432,11 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     c->pin = *dedicated;
   }
   if (opts.stash_capacity != 0) detail::extras_of(c).stash_capacity = opts.stash_capacity;
+  if (opts.supervisor.valid()) {
+    std::lock_guard<std::mutex> lock(s->parents_mu);
+    s->parents[c->slot] = system_state::parent_entry{gen, opts.supervisor};
+    c->mark(detail::mark_supervised, true);
+  }
   detail::bind_bounded_lane(s, c, opts.mailbox, spare_lane);
   c->state.store(detail::lifecycle::starting, std::memory_order_relaxed);  // until on_start ran
   // release: everything above is visible to whoever loads this generation with acquire.
@@ -491,6 +536,16 @@ shutdown_report actor_system::shutdown(std::chrono::nanoseconds timeout) {
   s->sched->stop();
   s->shut_down = true;
   return report;
+}
+
+void actor_system::request_stop(std::string reason) {
+  std::lock_guard<std::mutex> lock(state_->stop_mu);
+  if (!state_->stop_reason) state_->stop_reason = std::move(reason);
+}
+
+std::optional<std::string> actor_system::stop_requested() const {
+  std::lock_guard<std::mutex> lock(state_->stop_mu);
+  return state_->stop_reason;
 }
 
 std::uint64_t actor_system::dead_letter_count() const noexcept {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,6 +19,7 @@
 #include <keel/core/actor_system.h>
 #include <keel/core/cell.h>
 #include <keel/core/counters.h>
+#include <keel/core/failure.h>
 #include <keel/core/monitor.h>
 #include <keel/core/rng.h>
 #include <keel/sched/scheduler.h>
@@ -101,8 +103,14 @@ struct pending_ask {
   std::unique_ptr<ask_continuation> k;
   timer_handle timeout;
 };
+// actor::fail()'s reason and trace, kept until the handler returns.
+struct pending_failure {
+  std::string text;
+  stack_trace trace;
+};
 struct cell_extras {
   std::string name;
+  std::unique_ptr<pending_failure> failing;  // set by actor::fail()
   // Messages to hand to the actor before its lane: held while it was suspended, or put back by
   // unstash_all (oldest first). mark_stashed says the list is not empty.
   mailbox_link* stash_head = nullptr;
@@ -139,6 +147,36 @@ struct control_msg {
   static constexpr std::string_view keel_name = "keel.control/1";
   control what;
 };
+// An actor object on its way to a cell (a supervisor's restart): destroyed and freed unless the
+// cell takes it.
+struct owned_behavior {
+  actor_base* p = nullptr;
+  owned_behavior() noexcept = default;
+  explicit owned_behavior(actor_base* b) noexcept : p(b) {}
+  owned_behavior(owned_behavior&& o) noexcept : p(std::exchange(o.p, nullptr)) {}
+  owned_behavior& operator=(owned_behavior&&) = delete;
+  ~owned_behavior();
+  actor_base* release() noexcept { return std::exchange(p, nullptr); }
+};
+// A supervisor's directive to a child, on the child's system lane (supervision.cpp).
+enum class directive_kind : std::uint8_t {
+  resume,    // held -> running, same object
+  restart,   // the object becomes `fresh` (on_start runs); acked with child_step::restarted
+  halt,      // on_stop (unless it failed), the object is destroyed, held; acked: halted
+  stop,      // stops as failed (no on_stop)
+  kill,      // stops at once: no on_stop
+  shutdown,  // graceful: an exit_signal if it traps exits, else a stop with on_stop
+};
+struct directive_msg {
+  static constexpr std::string_view keel_name = "keel.directive/1";
+  directive_kind what;
+  owned_behavior fresh;
+};
+// Any thread: sends a directive to `child`; dead_letter if that incarnation has stopped (and
+// `fresh`, if any, is freed).
+send_status send_directive(system_state* s, actor_handle child, directive_kind what,
+                           owned_behavior fresh = owned_behavior()) noexcept;
+
 // Internal: a bounded lane this actor waited for has room (actor::await_capacity).
 struct capacity_msg {
   static constexpr std::string_view keel_name = "keel.capacity/1";
@@ -159,10 +197,7 @@ struct runtime_access {
   static constexpr std::uint8_t k_stop = actor_base::k_request_stop;
   static constexpr std::uint8_t k_stash = actor_base::k_request_stash;
   static constexpr std::uint8_t k_unstash = actor_base::k_request_unstash;
-  // After on_start / on_stop: only a stop can be asked for there (stash() needs a message).
-  static bool take_stop(actor_base* a) noexcept {
-    return (std::exchange(a->requests_, std::uint8_t{0}) & k_stop) != 0;
-  }
+  static constexpr std::uint8_t k_fail = actor_base::k_request_fail;
   static std::uint8_t requests(const actor_base* a) noexcept { return a->requests_; }
   static std::uint8_t take_requests(actor_base* a) noexcept {
     return std::exchange(a->requests_, std::uint8_t{0});
@@ -234,6 +269,21 @@ struct system_state final : sched::task_runner {
   void notify_monitors(std::vector<monitor_entry> watchers, actor_handle who, bool failed,
                        std::string_view why) noexcept;
   std::string type_name_of(std::uint32_t type_index);
+  // Supervision, the child's side (supervision.cpp). A failed actor with a supervisor is held
+  // and its report sent (true); false: it has none (or it is gone), so the actor stops.
+  bool hold_failed(actor_cell* c, failure_report& r) noexcept;
+  // The report of a failure of `c` while handling `e` (null: in on_start or a directive): from
+  // the exception being handled (in_catch), `text`, or actor::fail()'s reason and trace.
+  failure_report describe_failure(actor_cell* c, envelope* e, failure_kind kind, bool in_catch,
+                                  const char* text) noexcept;
+  // What the activation must do after a directive.
+  enum class directive_step : std::uint8_t { nothing, resumed, start, stop, kill, graceful };
+  directive_step take_directive(actor_cell* c, envelope* e) noexcept;
+  // A stopped actor with a supervisor tells it (finalize_stop).
+  void tell_parent_exit(actor_cell* c, actor_handle who, bool failed,
+                        std::string_view why) noexcept;
+  // A child_failed that no supervisor will handle: the held child is stopped.
+  void release_orphan(envelope* e) noexcept;
 
   system_config cfg;
   actor_system* face = nullptr;
@@ -286,6 +336,26 @@ struct system_state final : sched::task_runner {
   // Names.
   mutable std::mutex names_mu;
   std::unordered_map<std::string, actor_handle> names;
+
+  // Supervised incarnations' supervisors, by slot (spawn_options::supervisor): a side table,
+  // not a cell field, as the cell's two lines are full. Looked up on failures, halts and exits
+  // only. Guarded by parents_mu.
+  struct parent_entry {
+    std::uint32_t generation;  // the supervised incarnation's
+    actor_handle parent;
+  };
+  mutable std::mutex parents_mu;
+  std::unordered_map<std::uint32_t, parent_entry> parents;
+  // Any thread: the supervisor of incarnation (slot, generation), or {}.
+  actor_handle parent_of(std::uint32_t slot, std::uint32_t generation) const;
+  // Token holder of `c`: the same, without the lock for an unsupervised actor.
+  actor_handle parent_of(const actor_cell* c) const {
+    return c->marked(mark_supervised) ? parent_of(c->slot, c->own_generation) : actor_handle{};
+  }
+
+  // actor_system::request_stop.
+  mutable std::mutex stop_mu;
+  std::optional<std::string> stop_reason;  // guarded by stop_mu
 
   // Dead letters.
   std::atomic<std::uint64_t> dead_letters{0};

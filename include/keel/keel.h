@@ -8,9 +8,11 @@
 #include <keel/core/actor_system.h>
 #include <keel/core/config.h>
 #include <keel/core/diagnostics.h>
+#include <keel/core/failure.h>
 #include <keel/core/hooks.h>
 #include <keel/core/mailbox.h>
 #include <keel/core/message.h>
 #include <keel/core/monitor.h>
+#include <keel/core/supervisor.h>
 #include <keel/core/timer.h>
 #include <keel/core/type_registry.h>

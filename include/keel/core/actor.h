@@ -18,8 +18,10 @@
 // actor's fields need no synchronisation. The protected methods below may only be called from
 // inside them.
 //
-// Failures: an exception that escapes a handler stops the actor with a failure report
-// (diagnostics sink, on_failure hooks, failure counters); it never reaches the worker.
+// Failures: an exception that escapes a handler, or a call to fail(reason), is a failure
+// (failure.h): it never reaches the worker. An actor with a supervisor is then held until its
+// supervisor decides (supervisor.h); one without stops, with a failure report (diagnostics sink,
+// on_failure hooks, failure counters).
 #pragma once
 
 #include <chrono>
@@ -62,6 +64,9 @@ sched::scheduler& scheduler_of(actor_cell* c) noexcept;
 std::uint64_t monitor_actor(actor_cell* self, actor_cell* target, std::uint32_t generation);
 void demonitor_actor(actor_cell* self, std::uint64_t id, actor_cell* target,
                      std::uint32_t generation);
+// actor::fail: keeps the reason and a stack trace for the runtime. Never throws (out of memory:
+// the reason is lost, the failure is not).
+void note_failure(actor_cell* self, std::string_view reason) noexcept;
 }  // namespace detail
 
 class actor_base {
@@ -78,6 +83,8 @@ class actor_base {
 
   // Runtime entry: handles one user message. Returns false if the type is not handled.
   virtual bool dispatch(envelope& e) = 0;
+  // Whether the actor handles messages of type `t`.
+  virtual bool handles(type_id t) const noexcept = 0;
 
  protected:
   // This actor's untyped ref and handle.
@@ -107,6 +114,30 @@ class actor_base {
     if (e == nullptr) return send_status::out_of_memory;
     if (current_->flags & envelope_flags::expects_reply) e->flags |= envelope_flags::is_reply;
     return detail::deliver_to(cell_->system, current_->sender, e);
+  }
+
+  // Where a reply to the message being handled goes, kept to answer it later, from another
+  // handler (reply_later). Replying later to an ask keeps it an ask's reply.
+  struct reply_address {
+    actor_handle to;
+    message_id request = 0;
+    message_id correlation = 0;
+    bool asked = false;
+  };
+  reply_address return_address() const noexcept {
+    if (current_ == nullptr) return {};
+    return {current_->sender, current_->id, current_->correlation,
+            (current_->flags & envelope_flags::expects_reply) != 0};
+  }
+  template <class M>
+  send_status reply_later(const reply_address& a, M&& m) noexcept {
+    if (!a.to.valid()) return send_status::dead_letter;
+    envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
+    if (e == nullptr) return send_status::out_of_memory;
+    e->causation = a.request;
+    e->correlation = a.correlation;
+    if (a.asked) e->flags |= envelope_flags::is_reply;
+    return detail::deliver_to(cell_->system, a.to, e);
   }
 
   // Sends `m` to an actor by handle (e.g. a sender() remembered from an earlier message).
@@ -198,6 +229,14 @@ class actor_base {
   // Stops this actor once the current handler returns.
   void stop_self() noexcept { requests_ |= k_request_stop; }
 
+  // Fails this actor once the current handler (or on_start) returns, as if it had thrown, for
+  // code built without exceptions: the report carries `reason` and a stack trace taken here.
+  // Whatever else the handler asked for (stop_self, stash) is void.
+  void fail(std::string_view reason) noexcept {
+    detail::note_failure(cell_, reason);
+    requests_ |= k_request_fail;
+  }
+
   // Puts the message being handled aside: unstash_all() hands it back, in stash order, before
   // the rest of the mailbox. The stash holds at most spawn_options::stash_capacity messages
   // (default system_config::stash_capacity): errc::full beyond that, and the message is not
@@ -223,6 +262,7 @@ class actor_base {
   static constexpr std::uint8_t k_request_stop = 1;
   static constexpr std::uint8_t k_request_stash = 2;
   static constexpr std::uint8_t k_request_unstash = 4;
+  static constexpr std::uint8_t k_request_fail = 8;
   std::uint8_t requests_ = 0;
 };
 
@@ -243,6 +283,7 @@ class actor : public actor_base {
     Self& self = static_cast<Self&>(*this);
     return ((e.type == type_id_of<Handled>() ? (self.on(e.as<Handled>()), true) : false) || ...);
   }
+  bool handles(type_id t) const noexcept final { return ((t == type_id_of<Handled>()) || ...); }
 };
 
 // The declared type name of an actor class (a compile error if it has none).

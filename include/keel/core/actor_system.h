@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,6 +46,15 @@ struct spawn_options {
   // deterministic executor the actor runs on the executor's thread like any other. A detached
   // actor is never pinned to a pool worker (`pin` must stay k_any_worker).
   bool detached = false;
+  // The supervisor this actor reports to (supervisor.h): when a handler fails, the actor is held
+  // -- its mailbox kept -- and the supervisor decides what happens to it; when it stops, the
+  // supervisor is told. Empty: a failure stops the actor. A keel::supervisor sets this for its
+  // children; errc::actor_stopped if it names no live actor.
+  actor_handle supervisor;
+  // Set by a supervisor restarting a child: the new actor object replaces the one of this held
+  // incarnation, in its cell (same refs, same mailbox), instead of taking a new cell. Only the
+  // incarnation's supervisor may do this, from inside its handler; leave it empty otherwise.
+  actor_handle replace;
 };
 
 struct dead_letter {
@@ -141,6 +151,13 @@ class actor_system {
   // Idempotent; not from a worker of this system (returns an empty report there).
   shutdown_report shutdown(std::chrono::nanoseconds timeout);
   shutdown_report shutdown();
+
+  // A request that the host program shut the system down, with the reason: made by
+  // request_stop (any thread), or by a root supervisor whose root_policy is stop_system when it
+  // escalates. keel does not shut down by itself: the host reads stop_requested() (or waits for
+  // it) and calls shutdown(). The first reason is kept.
+  void request_stop(std::string reason);
+  std::optional<std::string> stop_requested() const;
 
   // Dead letters so far, and the most recent ones (at most config.dead_letter_history). A dead
   // letter enters the history before the count: after reading a count of N, the history holds

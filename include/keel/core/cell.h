@@ -54,9 +54,11 @@ enum class lifecycle : std::uint8_t { free, starting, running, suspended, stoppi
 
 // Token-holder marks (actor_cell::marks): bits, so that the holder's state fits line 2.
 enum cell_mark : std::uint8_t {
-  mark_backlog = 1,    // the last activation ended by budget with messages left
-  mark_sys_dirty = 2,  // SYS may be set in `head`: clear it at the next chance (invariant 6)
-  mark_stashed = 4,    // extras->stash holds messages put aside while suspended
+  mark_backlog = 1,      // the last activation ended by budget with messages left
+  mark_sys_dirty = 2,    // SYS may be set in `head`: clear it at the next chance (invariant 6)
+  mark_stashed = 4,      // extras->stash holds messages put aside while suspended
+  mark_held = 8,         // failed (or halted) under a supervisor: suspended until its directive
+  mark_supervised = 16,  // it has a supervisor (system_state::parents)
 };
 
 struct alignas(k_cache_line) actor_cell : sched::task {

@@ -3,17 +3,23 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <keel/core/ids.h>
 
 namespace keel {
 
+struct failure_report;  // failure.h
+
 enum class diagnostic_kind : std::uint8_t {
-  failure,       // a handler threw: the actor stopped
-  mailbox_age,   // an actor's oldest dequeued message waited longer than the limit
-  hook_refused,  // a hook asked for something impossible (e.g. duplicating a move-only type)
-  long_handler   // a handler ran longer than scheduler_config::long_activation (value: ns)
+  failure,        // a handler failed and the actor, which has no supervisor, stopped
+  mailbox_age,    // an actor's oldest dequeued message waited longer than the limit
+  hook_refused,   // a hook asked for something impossible (e.g. duplicating a move-only type)
+  long_handler,   // a handler ran longer than scheduler_config::long_activation (value: ns)
+  child_failure,  // a supervised actor failed (text: the failure report, with the decision)
+  escalation,     // a supervisor gave up on its children (text: why; value: restarts so far)
+  shutdown_kill,  // a supervisor killed a child that did not stop within its shutdown timeout
 };
 
 struct diagnostic {
@@ -25,8 +31,11 @@ struct diagnostic {
   std::string text;          // exception text or a description
   message_id correlation = 0;
   std::uint64_t value = 0;  // mailbox_age: the age in ns; long_handler: how long it ran, in ns
+  // child_failure: the whole report (its trace is symbolized only when to_string() prints it).
+  std::shared_ptr<const failure_report> report;
 
-  // One line for logs: "keel: failure: actor 12 (shop.payment \"pay\") on shop.charge/1: ..."
+  // For logs: one line ("keel: failure: actor 12 (shop.payment \"pay\") on shop.charge/1: ..."),
+  // then, for a child_failure, the report's trace.
   std::string to_string() const;
 };
 

@@ -63,7 +63,7 @@ struct lifecycle_event {
   actor_handle actor;
   actor_id id = k_no_actor;
   std::string_view actor_type;
-  std::string_view reason;  // on_stop / on_failure: why
+  std::string_view reason;  // on_stop / on_failure / on_escalate: why; on_restart: the path
 };
 
 enum class dead_letter_reason : std::uint8_t {
@@ -109,6 +109,10 @@ class hook_subscriber {
   virtual void on_spawn(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_stop(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_failure(const lifecycle_event& ev) noexcept { (void)ev; }
+  // A supervisor restarted a child (actor: the child, reason: its supervision path), or
+  // escalated a failure to its own supervisor (actor: the supervisor, reason: why).
+  virtual void on_restart(const lifecycle_event& ev) noexcept { (void)ev; }
+  virtual void on_escalate(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_dead_letter(const dead_letter_event& ev) noexcept { (void)ev; }
 
  private:

@@ -1,0 +1,253 @@
+// Supervision, the child's side: a failed actor with a supervisor is held and reports; its
+// supervisor's directives (resume, restart in place, halt, stop, kill) arrive on its system lane;
+// its end is reported to its supervisor. The supervisor itself is core/supervisor*.cpp.
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <typeinfo>
+
+#include "core/system_state.h"
+
+#include <keel/core/actor.h>
+#include <keel/core/throw_hook.h>
+
+namespace keel::detail {
+namespace {
+
+std::string demangled(const char* name) {
+  int rc = 0;
+  char* out = abi::__cxa_demangle(name, nullptr, nullptr, &rc);
+  std::string s = (rc == 0 && out != nullptr) ? std::string(out) : std::string(name);
+  std::free(out);
+  return s;
+}
+
+// The address of the object an exception_ptr holds (libstdc++ and libc++ both keep just that).
+const void* object_of(const std::exception_ptr& p) noexcept {
+  static_assert(sizeof(std::exception_ptr) == sizeof(void*));
+  const void* obj = nullptr;
+  std::memcpy(&obj, &p, sizeof obj);
+  return obj;
+}
+
+// The token holder destroys the actor object; graceful: it did not fail, so on_stop runs first.
+void drop_behavior(system_state* s, actor_cell* c, bool graceful) noexcept {
+  actor_base* b = c->behavior;
+  if (b == nullptr) return;
+  if (graceful) {
+    try {
+      runtime_access::set_current(b, nullptr);
+      b->on_stop();
+      (void)runtime_access::take_requests(b);
+    } catch (...) {
+      diagnostic d;
+      d.kind = diagnostic_kind::failure;
+      d.actor = c->id;
+      d.actor_type = s->type_name_of(c->type_index);
+      d.text = "on_stop threw: " + describe_exception();
+      s->report(std::move(d));
+    }
+  }
+  b->~actor_base();
+  sched::free_block(b);
+  c->behavior = nullptr;
+}
+
+// What belonged to the old actor object and cannot outlive it: its asks' continuations and its
+// capacity waits (they call into it). Its stash goes back in front of the mailbox.
+void forget_object_state(actor_cell* c) noexcept {
+  cell_extras* x = c->extras;
+  if (x == nullptr) return;
+  for (auto& [rid, p] : x->asks) p.timeout.cancel();
+  x->asks.clear();
+  x->capacity_waits.clear();
+  x->failing.reset();
+  if (x->user_stash_head != nullptr) {
+    x->user_stash_tail->next.store(x->stash_head, std::memory_order_relaxed);
+    if (x->stash_head == nullptr) x->stash_tail = x->user_stash_tail;
+    x->stash_head = x->user_stash_head;
+    x->user_stash_head = nullptr;
+    x->user_stash_tail = nullptr;
+    x->user_stash_count = 0;
+    c->mark(mark_stashed, true);
+  }
+}
+
+}  // namespace
+
+owned_behavior::~owned_behavior() {
+  if (p != nullptr) {
+    p->~actor_base();
+    sched::free_block(p);
+  }
+}
+
+send_status send_directive(system_state* s, actor_handle child, directive_kind what,
+                           owned_behavior fresh) noexcept {
+  actor_cell* c = child.valid() ? s->cell_at(child.slot) : nullptr;
+  if (c == nullptr || c->generation.load(std::memory_order_acquire) != child.generation) {
+    return send_status::dead_letter;  // (fresh is freed with it)
+  }
+  envelope* e = make_envelope(s, directive_msg{what, std::move(fresh)});
+  if (e == nullptr) {
+    count_send_oom(s);
+    return send_status::out_of_memory;
+  }
+  e->flags |= envelope_flags::internal;
+  e->prio = priority::system;
+  e->target_generation = child.generation;
+  // A cell that stops meanwhile drops it from its system lane (drop_system), freeing `fresh`.
+  if (push_system(*c, e) & k_idle) s->sched->schedule(c, c->pin);
+  return send_status::ok;
+}
+
+failure_report system_state::describe_failure(actor_cell* c, envelope* e, failure_kind kind,
+                                              bool in_catch, const char* text) noexcept {
+  failure_report r;
+  try {
+    r.actor = actor_handle{c->slot, c->own_generation};
+    r.id = c->id;
+    r.actor_type = type_name_of(c->type_index);
+    if (c->extras != nullptr) r.actor_name = c->extras->name;
+    r.kind = kind;
+    r.at = cached_now(c);
+    if (e != nullptr) {
+      r.message_type = std::string(e->ops->name);
+      r.correlation = e->correlation;
+    }
+    if (text != nullptr) {
+      r.text = text;
+    } else if (in_catch) {
+      r.text = describe_exception();
+      r.exception = std::current_exception();
+      if (const std::type_info* t = abi::__cxa_current_exception_type()) {
+        r.exception_type = demangled(t->name());
+      }
+      // The throw hook's record, if it is this very exception's.
+      throw_record& last = last_throw();
+      if (last.object != nullptr && last.object == object_of(r.exception)) {
+        r.trace = last.trace;
+        r.origin = trace_origin::throw_site;
+        last.object = nullptr;
+      }
+    } else if (c->extras != nullptr && c->extras->failing != nullptr) {
+      pending_failure& f = *c->extras->failing;
+      r.text = std::move(f.text);
+      r.trace = f.trace;
+      r.origin = trace_origin::fail_call;
+      c->extras->failing.reset();
+    } else {
+      r.text = "fail() (no memory for the reason)";
+    }
+  } catch (...) {
+    // No memory for a field: the report goes out with what it has.
+  }
+  return r;
+}
+
+bool system_state::hold_failed(actor_cell* c, failure_report& r) noexcept {
+  const actor_handle parent = parent_of(c);
+  if (!parent.valid() || shutting_down.load(std::memory_order_acquire)) return false;
+  actor_cell* p = cell_at(parent.slot);
+  if (p == nullptr || p->generation.load(std::memory_order_acquire) != parent.generation) {
+    return false;  // its supervisor is gone: the actor stops
+  }
+  envelope* e = make_envelope(this, child_failed{std::move(r)});
+  if (e == nullptr) {
+    count_send_oom(this);
+    return false;
+  }
+  e->flags |= envelope_flags::internal;  // never refused by a bounded supervisor
+  e->sender = actor_handle{c->slot, c->own_generation};
+  c->state.store(lifecycle::suspended, std::memory_order_relaxed);
+  c->mark(mark_held, true);
+  // A supervisor that stops before it handles the report releases the child (release_orphan).
+  (void)deliver_to(this, parent, e);
+  return true;
+}
+
+system_state::directive_step system_state::take_directive(actor_cell* c, envelope* e) noexcept {
+  auto& m = e->as<directive_msg>();
+  const directive_kind what = m.what;
+  owned_behavior fresh(m.fresh.release());
+  e->ops->destroy(e->payload());
+  const bool held = c->marked(mark_held);
+  switch (what) {
+    case directive_kind::resume:
+      if (!held || c->behavior == nullptr) return directive_step::nothing;
+      c->mark(mark_held, false);
+      c->state.store(lifecycle::running, std::memory_order_relaxed);
+      return directive_step::resumed;
+    case directive_kind::restart:
+      if (fresh.p == nullptr) return directive_step::nothing;
+      drop_behavior(this, c, !held);
+      forget_object_state(c);
+      c->behavior = fresh.release();
+      c->mark(mark_held, false);
+      c->state.store(lifecycle::running, std::memory_order_relaxed);
+      return directive_step::start;
+    case directive_kind::halt: {
+      drop_behavior(this, c, !held);
+      forget_object_state(c);
+      c->state.store(lifecycle::suspended, std::memory_order_relaxed);
+      c->mark(mark_held, true);
+      const actor_handle parent = parent_of(c);
+      if (envelope* ack = make_envelope(this, child_halted{{c->slot, c->own_generation}})) {
+        ack->flags |= envelope_flags::internal;
+        ack->sender = actor_handle{c->slot, c->own_generation};
+        (void)deliver_to(this, parent, ack);
+      } else {
+        count_send_oom(this);
+      }
+      return directive_step::nothing;
+    }
+    case directive_kind::stop:
+      return directive_step::stop;
+    case directive_kind::kill:
+      return directive_step::kill;
+    case directive_kind::shutdown: {
+      if (held || c->behavior == nullptr) return directive_step::stop;
+      if (!c->behavior->handles(type_id_of<exit_signal>())) return directive_step::graceful;
+      // It traps exits: it decides when to stop (its supervisor kills it after the timeout).
+      const actor_handle me{c->slot, c->own_generation};
+      envelope* sig = nullptr;
+      try {
+        sig = make_envelope(this, exit_signal{parent_of(c), exit_reason::shutdown, std::string()});
+      } catch (...) {
+        sig = nullptr;
+      }
+      if (sig == nullptr) return directive_step::graceful;
+      sig->sender = parent_of(c);
+      (void)deliver_to(this, me, sig);
+      return directive_step::nothing;
+    }
+  }
+  return directive_step::nothing;
+}
+
+void system_state::tell_parent_exit(actor_cell* c, actor_handle who, bool failed,
+                                    std::string_view why) noexcept {
+  const actor_handle parent = parent_of(c);
+  if (!parent.valid()) return;
+  envelope* e = nullptr;
+  try {
+    e = make_envelope(this, child_exit{who, failed, std::string(why)});
+  } catch (...) {
+    e = nullptr;
+  }
+  if (e == nullptr) {
+    count_send_oom(this);
+    return;
+  }
+  e->flags |= envelope_flags::internal;
+  e->sender = who;
+  (void)deliver_to(this, parent, e);
+}
+
+void system_state::release_orphan(envelope* e) noexcept {
+  (void)send_directive(this, e->as<child_failed>().report.actor, directive_kind::stop);
+}
+
+}  // namespace keel::detail

@@ -1,0 +1,419 @@
+// keel::supervisor: what happens when a child fails or exits -- the decider, the restart guard,
+// restart intensity, backoff, one-for-one and group restarts, escalation -- and the sequences
+// that stop or halt children one at a time, newest first.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/supervisor_state.h"
+#include "core/system_state.h"
+
+#include <keel/core/supervisor.h>
+
+namespace keel::detail {
+namespace {
+
+void restart_hooks(system_state* sys, const child_record& c, const std::string& path) {
+#if !defined(KEEL_NO_HOOKS)
+  if (!sys->any_hooks) return;
+  const std::string type = sys->type_name_of(c.ref.cell()->type_index);
+  lifecycle_event ev{c.ref.handle(), c.ref.id(), type, path};
+  for (const auto& h : sys->hooks) {
+    if (h->enabled()) h->on_restart(ev);
+  }
+#else
+  (void)sys;
+  (void)c;
+  (void)path;
+#endif
+}
+
+// Drops the times older than `period` before `now`, adds `now`; false if more than max remain.
+bool record_restart(std::vector<std::uint64_t>& window, const restart_intensity& limit,
+                    std::uint64_t now) {
+  const auto period = static_cast<std::uint64_t>(limit.period.count());
+  window.erase(std::remove_if(window.begin(), window.end(),
+                              [&](std::uint64_t t) { return now - t >= period; }),
+               window.end());
+  window.push_back(now);
+  return window.size() <= limit.max_restarts;
+}
+
+}  // namespace
+
+void supervisor_state::keep_report(failure_report r) {
+  auto shared = std::make_shared<const failure_report>(r);
+  diagnostic d;
+  d.kind = diagnostic_kind::child_failure;
+  d.actor = r.id;
+  d.actor_name = r.actor_name;
+  d.actor_type = r.actor_type;
+  d.message_type = r.message_type;
+  d.correlation = r.correlation;
+  d.text = r.summary();
+  d.report = std::move(shared);
+  sys->report(std::move(d));
+  recent.push_back(std::move(r));
+  while (recent.size() > cfg.report_history) recent.pop_front();
+}
+
+bool supervisor_state::count_restart(child_record& c) {
+  const std::uint64_t t = now();
+  bool ok = record_restart(window, cfg.intensity, t);
+  if (c.spec.intensity) ok = record_restart(c.window, *c.spec.intensity, t) && ok;
+  return ok;
+}
+
+std::uint64_t supervisor_state::backoff_delay(child_record& c) {
+  const backoff_policy& b = cfg.backoff;
+  if (b.min_delay.count() == 0) return 0;
+  if (now() - c.last_restart >= static_cast<std::uint64_t>(b.reset_after.count())) c.streak = 0;
+  double d = static_cast<double>(b.min_delay.count()) * std::pow(b.factor, c.streak);
+  d = std::min(d, static_cast<double>(b.max_delay.count()));
+  d *= 1.0 + b.random_factor * self.rng().uniform();
+  ++c.streak;
+  return static_cast<std::uint64_t>(d);
+}
+
+void supervisor_state::arm(timer_action a, std::chrono::nanoseconds delay,
+                           std::uint64_t* serial_out) {
+  const std::uint64_t serial = ++timer_serial;
+  timers.emplace(serial, a);
+  (void)self.send_after(self.self(), delay, supervisor_timer{serial});
+  if (serial_out != nullptr) *serial_out = serial;
+}
+
+void supervisor_state::on_failure(failure_report r) {
+  ++failures_total;
+  child_record* c = find(r.actor);
+  if (c == nullptr) {
+    // Not (or no longer) one of ours: it must not stay held.
+    (void)send_directive(sys, r.actor, directive_kind::stop);
+    r.decision = directive::stop;
+    keep_report(std::move(r));
+    return;
+  }
+  r.path = path + "/" + c->spec.name;
+  r.restart_count = c->restarts;
+  if (goal != sequence_goal::none) {
+    const bool in_group =
+        goal == sequence_goal::group && std::find(group.begin(), group.end(), c) != group.end();
+    if (in_group) {  // it restarts with its group
+      r.decision = directive::restart;
+      keep_report(std::move(r));
+      return;
+    }
+    if (goal == sequence_goal::escalate || goal == sequence_goal::shutdown || c == current) {
+      // Being stopped anyway. The current one has had its shutdown already: stop it now.
+      if (c == current) (void)send_directive(sys, r.actor, directive_kind::stop);
+      r.decision = directive::stop;
+      keep_report(std::move(r));
+      return;
+    }
+    deferred.push_back(std::move(r));  // after the sequence
+    return;
+  }
+  directive d = directive::restart;
+  try {
+    d = cfg.decider(r);
+  } catch (...) {
+    d = directive::escalate;  // a decider that throws cannot be trusted with the child
+  }
+  if (d == directive::restart && c->spec.restart == restart_type::temporary) d = directive::stop;
+  if (d == directive::restart && c->spec.guard != nullptr && !c->spec.guard->allow(r, now())) {
+    d = directive::stop;
+    r.text += " [cut off by its restart guard]";
+  }
+  if (d == directive::restart && !count_restart(*c)) d = directive::escalate;
+  r.decision = d;
+  switch (d) {
+    case directive::resume:
+      (void)send_directive(sys, c->ref.handle(), directive_kind::resume);
+      keep_report(std::move(r));
+      return;
+    case directive::stop:
+      c->state = child_state::stopping;
+      c->remove_on_exit = true;
+      (void)send_directive(sys, c->ref.handle(), directive_kind::stop);
+      keep_report(std::move(r));
+      return;
+    case directive::escalate: {
+      std::string why = "child \"" + c->spec.name + "\" failed (" + r.text + ")";
+      if (c->spec.restart != restart_type::temporary) why += "; restart intensity exceeded";
+      keep_report(std::move(r));
+      escalate(std::move(why));
+      return;
+    }
+    case directive::restart: {
+      c->state = child_state::held;
+      const std::uint64_t delay = backoff_delay(*c);
+      if (delay == 0) {
+        restart_now(*c);
+      } else {
+        arm({timer_action::kind::restart, c->ref.handle()}, std::chrono::nanoseconds(delay));
+      }
+      keep_report(std::move(r));  // after the restart went out: it is not delayed by this
+      return;
+    }
+  }
+}
+
+void supervisor_state::on_exit(child_record& c, bool failed, const std::string& reason) {
+  (void)reason;
+  if (goal != sequence_goal::none && current == &c) {
+    if (goal == sequence_goal::group) {
+      c.killed = true;  // gone: the group's restart spawns it anew
+    } else {
+      c.state = child_state::stopped;
+    }
+    child_done(c);
+    return;
+  }
+  if (goal == sequence_goal::group && std::find(group.begin(), group.end(), &c) != group.end()) {
+    c.killed = true;  // exited while waiting for its halt: spawned anew with the group
+    return;
+  }
+  c.state = child_state::stopped;
+  const bool again = !c.remove_on_exit && goal == sequence_goal::none &&
+                     (c.spec.restart == restart_type::permanent ||
+                      (c.spec.restart == restart_type::transient && failed));
+  if (!again) {
+    const bool significant = c.spec.significant;
+    if (goal == sequence_goal::none || c.remove_on_exit) forget(&c);
+    check_auto_shutdown(significant);
+    return;
+  }
+  if (!count_restart(c)) {
+    escalate("child \"" + c.spec.name + "\" exited; restart intensity exceeded");
+    return;
+  }
+  const std::uint64_t delay = backoff_delay(c);
+  if (delay == 0) {
+    restart_now(c);
+  } else {
+    arm({timer_action::kind::restart, c.ref.handle()}, std::chrono::nanoseconds(delay));
+  }
+}
+
+void supervisor_state::restart_now(child_record& failed) {
+  if (cfg.strategy == restart_strategy::one_for_one) {
+    restart_one(failed);
+    return;
+  }
+  std::vector<child_record*> members;
+  bool from_here = cfg.strategy == restart_strategy::one_for_all;
+  for (auto& c : children) {
+    if (c.get() == &failed) from_here = true;
+    if (from_here && !c->remove_on_exit) members.push_back(c.get());
+  }
+  begin_sequence(sequence_goal::group, std::move(members));
+}
+
+void supervisor_state::restart_one(child_record& c) {
+  c.state = child_state::restarting;
+  // In place while the incarnation lives (held, or halted by a group restart); a new actor
+  // once it has gone (killed, or it exited on its own).
+  const bool in_place = c.ref.alive() && !c.killed;
+  auto r = start(c, in_place);
+  if (!r) {
+    failure_report f;
+    f.actor = c.ref.handle();
+    f.id = c.ref.id();
+    f.kind = failure_kind::start;
+    f.text = "restart failed: " + std::string(r.error().message());
+    f.at = now();
+    c.state = child_state::held;
+    on_failure(std::move(f));
+    return;
+  }
+  ++c.restarts;
+  ++restarts_total;
+  restart_hooks(sys, c, path + "/" + c.spec.name);
+}
+
+void supervisor_state::escalate(std::string why) {
+  if (goal == sequence_goal::escalate || goal == sequence_goal::shutdown) return;
+  diagnostic d;
+  d.kind = diagnostic_kind::escalation;
+  d.actor = self.id();
+  d.actor_type = std::string(supervisor::keel_name);
+  d.text = path + ": " + why;
+  d.value = restarts_total;
+  sys->report(std::move(d));
+#if !defined(KEEL_NO_HOOKS)
+  if (sys->any_hooks) {
+    lifecycle_event ev{me(), self.id(), supervisor::keel_name, why};
+    for (const auto& h : sys->hooks) {
+      if (h->enabled()) h->on_escalate(ev);
+    }
+  }
+#endif
+  escalate_reason = std::move(why);
+  std::vector<child_record*> all;
+  for (auto& c : children) all.push_back(c.get());
+  begin_sequence(sequence_goal::escalate, std::move(all));
+}
+
+void supervisor_state::on_timer(std::uint64_t serial) {
+  auto it = timers.find(serial);
+  if (it == timers.end()) return;  // cancelled
+  const timer_action a = it->second;
+  timers.erase(it);
+  child_record* c = find(a.child);
+  if (c == nullptr) return;
+  switch (a.what) {
+    case timer_action::kind::restart:
+      if (goal == sequence_goal::none) {
+        restart_now(*c);
+      } else if (goal == sequence_goal::group || goal == sequence_goal::terminate) {
+        deferred_restarts.push_back(a.child);
+      }
+      return;
+    case timer_action::kind::shutdown_timeout:
+    case timer_action::kind::halt_timeout:
+      if (c != current) return;
+      current_timer = 0;
+      c->killed = true;
+      killed_names.push_back(c->spec.name);
+      {
+        diagnostic d;
+        d.kind = diagnostic_kind::shutdown_kill;
+        d.actor = c->ref.id();
+        d.text = path + "/" + c->spec.name + " did not stop within its shutdown timeout: killed";
+        sys->report(std::move(d));
+      }
+      (void)send_directive(sys, c->ref.handle(), directive_kind::kill);
+      return;
+  }
+}
+
+void supervisor_state::begin_sequence(sequence_goal g, std::vector<child_record*> members) {
+  if (current_timer != 0) timers.erase(current_timer);
+  current_timer = 0;
+  current = nullptr;
+  goal = g;
+  group = g == sequence_goal::group ? members : std::vector<child_record*>();
+  queue = std::move(members);  // the newest is at the back: stopped first
+  step_sequence();
+}
+
+void supervisor_state::step_sequence() {
+  while (!queue.empty()) {
+    child_record* c = queue.back();
+    queue.pop_back();
+    if (!c->ref.alive()) {
+      c->killed = true;  // gone already
+      if (goal != sequence_goal::group) c->state = child_state::stopped;
+      continue;
+    }
+    current = c;
+    const bool halt = goal == sequence_goal::group;
+    c->state = halt ? child_state::restarting : child_state::stopping;
+    if (c->spec.shutdown.count() == 0) {
+      c->killed = true;  // brutal kill
+      (void)send_directive(sys, c->ref.handle(), directive_kind::kill);
+      return;
+    }
+    (void)send_directive(sys, c->ref.handle(),
+                         halt ? directive_kind::halt : directive_kind::shutdown);
+    arm({halt ? timer_action::kind::halt_timeout : timer_action::kind::shutdown_timeout,
+         c->ref.handle()},
+        c->spec.shutdown, &current_timer);
+    return;
+  }
+  current = nullptr;
+  finish_sequence();
+}
+
+void supervisor_state::child_done(child_record& c) {
+  (void)c;
+  if (current_timer != 0) timers.erase(current_timer);
+  current_timer = 0;
+  current = nullptr;
+  step_sequence();
+}
+
+void supervisor_state::finish_sequence() {
+  const sequence_goal g = goal;
+  goal = sequence_goal::none;
+  switch (g) {
+    case sequence_goal::none:
+      return;
+    case sequence_goal::group: {
+      std::vector<child_record*> members = std::move(group);
+      group.clear();
+      for (child_record* c : members) restart_one(*c);  // start order
+      after_sequence();
+      return;
+    }
+    case sequence_goal::terminate: {
+      std::vector<child_record*> gone;
+      for (auto& c : children) {
+        if (c->remove_on_exit && c->state == child_state::stopped) gone.push_back(c.get());
+      }
+      bool significant = false;
+      for (child_record* c : gone) {
+        significant = significant || c->spec.significant;
+        forget(c);
+      }
+      (void)self.reply_later(asker, supervisor_reply{status(), {}});
+      asker = {};
+      check_auto_shutdown(significant);
+      after_sequence();
+      return;
+    }
+    case sequence_goal::shutdown:
+      goal = sequence_goal::shutdown;  // stays: nothing more starts
+      if (answer_with_status) (void)self.reply_later(asker, status_now());
+      asker = {};
+      children.clear();
+      by_handle.clear();
+      self.stop_self();
+      return;
+    case sequence_goal::escalate:
+      goal = sequence_goal::escalate;
+      children.clear();
+      by_handle.clear();
+      if (sys->parent_of(self.cell()).valid()) {
+        self.fail("escalated: " + escalate_reason);
+        return;
+      }
+      // A root: its policy.
+      if (cfg.root == root_policy::stop_system) {
+        sys->face->request_stop(path + ": escalated at the root: " + escalate_reason);
+      }
+      self.stop_self();
+      return;
+  }
+}
+
+void supervisor_state::after_sequence() {
+  while (goal == sequence_goal::none && !deferred.empty()) {
+    failure_report r = std::move(deferred.front());
+    deferred.pop_front();
+    --failures_total;  // counted when it came
+    on_failure(std::move(r));
+  }
+  while (goal == sequence_goal::none && !deferred_restarts.empty()) {
+    const actor_handle h = deferred_restarts.front();
+    deferred_restarts.pop_front();
+    if (child_record* c = find(h)) restart_now(*c);
+  }
+}
+
+void supervisor_state::check_auto_shutdown(bool significant) {
+  if (!significant || cfg.shutdown_on == auto_shutdown::never) return;
+  if (goal == sequence_goal::shutdown || goal == sequence_goal::escalate) return;
+  if (cfg.shutdown_on == auto_shutdown::all_significant) {
+    for (auto& c : children) {
+      if (c->spec.significant && c->state != child_state::stopped) return;
+    }
+  }
+  asker = {};
+  answer_with_status = false;
+  std::vector<child_record*> all;
+  for (auto& c : children) all.push_back(c.get());
+  begin_sequence(sequence_goal::shutdown, std::move(all));
+}
+
+}  // namespace keel::detail
