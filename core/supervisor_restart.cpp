@@ -174,7 +174,9 @@ void supervisor_state::on_exit(child_record& c, bool failed, const std::string& 
     return;
   }
   c.state = child_state::stopped;
+  // (While the system shuts down, nothing is restarted.)
   const bool again = !c.remove_on_exit && goal == sequence_goal::none &&
+                     !sys->shutting_down.load(std::memory_order_acquire) &&
                      (c.spec.restart == restart_type::permanent ||
                       (c.spec.restart == restart_type::transient && failed));
   if (!again) {
@@ -219,11 +221,33 @@ void supervisor_state::restart_one(child_record& c) {
     failure_report f;
     f.actor = c.ref.handle();
     f.id = c.ref.id();
+    f.path = path + "/" + c.spec.name;
     f.kind = failure_kind::start;
     f.text = "restart failed: " + std::string(r.error().message());
     f.at = now();
+    f.restart_count = c.restarts;
+    if (r.code() == errc::shutting_down) {
+      // The system is going down: nothing to restart into.
+      f.decision = directive::stop;
+      (void)send_directive(sys, c.ref.handle(), directive_kind::stop);
+      keep_report(std::move(f));
+      forget(&c);
+      return;
+    }
+    // Counted like a failure; retried after the backoff delay (at least a timer tick, so that
+    // a restart that keeps failing cannot spin the supervisor).
     c.state = child_state::held;
-    on_failure(std::move(f));
+    if (!count_restart(c)) {
+      f.decision = directive::escalate;
+      const std::string why = "child \"" + c.spec.name + "\": " + f.text;
+      keep_report(std::move(f));
+      escalate(why);
+      return;
+    }
+    f.decision = directive::restart;
+    const auto delay = std::max<std::uint64_t>(backoff_delay(c), 1'000'000);
+    arm({timer_action::kind::restart, c.ref.handle()}, std::chrono::nanoseconds(delay));
+    keep_report(std::move(f));
     return;
   }
   ++c.restarts;
