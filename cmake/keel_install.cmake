@@ -18,7 +18,8 @@ if(KEEL_SANITIZE)
                 \"package does not pass sanitizer flags on: consumers must add them themselves\")")
 endif()
 
-install(TARGETS keel EXPORT keelTargets
+install(TARGETS keel keel_throw_hook EXPORT keelTargets
+        OBJECTS DESTINATION ${CMAKE_INSTALL_LIBDIR}/keel-objects
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -245,6 +245,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
 #endif
     if (e != nullptr) answer_ask(e, errc::failed, r.text);
     failed = true;
+    notify_links(c, true, r.text);
     // Whatever the handler asked for before it failed is void; give back the stash room it took.
     if (c->behavior != nullptr &&
         (runtime_access::take_requests(c->behavior) & runtime_access::k_stash)) {
@@ -294,6 +295,13 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       popped = true;
       if (e->target_generation == gen && e->type == type_id_of<monitor_msg>()) {
         take_monitor_msg(c, e);
+        continue;
+      }
+      if (e->target_generation == gen && e->type == type_id_of<link_msg>()) {
+        std::string linked_failure;
+        if (take_link_msg(c, e, linked_failure) && !c->marked(mark_held)) {
+          fail(nullptr, failure_kind::linked, false, linked_failure.c_str());
+        }
         continue;
       }
       if (e->target_generation == gen && e->type == type_id_of<directive_msg>()) {

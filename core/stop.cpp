@@ -32,6 +32,32 @@ void system_state::drop_system(envelope* e, actor_cell* c) noexcept {
     answer_monitor_noproc(e, c);  // the watcher learns the actor had already stopped
     return;
   }
+  if (e->type == type_id_of<link_msg>()) {
+    // A link to an actor that has stopped: the linker learns at once, as from a stop.
+    link_msg& m = e->as<link_msg>();
+    if (m.what == link_msg::kind::add) {
+      actor_cell* peer = cell_at(m.peer.slot);
+      if (peer != nullptr) {
+        envelope* back = nullptr;
+        try {
+          back = make_envelope(this, link_msg{{c->slot, e->target_generation},
+                                              link_msg::kind::exit,
+                                              false,
+                                              "noproc: the linked actor had stopped"});
+        } catch (...) {
+          back = nullptr;
+        }
+        if (back != nullptr) {
+          back->flags |= envelope_flags::internal;
+          back->prio = priority::system;
+          back->target_generation = m.peer.generation;
+          if (push_system(*peer, back) & k_idle) sched->schedule(peer, peer->pin);
+        }
+      }
+    }
+    e->ops->destroy(e->payload());
+    return;
+  }
   dead(e, c, dead_letter_reason::actor_stopped, false);
 }
 
@@ -176,6 +202,7 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   // Its watchers learn it is gone, after the generation changed: a send in reply to the down
   // is a dead letter.
   if (!watchers.empty()) notify_monitors(std::move(watchers), {c->slot, gen}, failed, why);
+  notify_links(c, failed, why);
   if (c->marked(mark_supervised)) {
     tell_parent_exit(c, {c->slot, gen}, failed, why);
     std::lock_guard<std::mutex> lock(parents_mu);

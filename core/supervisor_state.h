@@ -66,7 +66,7 @@ struct supervisor_state {
   std::vector<child_record*> group;  // a group restart's members, start order
   std::string escalate_reason;
   // Who asked for the sequence (shutdown_supervisor, terminate_child): answered at its end.
-  actor_base::reply_address asker;
+  reply_address asker;
   bool answer_with_status = false;      // shutdown_supervisor: the status; else supervisor_reply
   std::deque<failure_report> deferred;  // failures that came during a sequence
   std::deque<actor_handle> deferred_restarts;  // backoff timers that fired during one

@@ -127,6 +127,7 @@ struct cell_extras {
   // Death watch: who monitors this actor (sent a `down` when it stops), the monitors this
   // actor cancelled (their down is dropped), and the last monitor id it handed out.
   std::vector<monitor_entry> monitors;
+  std::vector<actor_handle> links;  // actor::link peers
   std::unordered_set<std::uint64_t> demonitored;
   std::uint64_t monitor_serial = 0;
   // actor::await_capacity continuations, by token (capacity_msg), and the last token used.
@@ -140,6 +141,16 @@ struct monitor_msg {
   actor_handle watcher;
   std::uint64_t id;
   bool add;
+};
+
+// System lane: a link (actor::link) added, removed, or ended by the peer's failure or stop.
+struct link_msg {
+  static constexpr std::string_view keel_name = "keel.link/1";
+  enum class kind : std::uint8_t { add, remove, exit };
+  actor_handle peer;
+  kind what = kind::add;
+  bool failed = false;  // exit: the peer failed (rather than stopped)
+  std::string text;     // exit: why
 };
 
 // Control message on the system lane.
@@ -269,6 +280,11 @@ struct system_state final : sched::task_runner {
   void notify_monitors(std::vector<monitor_entry> watchers, actor_handle who, bool failed,
                        std::string_view why) noexcept;
   std::string type_name_of(std::uint32_t type_index);
+  // Links (links.cpp). take_link_msg: the token holder applies a link message; true when the
+  // actor must fail because a linked actor failed (`failure`: the text). notify_links: a failed
+  // or stopped actor tells its peers, and its links end.
+  bool take_link_msg(actor_cell* c, envelope* e, std::string& failure) noexcept;
+  void notify_links(actor_cell* c, bool failed, std::string_view why) noexcept;
   // Supervision, the child's side (supervision.cpp). A failed actor with a supervisor is held
   // and its report sent (true); false: it has none (or it is gone), so the actor stops.
   bool hold_failed(actor_cell* c, failure_report& r) noexcept;

@@ -64,10 +64,21 @@ sched::scheduler& scheduler_of(actor_cell* c) noexcept;
 std::uint64_t monitor_actor(actor_cell* self, actor_cell* target, std::uint32_t generation);
 void demonitor_actor(actor_cell* self, std::uint64_t id, actor_cell* target,
                      std::uint32_t generation);
+// Links (actor::link). May throw std::bad_alloc.
+void link_actor(actor_cell* self, actor_cell* target, std::uint32_t generation);
+void unlink_actor(actor_cell* self, actor_cell* target, std::uint32_t generation);
 // actor::fail: keeps the reason and a stack trace for the runtime. Never throws (out of memory:
 // the reason is lost, the failure is not).
 void note_failure(actor_cell* self, std::string_view reason) noexcept;
 }  // namespace detail
+
+// Where a reply goes (actor_base::return_address), kept to answer a request later.
+struct reply_address {
+  actor_handle to;
+  message_id request = 0;
+  message_id correlation = 0;
+  bool asked = false;  // the request was an ask: the reply completes it
+};
 
 class actor_base {
  public:
@@ -118,12 +129,6 @@ class actor_base {
 
   // Where a reply to the message being handled goes, kept to answer it later, from another
   // handler (reply_later). Replying later to an ask keeps it an ask's reply.
-  struct reply_address {
-    actor_handle to;
-    message_id request = 0;
-    message_id correlation = 0;
-    bool asked = false;
-  };
   reply_address return_address() const noexcept {
     if (current_ == nullptr) return {};
     return {current_->sender, current_->id, current_->correlation,
@@ -224,6 +229,21 @@ class actor_base {
   template <class T>
   void demonitor(const actor_ref<T>& target, std::uint64_t id) {
     detail::demonitor_actor(cell_, id, target.cell(), target.generation());
+  }
+
+  // Links this actor with `target` both ways: when either fails, the other fails too, unless it
+  // traps exits (lists keel::exit_signal among its messages: then it receives one, reason
+  // failed or stopped); when either stops, a trapping peer receives an exit_signal (reason
+  // stopped) and another is not affected. A link ends with the first exit it carries, and a
+  // restart in place does not end it. Linking to an actor that has stopped acts at once (a
+  // trapping actor gets exit_signal, stopped). Allocates; std::bad_alloc fails the handler.
+  template <class T>
+  void link(const actor_ref<T>& target) {
+    detail::link_actor(cell_, target.cell(), target.generation());
+  }
+  template <class T>
+  void unlink(const actor_ref<T>& target) {
+    detail::unlink_actor(cell_, target.cell(), target.generation());
   }
 
   // Stops this actor once the current handler returns.
