@@ -13,6 +13,20 @@
 namespace keel::detail {
 namespace {
 
+// Runs fn(); an exception it lets escape is caught here, in a small frame, into `out` (false).
+template <class F>
+[[gnu::noinline]] bool guarded(F&& fn, caught_exception& out) noexcept {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& ex) {
+    capture_exception(out, &ex);
+  } catch (...) {
+    capture_exception(out, nullptr);
+  }
+  return false;
+}
+
 // Frees envelopes a lane is done with, returning them to the worker that allocated them.
 struct lane_freer {
   core_local* l;  // the running worker's
@@ -229,11 +243,14 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   bool failed = false;
   std::string why;  // set when a handler fails; empty: an ordinary stop
 
-  // A failure (failure.h) while handling `e` (null: on_start, a directive): described (from the
-  // exception being handled if in_catch, else `text` or actor::fail()'s reason), counted, hooks
-  // told, an ask answered; then held for its supervisor, or the actor stops.
-  auto fail = [&](envelope* e, failure_kind kind, bool in_catch, const char* text = nullptr) {
-    failure_report r = describe_failure(c, e, kind, in_catch, text);
+  // A failure (failure.h) while handling `e` (null: on_start, a directive): described (the
+  // exception `caught`, `text`, or actor::fail()'s reason), counted, hooks told, an ask
+  // answered; then held for its supervisor, or the actor stops. Exceptions are caught in small
+  // frames (dispatch_caught, guarded): the unwinder's search through this large function's
+  // tables would cost more than the rest of a restart.
+  auto fail = [&](envelope* e, failure_kind kind, caught_exception* caught,
+                  const char* text = nullptr) {
+    failure_report r = describe_failure(c, e, kind, caught, text);
     count(l, c->type_index, &counter_row::failures);
 #if !defined(KEEL_NO_HOOKS)
     if (any_hooks) {
@@ -251,37 +268,34 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
         (runtime_access::take_requests(c->behavior) & runtime_access::k_stash)) {
       --c->extras->user_stash_count;
     }
-    std::string text_copy;
-    try {
-      text_copy = r.text;
-    } catch (...) {
-    }
+    if (hold_failed(c, r)) return;  // held: its supervisor reports and decides
     diagnostic d;
     d.kind = diagnostic_kind::failure;
     d.actor = c->id;
-    d.actor_type = r.actor_type;
-    d.actor_name = r.actor_name;
-    d.message_type = r.message_type;
+    d.actor_type = std::move(r.actor_type);
+    d.actor_name = std::move(r.actor_name);
+    d.message_type = std::move(r.message_type);
     d.correlation = r.correlation;
-    if (hold_failed(c, r)) return;  // held: its supervisor reports and decides
-    d.text = text_copy;
+    d.text = r.text;
+    try {
+      why = "failed: " + r.text;
+    } catch (...) {
+    }
     report(std::move(d));
     stop = true;
-    why = "failed: " + text_copy;
   };
   // on_start of a new actor object (a spawn's start, or a supervisor's restart).
   auto run_start = [&]() {
-    try {
-      runtime_access::set_current(b, nullptr);
-      b->on_start();
-      const std::uint8_t asked = runtime_access::take_requests(b);
-      if (asked & runtime_access::k_fail) {
-        fail(nullptr, failure_kind::start, false);
-      } else if (asked & runtime_access::k_stop) {
-        stop = true;
-      }
-    } catch (...) {
-      fail(nullptr, failure_kind::start, true);
+    runtime_access::set_current(b, nullptr);
+    if (!guarded([&] { b->on_start(); }, l->caught)) {
+      fail(nullptr, failure_kind::start, &l->caught);
+      return;
+    }
+    const std::uint8_t asked = runtime_access::take_requests(b);
+    if (asked & runtime_access::k_fail) {
+      fail(nullptr, failure_kind::start, nullptr);
+    } else if (asked & runtime_access::k_stop) {
+      stop = true;
     }
   };
 
@@ -300,7 +314,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       if (e->target_generation == gen && e->type == type_id_of<link_msg>()) {
         std::string linked_failure;
         if (take_link_msg(c, e, linked_failure) && !c->marked(mark_held)) {
-          fail(nullptr, failure_kind::linked, false, linked_failure.c_str());
+          fail(nullptr, failure_kind::linked, nullptr, linked_failure.c_str());
         }
         continue;
       }
@@ -355,7 +369,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
           if (!c->marked(mark_held)) c->state.store(lifecycle::running, std::memory_order_relaxed);
           break;
         case control::overflow:
-          fail(nullptr, failure_kind::overflow, false,
+          fail(nullptr, failure_kind::overflow, nullptr,
                "mailbox overflow: the bounded mailbox was full (policy fail)");
           break;
       }
@@ -364,7 +378,13 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   };
   // The senders' line (head) is read only when SYS may be set (invariant 6): an activation
   // without system traffic leaves it in the senders' caches.
-  auto run_system = [&]() {
+  auto run_system = [&]() __attribute__((always_inline)) {
+    // Most activations have no system traffic: one load decides that here, without a call to
+    // drain_system (which the compiler keeps out of line).
+    if (!c->marked(mark_sys_dirty) &&
+        c->sys_tail->next.load(std::memory_order_acquire) == nullptr) {
+      return;
+    }
     if (!drain_system() && !c->marked(mark_sys_dirty)) return;
     c->mark(mark_sys_dirty, false);
     std::uintptr_t h = c->head.load(std::memory_order_relaxed);
@@ -387,7 +407,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   auto after_requests = [&](envelope * e) __attribute__((always_inline)) {
     const std::uint8_t done = take_handler_requests(c, b, e);
     if (done & runtime_access::k_fail) {
-      fail(e, failure_kind::fail_call, false);
+      fail(e, failure_kind::fail_call, nullptr);
       return false;
     }
     if (done & runtime_access::k_stop) stop = true;
@@ -424,16 +444,16 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
         // A continuation (an ask's reply or timeout) has no current message: sender(),
         // correlation() and stash() must not see the previous handler's envelope.
         runtime_access::set_current(b, nullptr);
-        try {
-          if (route_reply_or_timeout(c, e)) {
-            // What the continuation asked for takes effect now, not at the next message. (It
-            // cannot stash: it has no current message.)
-            if (runtime_access::requests(b) != 0) [[unlikely]]
-              (void)after_requests(e);
-            return;
-          }
-        } catch (...) {
-          fail(e, failure_kind::exception, true);
+        bool routed = false;
+        if (!guarded([&] { routed = route_reply_or_timeout(c, e); }, l->caught)) {
+          fail(e, failure_kind::exception, &l->caught);
+          return;
+        }
+        if (routed) {
+          // What the continuation asked for takes effect now, not at the next message. (It
+          // cannot stash: it has no current message.)
+          if (runtime_access::requests(b) != 0) [[unlikely]]
+            (void)after_requests(e);
           return;
         }
       }
@@ -456,16 +476,11 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
 #endif
     l->current = e;
     runtime_access::set_current(b, e);
-    bool handled = false;
-    bool threw = false;
-    try {
-      handled = b->dispatch(*e);
-    } catch (...) {
-      threw = true;
-      fail(e, failure_kind::exception, true);
-    }
+    const dispatch_result result = b->dispatch_caught(*e, l->caught);
+    if (result == dispatch_result::threw) [[unlikely]]
+      fail(e, failure_kind::exception, &l->caught);
     l->current = nullptr;
-    if (!handled && !threw) {
+    if (result == dispatch_result::unhandled) {
       dead(e, c, dead_letter_reason::unhandled_message, false);
       return;
     }

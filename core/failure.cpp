@@ -57,7 +57,7 @@ std::vector<stack_trace::frame> stack_trace::symbolize() const {
                  reinterpret_cast<std::uintptr_t>(info.dli_fbase);
       if (info.dli_sname != nullptr) f.symbol = demangle(info.dli_sname);
     } else {
-      f.module = "?";
+      f.module.assign(1, '?');  // (not `= "?"`: GCC 12 -O3 warns falsely about the copy)
       f.offset = reinterpret_cast<std::uintptr_t>(frames_[i]);
     }
     out.push_back(std::move(f));

@@ -246,7 +246,10 @@ std::string diagnostic::to_string() const {
     s += " for " + std::to_string(value / 1'000'000) + " ms";
   }
   s += ": " + text;
-  if (report != nullptr) s += "\n" + report->to_string();
+  if (report != nullptr) {
+    s += '\n';
+    s += report->to_string();  // the summary line (path, decision, ...), then the trace
+  }
   return s;
 }
 

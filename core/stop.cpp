@@ -205,9 +205,7 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   notify_links(c, failed, why);
   if (c->marked(mark_supervised)) {
     tell_parent_exit(c, {c->slot, gen}, failed, why);
-    std::lock_guard<std::mutex> lock(parents_mu);
-    auto it = parents.find(c->slot);
-    if (it != parents.end() && it->second.generation == gen) parents.erase(it);
+    parent_word(c->slot)->store(0, std::memory_order_relaxed);
     c->mark(mark_supervised, false);
   }
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <typeinfo>
+#include <unordered_map>
 
 #include "core/system_state.h"
 
@@ -16,12 +17,18 @@
 namespace keel::detail {
 namespace {
 
-std::string demangled(const char* name) {
+// The demangled name of an exception type, cached per thread (a crash loop throws the same
+// types again and again; demangling allocates and costs about a microsecond).
+const std::string& demangled(const std::type_info* t) {
+  thread_local std::unordered_map<const std::type_info*, std::string> cache;
+  auto it = cache.find(t);
+  if (it != cache.end()) return it->second;
   int rc = 0;
-  char* out = abi::__cxa_demangle(name, nullptr, nullptr, &rc);
-  std::string s = (rc == 0 && out != nullptr) ? std::string(out) : std::string(name);
+  char* out = abi::__cxa_demangle(t->name(), nullptr, nullptr, &rc);
+  std::string s = (rc == 0 && out != nullptr) ? std::string(out) : std::string(t->name());
   std::free(out);
-  return s;
+  if (cache.size() > 256) cache.clear();  // bounded: a program has few exception types
+  return cache.emplace(t, std::move(s)).first->second;
 }
 
 // The address of the object an exception_ptr holds (libstdc++ and libc++ both keep just that).
@@ -77,6 +84,12 @@ void forget_object_state(actor_cell* c) noexcept {
 
 }  // namespace
 
+void capture_exception(caught_exception& out, const std::exception* ex) noexcept {
+  out.ptr = std::current_exception();
+  out.type = abi::__cxa_current_exception_type();
+  out.what = ex != nullptr ? ex->what() : "unknown exception";
+}
+
 owned_behavior::~owned_behavior() {
   if (p != nullptr) {
     p->~actor_base();
@@ -104,7 +117,7 @@ send_status send_directive(system_state* s, actor_handle child, directive_kind w
 }
 
 failure_report system_state::describe_failure(actor_cell* c, envelope* e, failure_kind kind,
-                                              bool in_catch, const char* text) noexcept {
+                                              caught_exception* caught, const char* text) noexcept {
   failure_report r;
   try {
     r.actor = actor_handle{c->slot, c->own_generation};
@@ -117,14 +130,11 @@ failure_report system_state::describe_failure(actor_cell* c, envelope* e, failur
       r.message_type = std::string(e->ops->name);
       r.correlation = e->correlation;
     }
-    if (text != nullptr) {
-      r.text = text;
-    } else if (in_catch) {
-      r.text = describe_exception();
-      r.exception = std::current_exception();
-      if (const std::type_info* t = abi::__cxa_current_exception_type()) {
-        r.exception_type = demangled(t->name());
-      }
+    if (caught != nullptr) {
+      r.text = caught->what != nullptr ? caught->what : "unknown exception";
+      r.exception = std::move(caught->ptr);
+      caught->ptr = nullptr;
+      if (caught->type != nullptr) r.exception_type = demangled(caught->type);
       // The throw hook's record, if it is this very exception's.
       throw_record& last = last_throw();
       if (last.object != nullptr && last.object == object_of(r.exception)) {
@@ -132,6 +142,8 @@ failure_report system_state::describe_failure(actor_cell* c, envelope* e, failur
         r.origin = trace_origin::throw_site;
         last.object = nullptr;
       }
+    } else if (text != nullptr) {
+      r.text = text;
     } else if (c->extras != nullptr && c->extras->failing != nullptr) {
       pending_failure& f = *c->extras->failing;
       r.text = std::move(f.text);
@@ -154,6 +166,7 @@ bool system_state::hold_failed(actor_cell* c, failure_report& r) noexcept {
   if (p == nullptr || p->generation.load(std::memory_order_acquire) != parent.generation) {
     return false;  // its supervisor is gone: the actor stops
   }
+  // (From here `r` is moved into the report message: the caller must not read it again.)
   envelope* e = make_envelope(this, child_failed{std::move(r)});
   if (e == nullptr) {
     count_send_oom(this);
@@ -251,3 +264,20 @@ void system_state::release_orphan(envelope* e) noexcept {
 }
 
 }  // namespace keel::detail
+
+namespace keel {
+
+// For actor classes that are not actor<Self, ...> (the runtime's own): the same catch, here.
+detail::dispatch_result actor_base::dispatch_caught(envelope& e,
+                                                    detail::caught_exception& out) noexcept {
+  try {
+    return dispatch(e) ? detail::dispatch_result::handled : detail::dispatch_result::unhandled;
+  } catch (const std::exception& ex) {
+    detail::capture_exception(out, &ex);
+  } catch (...) {
+    detail::capture_exception(out, nullptr);
+  }
+  return detail::dispatch_result::threw;
+}
+
+}  // namespace keel

@@ -209,7 +209,7 @@ supervisor_status supervisor_state::status_now() const {
   }
   s.restarts = restarts_total;
   s.failures = failures_total;
-  s.recent.assign(recent.begin(), recent.end());
+  for (const auto& r : recent) s.recent.push_back(*r);
   s.killed = killed_names;
   return s;
 }

@@ -29,38 +29,42 @@ void restart_hooks(system_state* sys, const child_record& c, const std::string& 
 }
 
 // Drops the times older than `period` before `now`, adds `now`; false if more than max remain.
-bool record_restart(std::vector<std::uint64_t>& window, const restart_intensity& limit,
-                    std::uint64_t now) {
+// O(1) amortized: the window is in time order and never longer than max + 1.
+bool record_restart(restart_window& window, const restart_intensity& limit, std::uint64_t now) {
   const auto period = static_cast<std::uint64_t>(limit.period.count());
-  window.erase(std::remove_if(window.begin(), window.end(),
-                              [&](std::uint64_t t) { return now - t >= period; }),
-               window.end());
+  while (!window.empty() && now - window.front() >= period) window.pop_front();
   window.push_back(now);
-  return window.size() <= limit.max_restarts;
+  const bool ok = window.size() <= limit.max_restarts;
+  while (window.size() > static_cast<std::size_t>(limit.max_restarts) + 1) window.pop_front();
+  return ok;
 }
 
 }  // namespace
 
 void supervisor_state::keep_report(failure_report r) {
-  auto shared = std::make_shared<const failure_report>(r);
+  auto shared = std::make_shared<const failure_report>(std::move(r));
+  const failure_report& k = *shared;
   diagnostic d;
   d.kind = diagnostic_kind::child_failure;
-  d.actor = r.id;
-  d.actor_name = r.actor_name;
-  d.actor_type = r.actor_type;
-  d.message_type = r.message_type;
-  d.correlation = r.correlation;
-  d.text = r.summary();
-  d.report = std::move(shared);
+  d.actor = k.id;
+  d.actor_name = k.actor_name;
+  d.actor_type = k.actor_type;
+  d.message_type = k.message_type;
+  d.correlation = k.correlation;
+  d.text = k.text;  // (the summary and the trace are formatted only if the sink prints them)
+  d.report = shared;
   sys->report(std::move(d));
-  recent.push_back(std::move(r));
+  recent.push_back(std::move(shared));
   while (recent.size() > cfg.report_history) recent.pop_front();
 }
 
 bool supervisor_state::count_restart(child_record& c) {
   const std::uint64_t t = now();
   bool ok = record_restart(window, cfg.intensity, t);
-  if (c.spec.intensity) ok = record_restart(c.window, *c.spec.intensity, t) && ok;
+  if (c.spec.intensity) {
+    if (c.window == nullptr) c.window = std::make_unique<restart_window>();
+    ok = record_restart(*c.window, *c.spec.intensity, t) && ok;
+  }
   return ok;
 }
 

@@ -16,17 +16,24 @@ namespace keel::detail {
 
 struct system_state;
 
+// Restart times within an intensity period, oldest first. Holds at most max_restarts + 1 times:
+// enough to tell whether more than max_restarts fell within the period.
+using restart_window = std::deque<std::uint64_t>;
+
+// One child. Kept at 256 bytes (an allocator size class): it is most of what a supervised idle
+// child costs (supervised_memory, docs/benchmarks.md).
 struct child_record {
   child_spec spec;
   actor_ref<> ref;
+  std::uint64_t last_restart = 0;          // now() at its last (re)start
+  std::unique_ptr<restart_window> window;  // its own intensity's window (spec.intensity only)
+  std::uint32_t restarts = 0;              // all its restarts
+  std::uint32_t streak = 0;                // restarts since it last ran reset_after without failing
   child_state state = child_state::running;
-  std::uint32_t restarts = 0;         // all its restarts
-  std::uint32_t streak = 0;           // restarts since it last ran reset_after without failing
-  std::uint64_t last_restart = 0;     // now() at its last (re)start
-  std::vector<std::uint64_t> window;  // its restart times within its intensity period
-  bool remove_on_exit = false;        // forget it once it has stopped
-  bool killed = false;                // killed in the current shutdown or group restart
+  bool remove_on_exit = false;  // forget it once it has stopped
+  bool killed = false;          // killed in the current shutdown or group restart
 };
+static_assert(sizeof(child_record) <= 256, "a child record fits the 256-byte size class");
 
 // What a timer of the supervisor is for.
 struct timer_action {
@@ -52,8 +59,8 @@ struct supervisor_state {
   std::unordered_map<std::uint64_t, child_record*> by_handle;
   std::uint64_t restarts_total = 0;
   std::uint64_t failures_total = 0;
-  std::vector<std::uint64_t> window;  // the supervisor's restart times within its period
-  std::deque<failure_report> recent;
+  restart_window window;  // the supervisor's restart times within its period
+  std::deque<std::shared_ptr<const failure_report>> recent;  // also given to the sink
   std::vector<std::string> killed_names;
   std::unordered_map<std::uint64_t, timer_action> timers;
   std::uint64_t timer_serial = 0;

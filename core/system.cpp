@@ -146,11 +146,15 @@ std::string system_state::type_name_of(std::uint32_t type_index) {
   return type_index < atype_names.size() ? atype_names[type_index] : std::string();
 }
 
-actor_handle system_state::parent_of(std::uint32_t slot, std::uint32_t generation) const {
-  std::lock_guard<std::mutex> lock(parents_mu);
-  auto it = parents.find(slot);
-  return it != parents.end() && it->second.generation == generation ? it->second.parent
-                                                                    : actor_handle{};
+actor_handle system_state::parent_of(std::uint32_t slot, std::uint32_t generation) const noexcept {
+  actor_cell* c = cell_at(slot);
+  if (c == nullptr || generation == 0) return {};
+  // The word belongs to this incarnation if the generation is the same before and after it is
+  // read (spawn writes it before publishing the generation; a stop clears the generation first).
+  if (c->generation.load(std::memory_order_acquire) != generation) return {};
+  const std::uint64_t v = parent_word(slot)->load(std::memory_order_acquire);
+  if (c->generation.load(std::memory_order_acquire) != generation) return {};
+  return unpack(v);
 }
 
 std::uint32_t system_state::cached_type_index(const void* identity) const noexcept {
@@ -362,8 +366,10 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
         if (s->cfg.alloc_fault && s->cfg.alloc_fault(alloc_site::cell_chunk)) {
           return fail_spawn(status(errc::out_of_memory, "spawn: no memory for the actor table"));
         }
-        void* raw = ::operator new[](sizeof(actor_cell) * system_state::k_chunk_size,
-                                     std::align_val_t(k_cache_line), std::nothrow);
+        // The cells, then each one's parent word (system_state::parent_word).
+        void* raw = ::operator new[](
+            (sizeof(actor_cell) + sizeof(std::atomic<std::uint64_t>)) * system_state::k_chunk_size,
+            std::align_val_t(k_cache_line), std::nothrow);
         if (raw == nullptr)
           return fail_spawn(status(errc::out_of_memory, "spawn: no memory for the actor table"));
         auto* chunk = static_cast<actor_cell*>(raw);
@@ -376,6 +382,11 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
           cell->sys_head.store(&cell->sys_stub, std::memory_order_relaxed);
           cell->head.store(reinterpret_cast<std::uintptr_t>(&cell->stub) | detail::k_idle,
                            std::memory_order_relaxed);
+        }
+        auto* words =
+            reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + system_state::k_chunk_size);
+        for (std::uint32_t i = 0; i < system_state::k_chunk_size; ++i) {
+          ::new (&words[i]) std::atomic<std::uint64_t>(0);
         }
         s->chunks[chunk_index].store(chunk, std::memory_order_release);
       }
@@ -433,8 +444,7 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
   }
   if (opts.stash_capacity != 0) detail::extras_of(c).stash_capacity = opts.stash_capacity;
   if (opts.supervisor.valid()) {
-    std::lock_guard<std::mutex> lock(s->parents_mu);
-    s->parents[c->slot] = system_state::parent_entry{gen, opts.supervisor};
+    s->parent_word(c->slot)->store(system_state::pack(opts.supervisor), std::memory_order_relaxed);
     c->mark(detail::mark_supervised, true);
   }
   detail::bind_bounded_lane(s, c, opts.mailbox, spare_lane);

@@ -16,6 +16,7 @@
 
 #include "core/bounded_lane.h"
 
+#include <keel/core/actor.h>
 #include <keel/core/actor_system.h>
 #include <keel/core/cell.h>
 #include <keel/core/counters.h>
@@ -90,6 +91,7 @@ struct core_local {
   message_id id_limit = 0;
   actor_cell* running = nullptr;  // the actor whose activation this worker runs
   envelope* current = nullptr;    // the message it is handling
+  caught_exception caught;        // what the last failing handler threw (until it is reported)
 };
 
 // A watcher of an actor (keel/core/monitor.h).
@@ -289,9 +291,9 @@ struct system_state final : sched::task_runner {
   // and its report sent (true); false: it has none (or it is gone), so the actor stops.
   bool hold_failed(actor_cell* c, failure_report& r) noexcept;
   // The report of a failure of `c` while handling `e` (null: in on_start or a directive): from
-  // the exception being handled (in_catch), `text`, or actor::fail()'s reason and trace.
-  failure_report describe_failure(actor_cell* c, envelope* e, failure_kind kind, bool in_catch,
-                                  const char* text) noexcept;
+  // the exception `caught` (taken out of it), `text`, or actor::fail()'s reason and trace.
+  failure_report describe_failure(actor_cell* c, envelope* e, failure_kind kind,
+                                  caught_exception* caught, const char* text) noexcept;
   // What the activation must do after a directive.
   enum class directive_step : std::uint8_t { nothing, resumed, start, stop, kill, graceful };
   directive_step take_directive(actor_cell* c, envelope* e) noexcept;
@@ -353,20 +355,28 @@ struct system_state final : sched::task_runner {
   mutable std::mutex names_mu;
   std::unordered_map<std::string, actor_handle> names;
 
-  // Supervised incarnations' supervisors, by slot (spawn_options::supervisor): a side table,
-  // not a cell field, as the cell's two lines are full. Looked up on failures, halts and exits
-  // only. Guarded by parents_mu.
-  struct parent_entry {
-    std::uint32_t generation;  // the supervised incarnation's
-    actor_handle parent;
-  };
-  mutable std::mutex parents_mu;
-  std::unordered_map<std::uint32_t, parent_entry> parents;
-  // Any thread: the supervisor of incarnation (slot, generation), or {}.
-  actor_handle parent_of(std::uint32_t slot, std::uint32_t generation) const;
-  // Token holder of `c`: the same, without the lock for an unsupervised actor.
-  actor_handle parent_of(const actor_cell* c) const {
-    return c->marked(mark_supervised) ? parent_of(c->slot, c->own_generation) : actor_handle{};
+  // Each slot's supervisor (spawn_options::supervisor), as a packed actor_handle (0: none), in
+  // an array after the chunk's cells (parent_word): not a cell field, as the cell's two lines
+  // are full. Written by spawn before the generation is published, cleared when the actor
+  // stops; read on failures, halts and exits only.
+  std::atomic<std::uint64_t>* parent_word(std::uint32_t slot) const noexcept {
+    actor_cell* chunk = chunks[slot >> k_chunk_bits].load(std::memory_order_acquire);
+    if (chunk == nullptr) return nullptr;
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + k_chunk_size) +
+           (slot & (k_chunk_size - 1));
+  }
+  static std::uint64_t pack(actor_handle h) noexcept {
+    return (static_cast<std::uint64_t>(h.slot) << 32) | h.generation;
+  }
+  static actor_handle unpack(std::uint64_t v) noexcept {
+    return {static_cast<std::uint32_t>(v >> 32), static_cast<std::uint32_t>(v)};
+  }
+  // Any thread: the supervisor of incarnation (slot, generation), or {} (none, or it stopped).
+  actor_handle parent_of(std::uint32_t slot, std::uint32_t generation) const noexcept;
+  // Token holder of `c`: the same, without a look for an unsupervised actor.
+  actor_handle parent_of(const actor_cell* c) const noexcept {
+    if (!c->marked(mark_supervised)) return {};
+    return unpack(parent_word(c->slot)->load(std::memory_order_relaxed));
   }
 
   // actor_system::request_stop.

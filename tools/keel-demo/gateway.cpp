@@ -5,15 +5,20 @@
 
 namespace keel_demo {
 
-gateway::gateway(std::vector<keel::actor_ref<validator>> validators)
-    : validators_(std::move(validators)) {
+gateway::gateway(std::vector<named_ref<validator>> validators, keel::actor_ref<ledger> book)
+    : validators_(std::move(validators)), ledger_(book) {
   assert(!validators_.empty());
 }
 
 void gateway::on(place_order& m) {
   const order o{next_id_++, m.customer, m.amount_cents, steady_now_ns()};
-  (void)validators_[next_validator_].send(validate_order{o});
+  const auto& v = validators_[next_validator_].get();
   next_validator_ = (next_validator_ + 1) % validators_.size();
+  if (!v.valid()) {
+    (void)ledger_.send(order_lost{o, lost_reason::no_validator});
+    return;
+  }
+  (void)v.send(validate_order{o});
 }
 
 }  // namespace keel_demo

@@ -1,6 +1,9 @@
-// ledger: the book of record. Every order ends here exactly once, as a commit (valid and paid),
-// a rejection (invalid) or a decline (payment refused); the ledger keeps the totals and the
-// latency of committed orders (gateway receive -> ledger commit). ledger_query asks for them.
+// ledger: the book of record. Every order ends here at most once, as a commit (valid and paid),
+// a rejection (invalid), a decline (payment refused) or a loss (the next stage was down); the
+// orders lost inside a failing actor never reach it (summary.h counts them from keel's
+// counters). The ledger keeps the totals and the latency of committed orders (gateway receive ->
+// ledger commit). ledger_query asks for them. It is not in the supervision tree: a restart would
+// lose its totals (an event-sourced ledger comes with the event log).
 //
 // Threading: a keel actor; its state is touched only by its handlers.
 #pragma once
@@ -15,7 +18,8 @@
 
 namespace keel_demo {
 
-class ledger : public keel::actor<ledger, commit, order_rejected, payment_declined, ledger_query> {
+class ledger : public keel::actor<ledger, commit, order_rejected, payment_declined, order_lost,
+                                  ledger_query> {
  public:
   static constexpr std::string_view keel_name = "demo.ledger";
 
@@ -27,6 +31,7 @@ class ledger : public keel::actor<ledger, commit, order_rejected, payment_declin
   }
   void on(order_rejected& m) { ++report_.rejected[static_cast<int>(m.reason)]; }
   void on(payment_declined&) { ++report_.declined; }
+  void on(order_lost&) { ++report_.lost; }
   void on(ledger_query&) {
     ledger_report r = report_;
     r.p50_ns = latency_.percentile(0.50);

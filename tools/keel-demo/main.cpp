@@ -5,8 +5,11 @@
 // Exit codes: 0 every order accounted for; 1 an order was lost or the runtime failed;
 // 2 a bad command line.
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "options.h"
 #include "pipeline.h"
@@ -27,7 +30,26 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto created = keel::actor_system::create(keel::system_config{});
+  // Failure reports are counted, escalations printed as they happen (the summary lists both).
+  struct diag_log {
+    std::mutex mu;
+    std::uint64_t child_failures = 0;
+    std::vector<std::string> escalations;
+  };
+  auto diags = std::make_shared<diag_log>();
+  keel::system_config cfg;
+  cfg.diagnostics = [diags](const keel::diagnostic& d) {
+    std::lock_guard<std::mutex> lock(diags->mu);
+    if (d.kind == keel::diagnostic_kind::child_failure) {
+      ++diags->child_failures;
+    } else if (d.kind == keel::diagnostic_kind::escalation) {
+      diags->escalations.push_back(d.text);
+      std::fprintf(stderr, "keel-demo: escalation: %s\n", d.text.c_str());
+    } else {
+      std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    }
+  };
+  auto created = keel::actor_system::create(std::move(cfg));
   if (!created) {
     std::fprintf(stderr, "keel-demo: cannot start keel: %s\n", created.error().to_string().c_str());
     return 1;
@@ -44,7 +66,14 @@ int main(int argc, char** argv) {
   s.opts = opts;
   s.workers = sys->scheduler().worker_count();
   s.run = wait_for_completion(*p, opts);
+  s.tree = tree_status(*p);
   s.shutdown = sys->shutdown();
+  s.faults_injected = p->faults->injected.load();
+  {
+    std::lock_guard<std::mutex> lock(diags->mu);
+    s.child_failures = diags->child_failures;
+    s.escalations = diags->escalations;
+  }
   // Read after shutdown: every actor has stopped, so the counters are exact.
   s.counters = sys->counters();
   s.dead_letters = sys->dead_letter_count();

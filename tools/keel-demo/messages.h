@@ -78,6 +78,25 @@ struct payment_declined {
   static constexpr std::string_view keel_name = "demo.payment_declined/1";
   order o;
 };
+// payment -> database: a paid order to store; the database commits it to the ledger.
+struct store {
+  static constexpr std::string_view keel_name = "demo.store/1";
+  order o;
+};
+// payment -> cache: the customer's last paid amount.
+struct cache_put {
+  static constexpr std::string_view keel_name = "demo.cache_put/1";
+  std::uint64_t customer = 0;
+  std::int64_t amount_cents = 0;
+};
+// To the ledger: an order that could not go on because the next stage was down (between an
+// escalation and the restart of its subtree).
+enum class lost_reason : std::uint8_t { no_validator, no_payment, no_database };
+struct order_lost {
+  static constexpr std::string_view keel_name = "demo.order_lost/1";
+  order o;
+  lost_reason reason = lost_reason::no_payment;
+};
 
 // ---- the load driver ---------------------------------------------------------------------------
 // The load driver's periodic pacing tick (sent to itself).
@@ -104,6 +123,7 @@ struct ledger_report {
   std::uint64_t committed = 0;
   std::uint64_t rejected[k_reject_reasons] = {};
   std::uint64_t declined = 0;
+  std::uint64_t lost = 0;        // order_lost: the next stage was down
   std::int64_t total_cents = 0;  // sum of committed amounts
   // Latency from gateway receive to ledger commit, committed orders only.
   std::uint64_t p50_ns = 0;
@@ -115,7 +135,7 @@ struct ledger_report {
     for (auto r : rejected) n += r;
     return n;
   }
-  std::uint64_t outcomes() const noexcept { return committed + rejected_total() + declined; }
+  std::uint64_t outcomes() const noexcept { return committed + rejected_total() + declined + lost; }
 };
 
 }  // namespace keel_demo

@@ -88,7 +88,7 @@ keel::result<options> parse_options(int argc, const char* const* argv) {
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    if (flag != "--rate" && flag != "--duration" && flag != "--seed") {
+    if (flag != "--rate" && flag != "--duration" && flag != "--seed" && flag != "--chaos") {
       return status(errc::invalid_argument,
                     "unknown flag '" + std::string(arg) + "' (see --help for the flags)");
     }
@@ -106,6 +106,9 @@ keel::result<options> parse_options(int argc, const char* const* argv) {
       auto d = parse_duration(value);
       if (!d) return d.error();
       out.duration = *d;
+    } else if (flag == "--chaos") {
+      if (value != "on" && value != "off") return bad("--chaos", "must be on or off", value);
+      out.chaos = value == "on";
     } else {
       auto s = parse_seed(value);
       if (!s) return s.error();
@@ -117,18 +120,23 @@ keel::result<options> parse_options(int argc, const char* const* argv) {
 
 std::string usage(std::string_view program) {
   std::string text = "usage: " + std::string(program) +
-                     " [--rate N] [--duration D] [--seed S] [--help]\n"
+                     " [--rate N] [--duration D] [--seed S] [--chaos on|off] [--help]\n"
                      "\n"
                      "Runs keel's order-processing demo: a load driver sends orders to a gateway,\n"
-                     "which hands them round-robin to validators; valid orders are charged by\n"
-                     "payment and committed to the ledger. Prints a summary at the end and exits\n"
-                     "0 only if every order sent was accepted, rejected or declined.\n"
+                     "which hands them round-robin to validators (a one_for_one department);\n"
+                     "valid orders are charged by payment and stored by the database (an\n"
+                     "all_for_one service, with a cache) and committed to the ledger. With chaos\n"
+                     "on, validators and payment crash on a few orders and the database has an\n"
+                     "outage halfway through that makes the service escalate to the root. Prints\n"
+                     "a summary at the end and exits 0 only if every order sent was accepted,\n"
+                     "rejected, declined, or lost to an injected fault and counted as such.\n"
                      "\n"
                      "flags (a value follows the flag or an '='):\n"
                      "  --rate N       orders per second, above 0, at most 1000000 (default 1000)\n"
                      "  --duration D   how long the load runs: 5, 5s, 500ms or 2m (default 10s)\n"
                      "  --seed S       seed of the order stream and the payment declines, an\n"
                      "                 unsigned 64-bit integer (default 1)\n"
+                     "  --chaos on|off inject faults into validators and the service (default on)\n"
                      "  --help, -h     print this help and exit\n"
                      "\n"
                      "example: " +

@@ -34,6 +34,7 @@ TEST(options, defaults_apply_without_flags) {
   EXPECT_EQ(r->rate, 1000);
   EXPECT_EQ(r->duration, 10s);
   EXPECT_EQ(r->seed, 1U);
+  EXPECT_TRUE(r->chaos);
   EXPECT_FALSE(r->help);
 }
 
@@ -43,6 +44,8 @@ TEST(options, reads_every_flag_with_a_space_or_an_equals_sign) {
   EXPECT_EQ(r->rate, 2500);
   EXPECT_EQ(r->duration, 3s);
   EXPECT_EQ(r->seed, 18446744073709551615ULL);
+  EXPECT_FALSE(parse({"--chaos", "off"})->chaos);
+  EXPECT_TRUE(parse({"--chaos=on"})->chaos);
   auto f = parse({"--rate=0.5"});
   ASSERT_TRUE(f) << f.error().to_string();
   EXPECT_EQ(f->rate, 0.5);
@@ -61,7 +64,7 @@ TEST(options, help_is_a_flag_and_the_usage_lists_every_flag) {
   EXPECT_TRUE(r->help);
   EXPECT_TRUE(parse({"-h"})->help);
   const std::string text = keel_demo::usage("keel-demo");
-  for (const char* flag : {"--rate", "--duration", "--seed", "--help"}) {
+  for (const char* flag : {"--rate", "--duration", "--seed", "--chaos", "--help"}) {
     EXPECT_NE(text.find(flag), std::string::npos) << flag;
   }
 }
@@ -81,6 +84,12 @@ TEST(options, a_bad_duration_is_an_error_that_names_the_flag) {
 TEST(options, a_bad_seed_is_an_error_that_names_the_flag) {
   for (const char* bad : {"-1", "x", "18446744073709551616", "0x10"}) {
     EXPECT_EQ(error_of({"--seed", bad}).rfind("--seed:", 0), 0U) << "'" << bad << "'";
+  }
+}
+
+TEST(options, a_bad_chaos_value_is_an_error_that_names_the_flag) {
+  for (const char* bad : {"yes", "", "ON", "1"}) {
+    EXPECT_EQ(error_of({"--chaos", bad}).rfind("--chaos:", 0), 0U) << "'" << bad << "'";
   }
 }
 

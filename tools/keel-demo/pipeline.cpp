@@ -16,28 +16,86 @@ keel::result<keel::actor_ref<A>> spawn_named(keel::actor_system& sys, std::strin
   return sys.spawn_with<A>(opts, std::forward<Args>(args)...);
 }
 
+template <class A, class... Args>
+keel::child_spec named_child(const std::string& name, Args&&... args) {
+  keel::child_spec s = keel::child_spec::of<A>(name, std::forward<Args>(args)...);
+  s.options.name = name;
+  return s;
+}
+
+keel::supervisor_config tree_config(keel::actor_system& sys, const options& opts,
+                                    const pipeline& p) {
+  keel::supervisor_config department;
+  department.intensity = {50, 1s};
+  for (std::size_t i = 0; i < k_validators; ++i) {
+    department.children.push_back(named_child<validator>(
+        "validator-" + std::to_string(i), named_ref<payment>(&sys, "payment"), p.book, p.faults));
+  }
+  keel::supervisor_config service;
+  service.strategy = keel::restart_strategy::one_for_all;
+  service.intensity = {3, 1s};  // the outage's 4 failures in a row exceed it (faults.h)
+  service.children = {
+      named_child<database>("database", p.book, p.faults), named_child<cache>("cache"),
+      named_child<payment>("payment", opts.seed, p.book, named_ref<database>(&sys, "database"),
+                           named_ref<cache>(&sys, "cache"), p.faults)};
+  keel::supervisor_config root;
+  root.name = "root";
+  root.intensity = {10, 5s};
+  root.children = {keel::child_spec::of<keel::supervisor>("department", department),
+                   keel::child_spec::of<keel::supervisor>("service", service)};
+  return root;
+}
+
 }  // namespace
 
 keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& opts) {
   pipeline p;
+  p.sys = &sys;
+  p.faults = std::make_shared<fault_plan>();
+  p.faults->on = opts.chaos;
+  p.faults->seed = opts.seed;
+  p.faults->outage_at_ns =
+      steady_now_ns() + static_cast<std::uint64_t>(opts.duration.count()) * 1'000'000 / 2;
   auto book = spawn_named<ledger>(sys, "ledger");
   if (!book) return book.error();
   p.book = *book;
-  auto pay = spawn_named<payment>(sys, "payment", opts.seed, p.book);
-  if (!pay) return pay.error();
-  p.pay = *pay;
-  for (std::size_t i = 0; i < k_validators; ++i) {
-    auto v = spawn_named<validator>(sys, "validator-" + std::to_string(i), p.pay, p.book);
-    if (!v) return v.error();
-    p.validators.push_back(*v);
+  auto tree = spawn_named<keel::supervisor>(sys, "root", tree_config(sys, opts, p));
+  if (!tree) return tree.error();
+  p.tree = *tree;
+  // The children start inside their supervisors: wait until every stage has its name.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (const char* name :
+       {"validator-0", "validator-1", "validator-2", "database", "cache", "payment"}) {
+    while (!sys.lookup(name)) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return keel::status(keel::errc::timeout,
+                            std::string("the supervision tree did not start ") + name);
+      }
+      std::this_thread::sleep_for(1ms);
+    }
   }
-  auto entry = spawn_named<gateway>(sys, "gateway", p.validators);
+  std::vector<named_ref<validator>> validators;
+  for (std::size_t i = 0; i < k_validators; ++i) {
+    validators.emplace_back(&sys, "validator-" + std::to_string(i));
+  }
+  auto entry = spawn_named<gateway>(sys, "gateway", std::move(validators), p.book);
   if (!entry) return entry.error();
   p.entry = *entry;
   auto load = spawn_named<load_driver>(sys, "load", p.entry, opts.rate, opts.duration, opts.seed);
   if (!load) return load.error();
   p.load = *load;
   return p;
+}
+
+std::uint64_t lost_to_faults(const keel::actor_system& sys) {
+  std::uint64_t n = 0;
+  for (const auto& c : sys.counters()) {
+    if (c.type == validator::keel_name || c.type == payment::keel_name ||
+        c.type == database::keel_name) {
+      n += c.failures + c.dead_letters;
+    }
+  }
+  return n;
 }
 
 completion wait_for_completion(const pipeline& p, const options& opts,
@@ -66,9 +124,10 @@ completion wait_for_completion(const pipeline& p, const options& opts,
   const auto drain_deadline = clock::now() + grace;
   for (;;) {
     auto r = p.book.ask<ledger_report>(ledger_query{}, 1s);
+    c.lost_to_faults = lost_to_faults(*p.sys);
     if (r) {
       c.ledger = *r;
-      if (c.ledger.outcomes() >= c.load.sent) break;
+      if (c.ledger.outcomes() + c.lost_to_faults >= c.load.sent) break;
     } else if (r.code() != keel::errc::timeout) {
       c.error = "ledger: " + r.error().to_string();
       return c;
@@ -81,6 +140,19 @@ completion wait_for_completion(const pipeline& p, const options& opts,
   }
   c.drained = true;
   return c;
+}
+
+std::vector<keel::supervisor_status> tree_status(const pipeline& p) {
+  std::vector<keel::supervisor_status> out;
+  auto root = p.tree.ask<keel::supervisor_status>(keel::supervisor_status_request{}, 5s);
+  if (!root) return out;
+  out.push_back(*root);
+  for (const auto& c : root->children) {
+    auto sub = keel::actor_ref<keel::supervisor>::from_cell(c.ref.cell(), c.ref.generation());
+    auto st = sub.ask<keel::supervisor_status>(keel::supervisor_status_request{}, 5s);
+    if (st) out.push_back(*st);
+  }
+  return out;
 }
 
 }  // namespace keel_demo

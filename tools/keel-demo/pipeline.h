@@ -1,5 +1,10 @@
 // The order pipeline as a unit: spawn it into an actor_system, then wait until the load has run
-// and every order has an outcome. main() is a thin shell over these two functions.
+// and every order has an outcome. main() is a thin shell over these functions.
+//
+//   root (one_for_one)
+//   ├── department (one_for_one): validator-0, validator-1, validator-2
+//   └── service (one_for_all): database, cache, payment
+//   ledger, gateway and the load driver run beside the tree.
 //
 // Thread safety: call from a thread that is not one of the system's workers (main): waiting
 // uses blocking asks.
@@ -7,9 +12,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "faults.h"
 #include "gateway.h"
 #include "ledger.h"
 #include "load.h"
@@ -19,6 +26,7 @@
 
 #include <keel/base/result.h>
 #include <keel/core/actor_system.h>
+#include <keel/core/supervisor.h>
 
 namespace keel_demo {
 
@@ -26,29 +34,38 @@ namespace keel_demo {
 inline constexpr std::size_t k_validators = 3;
 
 struct pipeline {
+  keel::actor_system* sys = nullptr;
+  std::shared_ptr<fault_plan> faults;
   keel::actor_ref<ledger> book;
-  keel::actor_ref<payment> pay;
-  std::vector<keel::actor_ref<validator>> validators;
+  keel::actor_ref<keel::supervisor> tree;
   keel::actor_ref<gateway> entry;
   keel::actor_ref<load_driver> load;
 };
 
-// Spawns the pipeline, downstream first (ledger, payment, validators, gateway, load driver), each
-// under its own name ("ledger", "payment", "validator-0"...), so that shutdown, which stops the
-// newest first, stops the load before the stages it feeds. The load starts at once.
+// Spawns the ledger, the supervision tree (and waits until its children run), the gateway and
+// the load driver, each under its own name, so that shutdown, which stops the newest first,
+// stops the load before the stages it feeds. The load starts at once.
 keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& opts);
+
+// Orders lost inside the tree's actors: each failure drops the order being handled, and a
+// stopped actor's queued orders are dead letters (keel's counters for the pipeline's types).
+std::uint64_t lost_to_faults(const keel::actor_system& sys);
 
 struct completion {
   load_status load;      // the load driver's last status
   ledger_report ledger;  // the ledger's last report
+  std::uint64_t lost_to_faults = 0;
   bool load_done = false;
-  bool drained = false;  // the ledger had an outcome for every order sent
+  bool drained = false;  // the ledger's outcomes and the lost orders cover every order sent
   std::string error;     // why the wait gave up, if it did
 };
 
-// Waits for the load driver to finish (its duration plus `grace`) and then for the ledger to
-// hold an outcome for every order sent (at most `grace` more).
+// Waits for the load driver to finish (its duration plus `grace`) and then for every order sent
+// to have an outcome or to be lost to a fault (at most `grace` more).
 completion wait_for_completion(const pipeline& p, const options& opts,
                                std::chrono::milliseconds grace = std::chrono::seconds(30));
+
+// The tree as it stands: each supervisor's status, root first.
+std::vector<keel::supervisor_status> tree_status(const pipeline& p);
 
 }  // namespace keel_demo

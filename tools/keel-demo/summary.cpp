@@ -55,12 +55,29 @@ void print_keel(std::FILE* out, const run_summary& s) {
   }
 }
 
+void print_supervision(std::FILE* out, const run_summary& s) {
+  std::fprintf(out,
+               "supervision            faults injected %" PRIu64 ", child failures %" PRIu64
+               ", escalations %zu\n",
+               s.faults_injected, s.child_failures, s.escalations.size());
+  for (const auto& t : s.tree) {
+    std::string kids;
+    for (const auto& c : t.children) {
+      if (!kids.empty()) kids += ", ";
+      kids += c.name + " " + std::to_string(c.restarts);
+    }
+    std::fprintf(out, "  %-20s %-12s restarts %3" PRIu64 "   %s\n", t.path.c_str(),
+                 std::string(keel::to_string(t.strategy)).c_str(), t.restarts, kids.c_str());
+  }
+  for (const auto& e : s.escalations) std::fprintf(out, "  escalation: %s\n", e.c_str());
+}
+
 }  // namespace
 
 bool all_accounted(const run_summary& s) noexcept {
   const completion& c = s.run;
   return c.load_done && c.drained && c.load.send_failures == 0 &&
-         c.load.sent == c.ledger.outcomes();
+         c.load.sent == c.ledger.outcomes() + c.lost_to_faults;
 }
 
 void print_summary(std::FILE* out, const run_summary& s) {
@@ -88,23 +105,31 @@ void print_summary(std::FILE* out, const run_summary& s) {
                  i + 1 < k_reject_reasons ? "," : "\n");
   }
   std::fprintf(out, "  declined (payment)   %10" PRIu64 "\n", l.declined);
+  std::fprintf(out, "  lost (stage down)    %10" PRIu64 "\n", l.lost);
+  std::fprintf(out,
+               "  lost to faults       %10" PRIu64
+               "   (dropped by a failing handler, or queued\n"
+               "                                  to an actor that a supervisor stopped)\n",
+               c.lost_to_faults);
   std::fprintf(out, "ledger total           %10" PRId64 ".%02" PRId64 "\n", l.total_cents / 100,
                l.total_cents % 100);
   std::fprintf(out,
                "latency                p50 %s, p99 %s, max %s (gateway receive -> ledger commit)\n",
                human_ns(l.p50_ns).c_str(), human_ns(l.p99_ns).c_str(), human_ns(l.max_ns).c_str());
+  print_supervision(out, s);
   print_keel(out, s);
   if (!c.error.empty()) std::fprintf(out, "error                  %s\n", c.error.c_str());
   if (all_accounted(s)) {
     std::fprintf(out,
                  "result                 ok: every order accounted for (%" PRIu64 " = %" PRIu64
-                 " + %" PRIu64 " + %" PRIu64 ")\n",
-                 c.load.sent, l.committed, l.rejected_total(), l.declined);
+                 " + %" PRIu64 " + %" PRIu64 " + %" PRIu64 " + %" PRIu64 ")\n",
+                 c.load.sent, l.committed, l.rejected_total(), l.declined, l.lost,
+                 c.lost_to_faults);
   } else {
     std::fprintf(out,
                  "result                 FAILED: %" PRIu64 " sent (%" PRIu64
-                 " failed to send), %" PRIu64 " outcomes\n",
-                 c.load.sent, c.load.send_failures, l.outcomes());
+                 " failed to send), %" PRIu64 " outcomes, %" PRIu64 " lost to faults\n",
+                 c.load.sent, c.load.send_failures, l.outcomes(), c.lost_to_faults);
   }
 }
 

@@ -26,11 +26,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include <keel/core/actor_ref.h>
@@ -67,6 +69,17 @@ void demonitor_actor(actor_cell* self, std::uint64_t id, actor_cell* target,
 // Links (actor::link). May throw std::bad_alloc.
 void link_actor(actor_cell* self, actor_cell* target, std::uint32_t generation);
 void unlink_actor(actor_cell* self, actor_cell* target, std::uint32_t generation);
+// An exception a handler let escape, caught right where it left the handler (a small frame, so
+// that the unwinder's search stays short): the exception, its type and its what().
+struct caught_exception {
+  std::exception_ptr ptr;
+  const std::type_info* type = nullptr;
+  const char* what = nullptr;  // inside *ptr (or a literal): valid while ptr is held
+};
+// Inside a catch block: fills `out` from the exception being handled (`ex` if it is a
+// std::exception).
+void capture_exception(caught_exception& out, const std::exception* ex) noexcept;
+enum class dispatch_result : std::uint8_t { handled, unhandled, threw };
 // actor::fail: keeps the reason and a stack trace for the runtime. Never throws (out of memory:
 // the reason is lost, the failure is not).
 void note_failure(actor_cell* self, std::string_view reason) noexcept;
@@ -94,6 +107,10 @@ class actor_base {
 
   // Runtime entry: handles one user message. Returns false if the type is not handled.
   virtual bool dispatch(envelope& e) = 0;
+  // The same, catching what the handler throws into `out` (threw). actor<Self, ...> catches in
+  // its own small frame; the runtime calls this one.
+  virtual detail::dispatch_result dispatch_caught(envelope& e,
+                                                  detail::caught_exception& out) noexcept;
   // Whether the actor handles messages of type `t`.
   virtual bool handles(type_id t) const noexcept = 0;
 
@@ -302,6 +319,17 @@ class actor : public actor_base {
   bool dispatch(envelope& e) final {
     Self& self = static_cast<Self&>(*this);
     return ((e.type == type_id_of<Handled>() ? (self.on(e.as<Handled>()), true) : false) || ...);
+  }
+  detail::dispatch_result dispatch_caught(envelope& e,
+                                          detail::caught_exception& out) noexcept final {
+    try {
+      return dispatch(e) ? detail::dispatch_result::handled : detail::dispatch_result::unhandled;
+    } catch (const std::exception& ex) {
+      detail::capture_exception(out, &ex);
+    } catch (...) {
+      detail::capture_exception(out, nullptr);
+    }
+    return detail::dispatch_result::threw;
   }
   bool handles(type_id t) const noexcept final { return ((t == type_id_of<Handled>()) || ...); }
 };

@@ -31,7 +31,8 @@ struct diagnostic {
   std::string text;          // exception text or a description
   message_id correlation = 0;
   std::uint64_t value = 0;  // mailbox_age: the age in ns; long_handler: how long it ran, in ns
-  // child_failure: the whole report (its trace is symbolized only when to_string() prints it).
+  // child_failure: the whole report; `text` is then its text alone, and to_string() adds the
+  // report's summary and trace (symbolized only then).
   std::shared_ptr<const failure_report> report;
 
   // For logs: one line ("keel: failure: actor 12 (shop.payment \"pay\") on shop.charge/1: ..."),

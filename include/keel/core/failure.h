@@ -39,6 +39,16 @@ class stack_trace {
   // No lock and no allocation after the unwinder's first use in the process (which loads it).
   [[gnu::noinline]] static stack_trace capture(std::size_t skip = 0) noexcept;
 
+  // Copies only the frames in use (a report carries an empty trace more often than not, and is
+  // moved a few times on the way to its supervisor).
+  stack_trace() noexcept {}
+  stack_trace(const stack_trace& o) noexcept : count_(o.count_) { copy_from(o); }
+  stack_trace& operator=(const stack_trace& o) noexcept {
+    count_ = o.count_;
+    copy_from(o);
+    return *this;
+  }
+
   bool empty() const noexcept { return count_ == 0; }
   std::size_t size() const noexcept { return count_; }
   void* operator[](std::size_t i) const noexcept { return frames_[i]; }
@@ -54,8 +64,11 @@ class stack_trace {
   std::string to_string() const;
 
  private:
-  std::array<void*, k_max_frames> frames_{};
+  void copy_from(const stack_trace& o) noexcept {
+    for (std::size_t i = 0; i < count_; ++i) frames_[i] = o.frames_[i];
+  }
   std::uint8_t count_ = 0;
+  std::array<void*, k_max_frames> frames_;  // [0, count_) are set
 };
 
 enum class failure_kind : std::uint8_t {
