@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/supervisor_state.h"
 #include "core/system_state.h"
@@ -92,6 +94,8 @@ status supervisor_config::validate() const {
     return bad("shutdown_on: not an auto_shutdown");
   if (static_cast<std::uint8_t>(root) > static_cast<std::uint8_t>(root_policy::stop_system))
     return bad("root: not a root_policy");
+  std::unordered_set<std::string_view> names;  // (a set: a config may list 100,000 children)
+  names.reserve(children.size());
   for (std::size_t i = 0; i < children.size(); ++i) {
     const child_spec& c = children[i];
     const std::string field = "children[" + std::to_string(i) + "]";
@@ -104,9 +108,7 @@ status supervisor_config::validate() const {
     }
     if (c.options.supervisor.valid() || c.options.replace.valid())
       return bad(field + ".options: supervisor and replace are set by the supervisor");
-    for (std::size_t j = 0; j < i; ++j) {
-      if (children[j].name == c.name) return bad(field + ".name: \"" + c.name + "\" is taken");
-    }
+    if (!names.insert(c.name).second) return bad(field + ".name: \"" + c.name + "\" is taken");
   }
   return status();
 }

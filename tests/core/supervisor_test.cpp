@@ -479,6 +479,89 @@ TEST_F(supervisor_test, children_created_by_type_name_restart_in_place) {
   EXPECT_EQ(bad->result.code(), errc::invalid_argument);
 }
 
+TEST_F(supervisor_test, reconfigure_changes_the_strategy_and_intensity_while_it_runs) {
+  start();
+  journal& j = new_journal();
+  keel::supervisor_config cfg;
+  cfg.intensity = {100, 1s};
+  cfg.children = {worker_spec(&j, "a"), worker_spec(&j, "b")};
+  auto sup = sys_->spawn<keel::supervisor>(cfg).value();
+  run();
+  ASSERT_EQ(child_named(sup, "b").send(crash{}), send_status::ok);
+  run();
+  EXPECT_EQ(j.starts_of("a"), 1);  // one_for_one: b alone
+  keel::reconfigure_supervisor rc;
+  rc.strategy = restart_strategy::one_for_all;
+  rc.intensity = {1, 1s};
+  auto rep = sup.ask<keel::supervisor_reply>(rc, 1s);
+  ASSERT_TRUE(rep.has_value());
+  ASSERT_TRUE(rep->result.is_ok());
+  EXPECT_EQ(status_of(sup).strategy, restart_strategy::one_for_all);
+  det_->advance(2s);  // out of the first restart's period
+  ASSERT_EQ(child_named(sup, "b").send(crash{}), send_status::ok);
+  run();
+  EXPECT_EQ(j.starts_of("a"), 2);  // one_for_all now: a restarted with b
+  EXPECT_EQ(diags(keel::diagnostic_kind::escalation), 0U);
+  ASSERT_EQ(child_named(sup, "b").send(crash{}), send_status::ok);  // a second within 1 s
+  run();
+  EXPECT_EQ(diags(keel::diagnostic_kind::escalation), 1U);
+}
+
+// Each group strategy with each restart type: who starts again after "x" fails or quits.
+struct matrix_case {
+  restart_strategy strategy;
+  restart_type type;
+  bool quit;  // stop_self instead of a crash
+  // Starts of a, x, z afterwards (a before x, z after it in start order).
+  int a, x, z;
+  bool x_listed;
+};
+
+TEST_F(supervisor_test, group_strategies_with_each_restart_type) {
+  const std::vector<matrix_case> cases = {
+      {restart_strategy::one_for_all, restart_type::permanent, false, 2, 2, 2, true},
+      {restart_strategy::one_for_all, restart_type::transient, false, 2, 2, 2, true},
+      {restart_strategy::one_for_all, restart_type::temporary, false, 1, 1, 1, false},
+      {restart_strategy::one_for_all, restart_type::permanent, true, 2, 2, 2, true},
+      {restart_strategy::one_for_all, restart_type::transient, true, 1, 1, 1, false},
+      {restart_strategy::rest_for_one, restart_type::permanent, false, 1, 2, 2, true},
+      {restart_strategy::rest_for_one, restart_type::transient, false, 1, 2, 2, true},
+      {restart_strategy::rest_for_one, restart_type::temporary, false, 1, 1, 1, false},
+      {restart_strategy::rest_for_one, restart_type::permanent, true, 1, 2, 2, true},
+      {restart_strategy::rest_for_one, restart_type::temporary, true, 1, 1, 1, false},
+  };
+  for (const matrix_case& m : cases) {
+    start();
+    journal& j = new_journal();
+    keel::supervisor_config cfg;
+    cfg.strategy = m.strategy;
+    cfg.intensity = {100, 1s};
+    cfg.children = {worker_spec(&j, "a"), worker_spec(&j, "x", m.type), worker_spec(&j, "z")};
+    auto sup = sys_->spawn<keel::supervisor>(cfg).value();
+    run();
+    auto x = child_named(sup, "x");
+    if (m.quit) {
+      ASSERT_EQ(x.send(quit{}), send_status::ok);
+    } else {
+      ASSERT_EQ(x.send(crash{}), send_status::ok);
+    }
+    run();
+    const std::string what = std::string(keel::to_string(m.strategy)) + " " +
+                             std::string(keel::to_string(m.type)) + (m.quit ? " quit" : " crash");
+    EXPECT_EQ(j.starts_of("a"), m.a) << what;
+    EXPECT_EQ(j.starts_of("x"), m.x) << what;
+    EXPECT_EQ(j.starts_of("z"), m.z) << what;
+    bool listed = false;
+    for (const auto& c : status_of(sup).children) {
+      listed = listed || c.name == "x";
+      EXPECT_EQ(c.state, keel::child_state::running) << what << " " << c.name;
+    }
+    EXPECT_EQ(listed, m.x_listed) << what;
+    (void)sys_->shutdown();
+    sys_.reset();
+  }
+}
+
 class allow_n final : public keel::restart_guard {
  public:
   explicit allow_n(int n) : left_(n) {}
