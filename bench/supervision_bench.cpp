@@ -161,19 +161,24 @@ struct so_run {
   std::uint64_t end_ns = 0;
 };
 
-// Sends the ball back to whoever sent it, until it has made `left` more trips.
+// Both players: the ball goes back to whoever sent it until it has made its last trip.
+// (A template: send_to and sender() are the actor's own.)
+template <class Actor>
+void bounce(Actor& a, const so_ball& b, so_run* run) {
+  if (b.left == 0) {
+    run->end_ns = now_ns();
+    run->done->signal();
+    return;
+  }
+  a.send_back(so_ball{b.left - 1});
+}
+
 class so_player : public actor<so_player, so_ball> {
  public:
   static constexpr std::string_view keel_name = "bench.supervised.player";
   explicit so_player(so_run** run) : run_(run) {}
-  void on(so_ball& b) {
-    if (b.left == 0) {
-      (*run_)->end_ns = now_ns();
-      (*run_)->done->signal();
-      return;
-    }
-    send_to(sender(), so_ball{b.left - 1});
-  }
+  void on(so_ball& b) { bounce(*this, b, *run_); }
+  void send_back(so_ball b) { send_to(sender(), std::move(b)); }
 
  private:
   so_run** run_;
@@ -189,14 +194,8 @@ class so_server : public actor<so_server, so_serve, so_ball> {
   static constexpr std::string_view keel_name = "bench.supervised.server";
   explicit so_server(so_run** run) : run_(run) {}
   void on(so_serve& s) { s.to.send(so_ball{s.trips}); }
-  void on(so_ball& b) {
-    if (b.left == 0) {
-      (*run_)->end_ns = now_ns();
-      (*run_)->done->signal();
-      return;
-    }
-    send_to(sender(), so_ball{b.left - 1});
-  }
+  void on(so_ball& b) { bounce(*this, b, *run_); }
+  void send_back(so_ball b) { send_to(sender(), std::move(b)); }
 
  private:
   so_run** run_;

@@ -202,17 +202,21 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
       x->user_stash_tail = held;
     }
   }
-  if ((requests & runtime_access::k_unstash) && x != nullptr && x->user_stash_head != nullptr) {
-    // The user stash goes in front of the replay list, oldest first.
-    x->user_stash_tail->next.store(x->stash_head, std::memory_order_relaxed);
-    if (x->stash_head == nullptr) x->stash_tail = x->user_stash_tail;
-    x->stash_head = x->user_stash_head;
-    x->user_stash_head = nullptr;
-    x->user_stash_tail = nullptr;
-    x->user_stash_count = 0;
-    c->mark(mark_stashed, true);
-  }
+  if (requests & runtime_access::k_unstash) unstash_to_front(c);
   return static_cast<std::uint8_t>(requests | (kept ? k_kept : 0));
+}
+
+void unstash_to_front(actor_cell* c) noexcept {
+  cell_extras* x = c->extras;
+  if (x == nullptr || x->user_stash_head == nullptr) return;
+  // The user stash goes in front of the replay list, oldest first.
+  x->user_stash_tail->next.store(x->stash_head, std::memory_order_relaxed);
+  if (x->stash_head == nullptr) x->stash_tail = x->user_stash_tail;
+  x->stash_head = x->user_stash_head;
+  x->user_stash_head = nullptr;
+  x->user_stash_tail = nullptr;
+  x->user_stash_count = 0;
+  c->mark(mark_stashed, true);
 }
 
 // A message that holds a slot of the actor's bounded lane is delivered: the slot is free again

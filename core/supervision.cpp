@@ -71,15 +71,7 @@ void forget_object_state(actor_cell* c) noexcept {
   x->asks.clear();
   x->capacity_waits.clear();
   x->failing.reset();
-  if (x->user_stash_head != nullptr) {
-    x->user_stash_tail->next.store(x->stash_head, std::memory_order_relaxed);
-    if (x->stash_head == nullptr) x->stash_tail = x->user_stash_tail;
-    x->stash_head = x->user_stash_head;
-    x->user_stash_head = nullptr;
-    x->user_stash_tail = nullptr;
-    x->user_stash_count = 0;
-    c->mark(mark_stashed, true);
-  }
+  unstash_to_front(c);
 }
 
 }  // namespace

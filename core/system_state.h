@@ -422,6 +422,9 @@ mailbox_stats stats_of(const bounded_lane& b) noexcept;
 // Token holder of `c`: consumes `e` if it is a reply to a pending ask or an ask timeout.
 bool route_reply_or_timeout(actor_cell* c, envelope* e);  // may throw (a continuation)
 bool timer_cancelled(core_timer* t) noexcept;
+// Token holder of `c`: the user's stash (actor_base::stash) goes in front of the messages to
+// replay, oldest first (unstash_all, and a restart in place).
+void unstash_to_front(actor_cell* c) noexcept;
 cell_extras& extras_of(actor_cell* c);               // throws std::bad_alloc
 cell_extras* try_extras_of(actor_cell* c) noexcept;  // nullptr when out of memory
 // The text of the exception being handled (inside a catch block): what() or a placeholder.
