@@ -17,7 +17,7 @@
 #include <keel/core/throw_hook.h>
 
 namespace keel {
-namespace {
+namespace detail {
 
 std::string demangle(const char* name) {
   if (name == nullptr) return {};
@@ -27,7 +27,7 @@ std::string demangle(const char* name) {
   return rc == 0 && out ? std::string(out.get()) : std::string(name);
 }
 
-}  // namespace
+}  // namespace detail
 
 stack_trace stack_trace::capture(std::size_t skip) noexcept {
   stack_trace t;
@@ -55,7 +55,7 @@ std::vector<stack_trace::frame> stack_trace::symbolize() const {
       f.module = std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
       f.offset = reinterpret_cast<std::uintptr_t>(frames_[i]) -
                  reinterpret_cast<std::uintptr_t>(info.dli_fbase);
-      if (info.dli_sname != nullptr) f.symbol = demangle(info.dli_sname);
+      if (info.dli_sname != nullptr) f.symbol = detail::demangle(info.dli_sname);
     } else {
       f.module.assign(1, '?');  // (not `= "?"`: GCC 12 -O3 warns falsely about the copy)
       f.offset = reinterpret_cast<std::uintptr_t>(frames_[i]);

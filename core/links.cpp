@@ -24,10 +24,7 @@ void push_link_msg(system_state* s, actor_cell* target, std::uint32_t generation
     count_send_oom(s);
     return;
   }
-  e->flags |= envelope_flags::internal;
-  e->prio = priority::system;
-  e->target_generation = generation;
-  if (push_system(*target, e) & k_idle) s->sched->schedule(target, target->pin);
+  push_system_message(target, generation, e);
 }
 
 void send_link_msg(system_state* s, actor_handle to, link_msg m) noexcept {
@@ -120,6 +117,19 @@ bool system_state::take_link_msg(actor_cell* c, envelope* e, std::string& failur
   } catch (...) {
   }
   return true;
+}
+
+void system_state::answer_link_noproc(envelope* e, actor_cell* c) noexcept {
+  const link_msg& m = e->as<link_msg>();
+  if (m.what == link_msg::kind::add) {
+    // The linker learns at once that the actor had stopped, as from a stop.
+    send_link_msg(this, m.peer,
+                  link_msg{{c->slot, e->target_generation},
+                           link_msg::kind::exit,
+                           false,
+                           "noproc: the linked actor had stopped"});
+  }
+  e->ops->destroy(e->payload());
 }
 
 void system_state::notify_links(actor_cell* c, bool failed, std::string_view why) noexcept {

@@ -44,10 +44,7 @@ std::uint64_t monitor_actor(actor_cell* self, actor_cell* target, std::uint32_t 
   }
   envelope* e = make_envelope(s, monitor_msg{me, id, true});
   if (e == nullptr) throw std::bad_alloc();
-  e->flags |= envelope_flags::internal;
-  e->prio = priority::system;
-  e->target_generation = generation;
-  if (push_system(*target, e) & k_idle) s->sched->schedule(target, target->pin);
+  push_system_message(target, generation, e);
   return id;
 }
 
@@ -62,10 +59,7 @@ void demonitor_actor(actor_cell* self, std::uint64_t id, actor_cell* target,
   envelope* e =
       make_envelope(self->system, monitor_msg{{self->slot, self->own_generation}, id, false});
   if (e == nullptr) return;
-  e->flags |= envelope_flags::internal;
-  e->prio = priority::system;
-  e->target_generation = generation;
-  if (push_system(*target, e) & k_idle) self->system->sched->schedule(target, target->pin);
+  push_system_message(target, generation, e);
 }
 
 void system_state::take_monitor_msg(actor_cell* c, envelope* e) noexcept {

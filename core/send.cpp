@@ -376,11 +376,15 @@ send_status send_control(actor_cell* c, std::uint32_t gen, control what) noexcep
     free_envelope(e);
     return send_status::dead_letter;
   }
+  push_system_message(c, gen, e);
+  return send_status::ok;
+}
+
+void push_system_message(actor_cell* c, std::uint32_t generation, envelope* e) noexcept {
   e->flags |= envelope_flags::internal;
   e->prio = priority::system;
-  e->target_generation = gen;
+  e->target_generation = generation;
   if (push_system(*c, e) & k_idle) c->system->sched->schedule(c, c->pin);
-  return send_status::ok;
 }
 
 actor_id id_of(const actor_cell* c, std::uint32_t gen) noexcept {

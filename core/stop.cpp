@@ -33,29 +33,7 @@ void system_state::drop_system(envelope* e, actor_cell* c) noexcept {
     return;
   }
   if (e->type == type_id_of<link_msg>()) {
-    // A link to an actor that has stopped: the linker learns at once, as from a stop.
-    link_msg& m = e->as<link_msg>();
-    if (m.what == link_msg::kind::add) {
-      actor_cell* peer = cell_at(m.peer.slot);
-      if (peer != nullptr) {
-        envelope* back = nullptr;
-        try {
-          back = make_envelope(this, link_msg{{c->slot, e->target_generation},
-                                              link_msg::kind::exit,
-                                              false,
-                                              "noproc: the linked actor had stopped"});
-        } catch (...) {
-          back = nullptr;
-        }
-        if (back != nullptr) {
-          back->flags |= envelope_flags::internal;
-          back->prio = priority::system;
-          back->target_generation = m.peer.generation;
-          if (push_system(*peer, back) & k_idle) sched->schedule(peer, peer->pin);
-        }
-      }
-    }
-    e->ops->destroy(e->payload());
+    answer_link_noproc(e, c);  // a linker learns the actor had already stopped
     return;
   }
   dead(e, c, dead_letter_reason::actor_stopped, false);

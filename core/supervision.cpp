@@ -23,12 +23,8 @@ const std::string& demangled(const std::type_info* t) {
   thread_local std::unordered_map<const std::type_info*, std::string> cache;
   auto it = cache.find(t);
   if (it != cache.end()) return it->second;
-  int rc = 0;
-  char* out = abi::__cxa_demangle(t->name(), nullptr, nullptr, &rc);
-  std::string s = (rc == 0 && out != nullptr) ? std::string(out) : std::string(t->name());
-  std::free(out);
   if (cache.size() > 256) cache.clear();  // bounded: a program has few exception types
-  return cache.emplace(t, std::move(s)).first->second;
+  return cache.emplace(t, demangle(t->name())).first->second;
 }
 
 // The address of the object an exception_ptr holds (libstdc++ and libc++ both keep just that).
@@ -100,11 +96,8 @@ send_status send_directive(system_state* s, actor_handle child, directive_kind w
     count_send_oom(s);
     return send_status::out_of_memory;
   }
-  e->flags |= envelope_flags::internal;
-  e->prio = priority::system;
-  e->target_generation = child.generation;
   // A cell that stops meanwhile drops it from its system lane (drop_system), freeing `fresh`.
-  if (push_system(*c, e) & k_idle) s->sched->schedule(c, c->pin);
+  push_system_message(c, child.generation, e);
   return send_status::ok;
 }
 

@@ -271,12 +271,12 @@ void supervisor::on_stop() {
 void supervisor::on(child_failed& m) { st_->on_failure(std::move(m.report)); }
 
 void supervisor::on(child_exit& m) {
-  if (detail::child_record* c = st_->find(m.who)) st_->on_exit(*c, m.failed, m.reason);
+  if (detail::child_record* c = st_->find(m.who)) st_->on_exit(*c, m.failed);
 }
 
 void supervisor::on(child_halted& m) {
   detail::supervisor_state& s = *st_;
-  if (s.current != nullptr && s.current->ref.handle() == m.who) s.child_done(*s.current);
+  if (s.current != nullptr && s.current->ref.handle() == m.who) s.child_done();
 }
 
 void supervisor::on(create_child& m) {

@@ -162,15 +162,14 @@ void supervisor_state::on_failure(failure_report r) {
   }
 }
 
-void supervisor_state::on_exit(child_record& c, bool failed, const std::string& reason) {
-  (void)reason;
+void supervisor_state::on_exit(child_record& c, bool failed) {
   if (goal != sequence_goal::none && current == &c) {
     if (goal == sequence_goal::group) {
       c.killed = true;  // gone: the group's restart spawns it anew
     } else {
       c.state = child_state::stopped;
     }
-    child_done(c);
+    child_done();
     return;
   }
   if (goal == sequence_goal::group && std::find(group.begin(), group.end(), &c) != group.end()) {
@@ -297,8 +296,7 @@ void supervisor_state::on_timer(std::uint64_t serial) {
         deferred_restarts.push_back(a.child);
       }
       return;
-    case timer_action::kind::shutdown_timeout:
-    case timer_action::kind::halt_timeout:
+    case timer_action::kind::stop_timeout:
       if (c != current) return;
       current_timer = 0;
       c->killed = true;
@@ -344,17 +342,14 @@ void supervisor_state::step_sequence() {
     }
     (void)send_directive(sys, c->ref.handle(),
                          halt ? directive_kind::halt : directive_kind::shutdown);
-    arm({halt ? timer_action::kind::halt_timeout : timer_action::kind::shutdown_timeout,
-         c->ref.handle()},
-        c->spec.shutdown, &current_timer);
+    arm({timer_action::kind::stop_timeout, c->ref.handle()}, c->spec.shutdown, &current_timer);
     return;
   }
   current = nullptr;
   finish_sequence();
 }
 
-void supervisor_state::child_done(child_record& c) {
-  (void)c;
+void supervisor_state::child_done() {
   if (current_timer != 0) timers.erase(current_timer);
   current_timer = 0;
   current = nullptr;

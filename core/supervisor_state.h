@@ -37,7 +37,7 @@ static_assert(sizeof(child_record) <= 256, "a child record fits the 256-byte siz
 
 // What a timer of the supervisor is for.
 struct timer_action {
-  enum class kind : std::uint8_t { restart, shutdown_timeout, halt_timeout } what;
+  enum class kind : std::uint8_t { restart, stop_timeout } what;  // stop: a halt or a shutdown
   actor_handle child;  // restart: the failed child (its group restarts with it)
 };
 
@@ -105,7 +105,7 @@ struct supervisor_state {
 
   // Failures and exits (supervisor_restart.cpp).
   void on_failure(failure_report r);
-  void on_exit(child_record& c, bool failed, const std::string& reason);
+  void on_exit(child_record& c, bool failed);
   bool count_restart(child_record& c);  // false: an intensity was exceeded
   std::uint64_t backoff_delay(child_record& c);
   void restart_now(child_record& failed);
@@ -119,8 +119,8 @@ struct supervisor_state {
   void begin_sequence(sequence_goal g, std::vector<child_record*> members);
   void step_sequence();
   void finish_sequence();
-  void child_done(child_record& c);            // the current child stopped or halted
-  void after_sequence();                       // handle deferred failures
+  void child_done();      // the current child stopped or halted: on to the next
+  void after_sequence();  // handle deferred failures
   void check_auto_shutdown(bool significant);  // a child left
   supervisor_status status_now() const;
 };

@@ -287,6 +287,8 @@ struct system_state final : sched::task_runner {
   // or stopped actor tells its peers, and its links end.
   bool take_link_msg(actor_cell* c, envelope* e, std::string& failure) noexcept;
   void notify_links(actor_cell* c, bool failed, std::string_view why) noexcept;
+  // A link request that reached a stopped actor (the stopped path's drop_system).
+  void answer_link_noproc(envelope* e, actor_cell* c) noexcept;
   // Supervision, the child's side (supervision.cpp). A failed actor with a supervisor is held
   // and its report sent (true); false: it has none (or it is gone), so the actor stops.
   bool hold_failed(actor_cell* c, failure_report& r) noexcept;
@@ -422,6 +424,12 @@ mailbox_stats stats_of(const bounded_lane& b) noexcept;
 // Token holder of `c`: consumes `e` if it is a reply to a pending ask or an ask timeout.
 bool route_reply_or_timeout(actor_cell* c, envelope* e);  // may throw (a continuation)
 bool timer_cancelled(core_timer* t) noexcept;
+// Any thread: pushes `e` (a runtime message) onto the system lane of incarnation `generation`
+// of `c` and schedules `c` if it was idle. The caller checked that the incarnation lives; if it
+// stops meanwhile, its stopped path drops `e` (drop_system).
+void push_system_message(actor_cell* c, std::uint32_t generation, envelope* e) noexcept;
+// A C++ symbol or type name, demangled (the name itself if it cannot be).
+std::string demangle(const char* name);
 // Token holder of `c`: the user's stash (actor_base::stash) goes in front of the messages to
 // replay, oldest first (unstash_all, and a restart in place).
 void unstash_to_front(actor_cell* c) noexcept;

@@ -103,10 +103,10 @@ class sup_worker
 };
 
 // A child that traps exits and ignores the request to stop.
-class stubborn : public keel::actor<stubborn, keel::exit_signal, work> {
+class exit_ignorer : public keel::actor<exit_ignorer, keel::exit_signal, work> {
  public:
-  static constexpr std::string_view keel_name = "test.sup.stubborn";
-  stubborn(journal* j, std::string name) : j_(j), name_(std::move(name)) {}
+  static constexpr std::string_view keel_name = "test.sup.exit_ignorer";
+  exit_ignorer(journal* j, std::string name) : j_(j), name_(std::move(name)) {}
   void on_start() override { j_->add("start", name_, now()); }
   void on_stop() override { j_->add("stop", name_, now()); }
   void on(keel::exit_signal&) { j_->add("exit_signal", name_, now()); }

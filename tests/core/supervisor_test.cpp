@@ -272,7 +272,8 @@ TEST_F(supervisor_test, shutdown_stops_children_newest_first_and_kills_one_that_
   start();
   journal& j = new_journal();
   keel::supervisor_config cfg;
-  cfg.children = {worker_spec(&j, "a"), keel::child_spec::of<stubborn>("b", &j, std::string("b")),
+  cfg.children = {worker_spec(&j, "a"),
+                  keel::child_spec::of<exit_ignorer>("b", &j, std::string("b")),
                   worker_spec(&j, "c")};
   cfg.children[1].shutdown = 100ms;
   auto sup = sys_->spawn<keel::supervisor>(cfg).value();
@@ -434,7 +435,7 @@ TEST_F(supervisor_test, bad_input_gets_a_clear_error_and_disturbs_nothing) {
   EXPECT_EQ(j.starts_of("w"), 1);
   // A supervisor on its way down takes no new child.
   keel::supervisor_config slow;
-  slow.children = {keel::child_spec::of<stubborn>("s", &j, std::string("s"))};
+  slow.children = {keel::child_spec::of<exit_ignorer>("s", &j, std::string("s"))};
   slow.children[0].shutdown = 1s;
   auto sl = sys_->spawn<keel::supervisor>(slow).value();
   run();
