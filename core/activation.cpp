@@ -236,7 +236,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   const std::uint32_t gen = c->own_generation;
 #if !defined(KEEL_NO_HOOKS)
   if (any_hooks) {
-    const std::string hook_type = type_name_of(c->type_index);
+    const std::string_view hook_type = type_name_of(c->type_index);
     lifecycle_event ev{actor_handle{c->slot, gen}, c->id, hook_type, {}};
     for (const auto& h : hooks) {
       if (h->enabled()) h->on_activation_begin(ev);
@@ -276,9 +276,9 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     diagnostic d;
     d.kind = diagnostic_kind::failure;
     d.actor = c->id;
-    d.actor_type = std::move(r.actor_type);
+    d.actor_type = r.actor_type;
     d.actor_name = std::move(r.actor_name);
-    d.message_type = std::move(r.message_type);
+    d.message_type = r.message_type;
     d.correlation = r.correlation;
     d.text = r.text;
     try {
@@ -616,7 +616,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   c->mark(mark_backlog, budget_hit);
 #if !defined(KEEL_NO_HOOKS)
   if (any_hooks) {
-    const std::string hook_type = type_name_of(c->type_index);
+    const std::string_view hook_type = type_name_of(c->type_index);
     lifecycle_event ev{actor_handle{c->slot, gen}, c->id, hook_type, {}};
     for (const auto& h : hooks) {
       if (h->enabled()) h->on_activation_end(ev);

@@ -123,16 +123,39 @@ std::string_view to_string(directive d) noexcept {
 
 std::string failure_report::summary() const {
   std::string s = "failure of ";
-  s += path.empty() ? actor_type : path;
-  s += " (actor " + std::to_string(id) + ", " + actor_type;
-  if (!actor_name.empty()) s += " \"" + actor_name + "\"";
+  if (path.empty()) {
+    s += actor_type;
+  } else {
+    s += path;
+  }
+  s += " (actor ";
+  s += std::to_string(id);
+  s += ", ";
+  s += actor_type;
+  if (!actor_name.empty()) {
+    s += " \"";
+    s += actor_name;
+    s += '"';
+  }
   s += "): ";
   s += keel::to_string(kind);
-  if (!exception_type.empty()) s += " " + exception_type;
-  s += ": " + text;
-  if (!message_type.empty()) s += "; handling " + message_type;
-  if (correlation != 0) s += " (correlation " + std::to_string(correlation) + ")";
-  s += "; restarts before: " + std::to_string(restart_count);
+  if (!exception_type.empty()) {
+    s += ' ';
+    s += exception_type;
+  }
+  s += ": ";
+  s += text;
+  if (!message_type.empty()) {
+    s += "; handling ";
+    s += message_type;
+  }
+  if (correlation != 0) {
+    s += " (correlation ";
+    s += std::to_string(correlation);
+    s += ')';
+  }
+  s += "; restarts before: ";
+  s += std::to_string(restart_count);
   s += "; decision: ";
   s += keel::to_string(decision);
   return s;

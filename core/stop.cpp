@@ -160,7 +160,7 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
     lifecycle_event ev;
     ev.actor = actor_handle{c->slot, gen};
     ev.id = c->id;
-    const std::string type = type_name_of(c->type_index);
+    const std::string_view type = type_name_of(c->type_index);
     ev.actor_type = type;
     ev.reason = why;
     for (const auto& h : hooks) {

@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 #include <unordered_map>
 
@@ -17,14 +19,25 @@
 namespace keel::detail {
 namespace {
 
-// The demangled name of an exception type, cached per thread (a crash loop throws the same
-// types again and again; demangling allocates and costs about a microsecond).
-const std::string& demangled(const std::type_info* t) {
-  thread_local std::unordered_map<const std::type_info*, std::string> cache;
-  auto it = cache.find(t);
-  if (it != cache.end()) return it->second;
-  if (cache.size() > 256) cache.clear();  // bounded: a program has few exception types
-  return cache.emplace(t, demangle(t->name())).first->second;
+// The demangled name of an exception type, from a process-wide table that keeps every name for
+// the program's lifetime (a program has a fixed set of exception types), so that a report can
+// hold a view. Each thread keeps its own index in front of the table: a crash loop throws the
+// same types again and again, and takes neither the lock nor the demangler's allocation again.
+std::string_view exception_type_name(const std::type_info& t) {
+  thread_local std::unordered_map<const std::type_info*, std::string_view> seen;
+  if (auto it = seen.find(&t); it != seen.end()) return it->second;
+  static std::mutex mu;
+  static std::unordered_map<const std::type_info*, std::string> names;  // nodes never move
+  std::string_view name;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = names.find(&t);
+    if (it == names.end()) it = names.emplace(&t, demangle(t.name())).first;
+    name = it->second;
+  }
+  if (seen.size() >= 256) seen.clear();  // (the views stay valid: they point into `names`)
+  seen.emplace(&t, name);
+  return name;
 }
 
 // The address of the object an exception_ptr holds (libstdc++ and libc++ both keep just that).
@@ -112,14 +125,14 @@ failure_report system_state::describe_failure(actor_cell* c, envelope* e, failur
     r.kind = kind;
     r.at = cached_now(c);
     if (e != nullptr) {
-      r.message_type = std::string(e->ops->name);
+      r.message_type = e->ops->name;
       r.correlation = e->correlation;
     }
     if (caught != nullptr) {
       r.text = caught->what != nullptr ? caught->what : "unknown exception";
       r.exception = std::move(caught->ptr);
       caught->ptr = nullptr;
-      if (caught->type != nullptr) r.exception_type = demangled(caught->type);
+      if (caught->type != nullptr) r.exception_type = exception_type_name(*caught->type);
       // The throw hook's record, if it is this very exception's.
       throw_record& last = last_throw();
       if (last.object != nullptr && last.object == object_of(r.exception)) {

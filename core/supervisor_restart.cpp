@@ -16,7 +16,7 @@ namespace {
 void restart_hooks(system_state* sys, const child_record& c, const std::string& path) {
 #if !defined(KEEL_NO_HOOKS)
   if (!sys->any_hooks) return;
-  const std::string type = sys->type_name_of(c.ref.cell()->type_index);
+  const std::string_view type = sys->type_name_of(c.ref.cell()->type_index);
   lifecycle_event ev{c.ref.handle(), c.ref.id(), type, path};
   for (const auto& h : sys->hooks) {
     if (h->enabled()) h->on_restart(ev);

@@ -16,6 +16,7 @@ system_state::system_state(system_config c) : cfg(std::move(c)) {
   for (std::uint32_t i = 0; i < k_max_chunks; ++i)
     chunks[i].store(nullptr, std::memory_order_relaxed);
   external_rows.reset(new counter_row[cfg.max_actor_types]);
+  atype_names.reset(new std::string_view[cfg.max_actor_types]);
   hooks = cfg.hooks;
   std::stable_sort(hooks.begin(), hooks.end(),
                    [](const auto& a, const auto& b) { return a->phase() < b->phase(); });
@@ -141,9 +142,9 @@ void system_state::report(diagnostic d) noexcept {
 
 actor_system& system_of(actor_cell* c) noexcept { return *c->system->face; }
 
-std::string system_state::type_name_of(std::uint32_t type_index) {
-  std::lock_guard<std::mutex> lock(atype_mu);
-  return type_index < atype_names.size() ? atype_names[type_index] : std::string();
+std::string_view system_state::type_name_of(std::uint32_t type_index) const noexcept {
+  return type_index < atype_count.load(std::memory_order_acquire) ? atype_names[type_index]
+                                                                  : std::string_view();
 }
 
 actor_handle system_state::parent_of(std::uint32_t slot, std::uint32_t generation) const noexcept {
@@ -254,12 +255,14 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
                                                 type_kind::actor, req.identity, nullptr});
       if (st.is_ok()) req.register_messages(s->types, st);
       if (!st) return st;
-      if (s->atype_names.size() >= s->cfg.max_actor_types) {
+      const std::uint32_t n = s->atype_count.load(std::memory_order_relaxed);
+      if (n >= s->cfg.max_actor_types) {
         return status(errc::invalid_argument,
                       "more actor types than system_config.max_actor_types");
       }
-      type_index = static_cast<std::uint32_t>(s->atype_names.size());
-      s->atype_names.emplace_back(req.type_name);
+      type_index = n;
+      s->atype_names[n] = req.type_name;
+      s->atype_count.store(n + 1, std::memory_order_release);
       s->atype_index.emplace(req.identity, type_index);
       s->cache_type_index(req.identity, type_index);
     }
@@ -577,12 +580,8 @@ std::vector<dead_letter> actor_system::recent_dead_letters() const {
 
 std::vector<type_counters> actor_system::counters() const {
   system_state* s = state_.get();
-  std::vector<std::string> names;
-  {
-    std::lock_guard<std::mutex> lock(s->atype_mu);
-    names = s->atype_names;
-  }
-  std::vector<type_counters> out(names.size());
+  const std::uint32_t n = s->atype_count.load(std::memory_order_acquire);
+  std::vector<type_counters> out(n);
   auto add = [](type_counters& t, const detail::counter_row& r) {
     t.received += r.received.load(std::memory_order_relaxed);
     t.sent += r.sent.load(std::memory_order_relaxed);
@@ -591,13 +590,13 @@ std::vector<type_counters> actor_system::counters() const {
     t.spawned += r.spawned.load(std::memory_order_relaxed);
     t.stopped += r.stopped.load(std::memory_order_relaxed);
   };
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    out[i].type = names[i];
+  for (std::uint32_t i = 0; i < n; ++i) {
+    out[i].type = std::string(s->type_name_of(i));
     add(out[i], s->external_rows[i]);
     for (const auto& l : s->locals) add(out[i], l->counters[i]);
   }
   std::lock_guard<std::mutex> lock(s->dedicated_mu);
-  for (std::size_t i = 0; i < names.size(); ++i) {
+  for (std::uint32_t i = 0; i < n; ++i) {
     for (const detail::core_local* l : s->dedicated_locals) add(out[i], l->counters[i]);
   }
   return out;

@@ -281,7 +281,8 @@ struct system_state final : sched::task_runner {
   void answer_monitor_noproc(envelope* e, actor_cell* c) noexcept;
   void notify_monitors(std::vector<monitor_entry> watchers, actor_handle who, bool failed,
                        std::string_view why) noexcept;
-  std::string type_name_of(std::uint32_t type_index);
+  // The actor type's static name; empty for an index not (yet) assigned. No lock.
+  std::string_view type_name_of(std::uint32_t type_index) const noexcept;
   // Links (links.cpp). take_link_msg: the token holder applies a link message; true when the
   // actor must fail because a linked actor failed (`failure`: the text). notify_links: a failed
   // or stopped actor tells its peers, and its links end.
@@ -334,7 +335,12 @@ struct system_state final : sched::task_runner {
   type_registry types;
   std::mutex atype_mu;
   std::unordered_map<const void*, std::uint32_t> atype_index;  // guarded by atype_mu
-  std::vector<std::string> atype_names;                        // guarded by atype_mu
+  // Actor type names by type index (cfg.max_actor_types entries). They are the types' static
+  // names (actor_type_name<A>()), so views that live as long as the program. Written under
+  // atype_mu; read without a lock: an entry is written before atype_count is raised past it
+  // (release), and a reader loads atype_count (acquire) before the entry.
+  std::unique_ptr<std::string_view[]> atype_names;
+  std::atomic<std::uint32_t> atype_count{0};
   // A lock-free front for atype_index: spawns of a known actor type take no lock. Entries are
   // written under atype_mu (index first, then identity with release) and never removed;
   // readers load identity with acquire. Types that find no room stay in atype_index only.

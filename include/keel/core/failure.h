@@ -104,12 +104,15 @@ struct failure_report {
   actor_handle actor;
   actor_id id = k_no_actor;
   std::string actor_name;  // registered name, if any
-  std::string actor_type;
+  // The names below are static (the types' registered names, and a process-wide table of
+  // demangled exception names): they live as long as the program, and building a report
+  // allocates nothing for them.
+  std::string_view actor_type;
   failure_kind kind = failure_kind::exception;
-  std::string text;              // what() of the exception, or the fail() reason
-  std::string exception_type;    // the thrown type, demangled (empty if not an exception)
-  std::exception_ptr exception;  // the exception itself, for a decider that matches types
-  std::string message_type;      // the message being handled (empty in on_start)
+  std::string text;                 // what() of the exception, or the fail() reason
+  std::string_view exception_type;  // the thrown type, demangled (empty if not an exception)
+  std::exception_ptr exception;     // the exception itself, for a decider that matches types
+  std::string_view message_type;    // the message being handled (empty in on_start)
   message_id correlation = 0;
   std::uint64_t at = 0;                  // the actor's clock (actor::now()) when it failed
   std::uint32_t restart_count = 0;       // restarts of this child before this failure (supervisor)
