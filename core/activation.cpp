@@ -232,8 +232,25 @@ void unstash_to_front(actor_cell* c) noexcept {
 system_state::activation_outcome system_state::activate(actor_cell* c, sched::worker& w,
                                                         core_local* l) noexcept {
   l->running = c;
-  actor_base* b = c->behavior;
-  const std::uint32_t gen = c->own_generation;
+  // The state the helpers below share. They are lambdas; those the compiler keeps out of line
+  // (the rare paths) get their closure built by every activation, one store per variable
+  // captured: they capture this frame instead, two pointers each.
+  struct frame {
+    actor_cell* c;
+    core_local* l;
+    actor_base* b;  // the actor's object (a restart replaces it)
+    std::uint32_t gen;
+    bool stop = false;
+    bool failed = false;
+    // Why the actor stops: static text, or l->stop_text (a failure's). Empty: an ordinary
+    // stop. (A std::string here would be built and destroyed by every activation.)
+    std::string_view why;
+  } f{c, l, c->behavior, c->own_generation};
+  actor_base*& b = f.b;
+  const std::uint32_t gen = f.gen;
+  bool& stop = f.stop;
+  bool& failed = f.failed;
+  std::string_view& why = f.why;
 #if !defined(KEEL_NO_HOOKS)
   if (any_hooks) {
     const std::string_view hook_type = type_name_of(c->type_index);
@@ -243,114 +260,113 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     }
   }
 #endif
-  bool stop = false;
-  bool failed = false;
-  std::string why;  // set when a handler fails; empty: an ordinary stop
 
   // A failure (failure.h) while handling `e` (null: on_start, a directive): described (the
   // exception `caught`, `text`, or actor::fail()'s reason), counted, hooks told, an ask
   // answered; then held for its supervisor, or the actor stops. Exceptions are caught in small
   // frames (dispatch_caught, guarded): the unwinder's search through this large function's
   // tables would cost more than the rest of a restart.
-  auto fail = [&](envelope* e, failure_kind kind, caught_exception* caught,
-                  const char* text = nullptr) {
-    failure_report r = describe_failure(c, e, kind, caught, text);
-    count(l, c->type_index, &counter_row::failures);
+  auto fail = [this, &f](envelope* e, failure_kind kind, caught_exception* caught,
+                         const char* text = nullptr) {
+    failure_report r = describe_failure(f.c, e, kind, caught, text);
+    count(f.l, f.c->type_index, &counter_row::failures);
 #if !defined(KEEL_NO_HOOKS)
     if (any_hooks) {
-      lifecycle_event ev{actor_handle{c->slot, gen}, c->id, r.actor_type, r.text};
+      lifecycle_event ev{actor_handle{f.c->slot, f.gen}, f.c->id, r.actor_type, r.text};
       for (const auto& h : hooks) {
         if (h->enabled()) h->on_failure(ev);
       }
     }
 #endif
     if (e != nullptr) answer_ask(e, errc::failed, r.text);
-    failed = true;
-    notify_links(c, true, r.text);
+    f.failed = true;
+    notify_links(f.c, true, r.text);
     // Whatever the handler asked for before it failed is void; give back the stash room it took.
-    if (c->behavior != nullptr &&
-        (runtime_access::take_requests(c->behavior) & runtime_access::k_stash)) {
-      --c->extras->user_stash_count;
+    if (f.c->behavior != nullptr &&
+        (runtime_access::take_requests(f.c->behavior) & runtime_access::k_stash)) {
+      --f.c->extras->user_stash_count;
     }
-    if (hold_failed(c, r)) return;  // held: its supervisor reports and decides
+    if (hold_failed(f.c, r)) return;  // held: its supervisor reports and decides
     diagnostic d;
     d.kind = diagnostic_kind::failure;
-    d.actor = c->id;
+    d.actor = f.c->id;
     d.actor_type = r.actor_type;
     d.actor_name = std::move(r.actor_name);
     d.message_type = r.message_type;
     d.correlation = r.correlation;
     d.text = r.text;
     try {
-      why = "failed: " + r.text;
+      f.l->stop_text.assign("failed: ").append(r.text);
+      f.why = f.l->stop_text;
     } catch (...) {
+      f.why = "failed";
     }
     report(std::move(d));
-    stop = true;
+    f.stop = true;
   };
   // on_start of a new actor object (a spawn's start, or a supervisor's restart).
-  auto run_start = [&]() {
-    runtime_access::set_current(b, nullptr);
-    if (!guarded([&] { b->on_start(); }, l->caught)) {
-      fail(nullptr, failure_kind::start, &l->caught);
+  auto run_start = [&f, &fail]() {
+    runtime_access::set_current(f.b, nullptr);
+    if (!guarded([&] { f.b->on_start(); }, f.l->caught)) {
+      fail(nullptr, failure_kind::start, &f.l->caught);
       return;
     }
-    const std::uint8_t asked = runtime_access::take_requests(b);
+    const std::uint8_t asked = runtime_access::take_requests(f.b);
     if (asked & runtime_access::k_fail) {
       fail(nullptr, failure_kind::start, nullptr);
     } else if (asked & runtime_access::k_stop) {
-      stop = true;
+      f.stop = true;
     }
   };
 
   // System messages first. After draining, the SYS bit is cleared (so later user messages are
   // not flagged) and the lane drained once more: a push that raced the clear is not missed.
-  auto drain_system = [&]() {
+  auto drain_system = [this, &f, &fail, &run_start]() {
     bool popped = false;
-    while (!stop) {
-      envelope* e = pop_lane(c->sys_tail, &c->sys_stub, lane_freer{l});
+    while (!f.stop) {
+      envelope* e = pop_lane(f.c->sys_tail, &f.c->sys_stub, lane_freer{f.l});
       if (e == nullptr) break;
       popped = true;
-      if (e->target_generation == gen && e->type == type_id_of<monitor_msg>()) {
-        take_monitor_msg(c, e);
+      if (e->target_generation == f.gen && e->type == type_id_of<monitor_msg>()) {
+        take_monitor_msg(f.c, e);
         continue;
       }
-      if (e->target_generation == gen && e->type == type_id_of<link_msg>()) {
+      if (e->target_generation == f.gen && e->type == type_id_of<link_msg>()) {
         std::string linked_failure;
-        if (take_link_msg(c, e, linked_failure) && !c->marked(mark_held)) {
+        if (take_link_msg(f.c, e, linked_failure) && !f.c->marked(mark_held)) {
           fail(nullptr, failure_kind::linked, nullptr, linked_failure.c_str());
         }
         continue;
       }
-      if (e->target_generation == gen && e->type == type_id_of<directive_msg>()) {
-        switch (take_directive(c, e)) {
+      if (e->target_generation == f.gen && e->type == type_id_of<directive_msg>()) {
+        switch (take_directive(f.c, e)) {
           case directive_step::nothing:
             break;
           case directive_step::resumed:
-            failed = false;
+            f.failed = false;
             break;
           case directive_step::start:
-            failed = false;
-            b = c->behavior;
+            f.failed = false;
+            f.b = f.c->behavior;
             run_start();
             break;
           case directive_step::stop:
-            stop = failed = true;
-            why = "stopped by its supervisor after a failure";
+            f.stop = f.failed = true;
+            f.why = "stopped by its supervisor after a failure";
             break;
           case directive_step::kill:
-            stop = failed = true;
-            why = "killed by its supervisor";
+            f.stop = f.failed = true;
+            f.why = "killed by its supervisor";
             break;
           case directive_step::graceful:
-            stop = true;
+            f.stop = true;
             break;
         }
-        b = c->behavior;
+        f.b = f.c->behavior;
         continue;
       }
-      if (e->target_generation != gen || e->type != type_id_of<control_msg>()) {
-        drop_system(e, c);
+      if (e->target_generation != f.gen || e->type != type_id_of<control_msg>()) {
+        drop_system(e, f.c);
         continue;
       }
       const control what = e->as<control_msg>().what;
@@ -358,19 +374,20 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       switch (what) {
         case control::start:
           // The start message is the first on the system lane: nothing ran before it.
-          c->state.store(lifecycle::running, std::memory_order_relaxed);
+          f.c->state.store(lifecycle::running, std::memory_order_relaxed);
           run_start();
           break;
         case control::stop:
-          stop = true;
-          if (c->marked(mark_held)) failed = true;  // a failed object gets no on_stop
+          f.stop = true;
+          if (f.c->marked(mark_held)) f.failed = true;  // a failed object gets no on_stop
           break;
         case control::suspend:
-          c->state.store(lifecycle::suspended, std::memory_order_relaxed);
+          f.c->state.store(lifecycle::suspended, std::memory_order_relaxed);
           break;
         case control::resume:
           // A held actor waits for its supervisor's directive, not for resume().
-          if (!c->marked(mark_held)) c->state.store(lifecycle::running, std::memory_order_relaxed);
+          if (!f.c->marked(mark_held))
+            f.c->state.store(lifecycle::running, std::memory_order_relaxed);
           break;
         case control::overflow:
           fail(nullptr, failure_kind::overflow, nullptr,
@@ -496,11 +513,11 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
   };
 
   // Holds a user message while suspended: moved into an owned envelope at the stash's end.
-  auto stash = [&](envelope* e) {
-    cell_extras* extras = try_extras_of(c);
+  auto stash = [this, &f](envelope* e) {
+    cell_extras* extras = try_extras_of(f.c);
     envelope* held = extras != nullptr ? copy_envelope(this, e) : nullptr;
     if (held == nullptr) {
-      dead(e, c, dead_letter_reason::out_of_memory, false);
+      dead(e, f.c, dead_letter_reason::out_of_memory, false);
       return;
     }
     e->ops->move_to(e->payload(), held->payload());
@@ -516,7 +533,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       x.stash_head = held;
     }
     x.stash_tail = held;
-    c->mark(mark_stashed, true);
+    f.c->mark(mark_stashed, true);
   };
   // Once running again, messages held while suspended come first (they are older).
   auto replay_stash = [&]() __attribute__((always_inline)) {
@@ -625,7 +642,9 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
 #endif
   l->running = nullptr;
   if (stop) {
-    finalize_stop(c, l, failed, why.empty() ? std::string_view("stopped") : why);
+    // (The text moves out of l->stop_text first: on_stop may run code that fails in turn.)
+    const std::string text = why.data() == l->stop_text.data() ? std::move(l->stop_text) : "";
+    finalize_stop(c, l, failed, !text.empty() ? text : why.empty() ? "stopped" : why);
     return activation_outcome::yield;  // the stopped path drains, closes and releases the cell
   }
   if (budget_hit) return activation_outcome::yield;

@@ -92,6 +92,7 @@ struct core_local {
   actor_cell* running = nullptr;  // the actor whose activation this worker runs
   envelope* current = nullptr;    // the message it is handling
   caught_exception caught;        // what the last failing handler threw (until it is reported)
+  std::string stop_text;          // why the running actor stops, when the text is not static
 };
 
 // A watcher of an actor (keel/core/monitor.h).
