@@ -382,6 +382,11 @@ TEST_F(supervisor_test, bad_input_gets_a_clear_error_and_disturbs_nothing) {
   dup.children = {worker_spec(&j, "x"), worker_spec(&j, "x")};
   EXPECT_NE(sys_->spawn<keel::supervisor>(dup).error().message().find("children[1].name"),
             std::string::npos);
+  // The error names the first child whose name an earlier one has.
+  dup.children = {worker_spec(&j, "y"), worker_spec(&j, "x"), worker_spec(&j, "z"),
+                  worker_spec(&j, "x"), worker_spec(&j, "y")};
+  EXPECT_NE(sys_->spawn<keel::supervisor>(dup).error().message().find("children[3].name: \"x\""),
+            std::string::npos);
 
   keel::supervisor_config cfg;
   cfg.children = {worker_spec(&j, "w")};
