@@ -473,7 +473,7 @@ void register_supervision() {
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("restart_storm", bm_restart_storm)
       ->UseManualTime()
-      ->Iterations(iterations(5))
+      ->Iterations(iterations(15))
       ->Unit(benchmark::kMillisecond);
 }
 

@@ -13,9 +13,13 @@
 namespace keel::detail {
 namespace {
 
-void restart_hooks(system_state* sys, const child_record& c, const std::string& path) {
+// The child's path is built only when someone listens.
+void restart_hooks(system_state* sys, const child_record& c, const std::string& parent_path) {
 #if !defined(KEEL_NO_HOOKS)
   if (!sys->any_hooks) return;
+  std::string path = parent_path;
+  path += '/';
+  path += c.spec.name;
   const std::string_view type = sys->type_name_of(c.ref.cell()->type_index);
   lifecycle_event ev{c.ref.handle(), c.ref.id(), type, path};
   for (const auto& h : sys->hooks) {
@@ -24,7 +28,7 @@ void restart_hooks(system_state* sys, const child_record& c, const std::string& 
 #else
   (void)sys;
   (void)c;
-  (void)path;
+  (void)parent_path;
 #endif
 }
 
@@ -255,7 +259,7 @@ void supervisor_state::restart_one(child_record& c) {
   }
   ++c.restarts;
   ++restarts_total;
-  restart_hooks(sys, c, path + "/" + c.spec.name);
+  restart_hooks(sys, c, path);
 }
 
 void supervisor_state::escalate(std::string why) {
