@@ -235,11 +235,15 @@ std::string diagnostic::to_string() const {
   }
   s += ": actor " + std::to_string(actor);
   if (!actor_type.empty() || !actor_name.empty()) {
-    s += " (" + actor_type;
+    s += " (";
+    s += actor_type;
     if (!actor_name.empty()) s += " \"" + actor_name + "\"";
     s += ")";
   }
-  if (!message_type.empty()) s += " on " + message_type;
+  if (!message_type.empty()) {
+    s += " on ";
+    s += message_type;
+  }
   if (correlation != 0) s += " [correlation " + std::to_string(correlation) + "]";
   if (kind == diagnostic_kind::mailbox_age) s += " age " + std::to_string(value / 1000) + " us";
   if (kind == diagnostic_kind::long_handler) {

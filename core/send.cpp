@@ -318,7 +318,7 @@ send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
       if (e->ops->copy_to == nullptr) {
         diagnostic d;
         d.kind = diagnostic_kind::hook_refused;
-        d.message_type = std::string(e->ops->name);
+        d.message_type = e->ops->name;
         d.text = "a hook asked to duplicate a message type that cannot be copied";
         s->report(std::move(d));
         return push_and_schedule(s, c, gen, e);

@@ -267,7 +267,7 @@ void supervisor_state::escalate(std::string why) {
   diagnostic d;
   d.kind = diagnostic_kind::escalation;
   d.actor = self.id();
-  d.actor_type = std::string(supervisor::keel_name);
+  d.actor_type = supervisor::keel_name;
   d.text = path + ": " + why;
   d.value = restarts_total;
   sys->report(std::move(d));

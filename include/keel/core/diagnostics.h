@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <keel/core/ids.h>
 
@@ -25,10 +26,12 @@ enum class diagnostic_kind : std::uint8_t {
 struct diagnostic {
   diagnostic_kind kind = diagnostic_kind::failure;
   actor_id actor = k_no_actor;
-  std::string actor_name;    // the registered name, or empty
-  std::string actor_type;    // the actor type's declared name
-  std::string message_type;  // the message being handled, if any
-  std::string text;          // exception text or a description
+  std::string actor_name;  // the registered name, or empty
+  // The two type names are static (the names the types declare): views that stay valid for the
+  // program's lifetime, so a sink may keep them, and building a diagnostic copies neither.
+  std::string_view actor_type;    // the actor type's declared name
+  std::string_view message_type;  // the message being handled, if any
+  std::string text;               // exception text or a description
   message_id correlation = 0;
   std::uint64_t value = 0;  // mailbox_age: the age in ns; long_handler: how long it ran, in ns
   // child_failure: the whole report; `text` is then its text alone, and to_string() adds the
