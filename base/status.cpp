@@ -40,6 +40,16 @@ std::string_view to_string(errc code) noexcept {
       return "expectation_failed";
     case errc::full:
       return "full";
+    case errc::io_error:
+      return "io_error";
+    case errc::log_locked:
+      return "log_locked";
+    case errc::log_failed:
+      return "log_failed";
+    case errc::corrupt:
+      return "corrupt";
+    case errc::no_space:
+      return "no_space";
   }
   return "unknown";
 }

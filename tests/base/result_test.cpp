@@ -40,6 +40,11 @@ TEST(status, ok_is_free_and_names_codes) {
   EXPECT_EQ(keel::to_string(keel::errc::type_mismatch), "type_mismatch");
   EXPECT_EQ(keel::to_string(keel::errc::expectation_failed), "expectation_failed");
   EXPECT_EQ(keel::to_string(keel::errc::full), "full");
+  EXPECT_EQ(keel::to_string(keel::errc::io_error), "io_error");
+  EXPECT_EQ(keel::to_string(keel::errc::log_locked), "log_locked");
+  EXPECT_EQ(keel::to_string(keel::errc::log_failed), "log_failed");
+  EXPECT_EQ(keel::to_string(keel::errc::corrupt), "corrupt");
+  EXPECT_EQ(keel::to_string(keel::errc::no_space), "no_space");
 }
 
 }  // namespace

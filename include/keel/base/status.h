@@ -33,6 +33,11 @@ enum class errc : std::uint16_t {
   type_mismatch = 14,       // the reply had another type than the one asked for
   expectation_failed = 15,  // a test helper's expectation did not hold (keel/core/testing.h)
   full = 16,                // a bounded mailbox or an actor's stash has no room
+  io_error = 17,            // an operating-system call failed; the message names it and errno
+  log_locked = 18,          // another writer (process or object) holds the event log
+  log_failed = 19,          // the event log saw a sync error and takes no more appends
+  corrupt = 20,             // bytes on disk are not what was written; the message says where
+  no_space = 21,            // not enough free space on the log's file system
 };
 
 // The stable lower-case name of a code, e.g. "actor_stopped".

@@ -1,0 +1,104 @@
+// Private to eventlog/: the writer's state, shared by log_open.cpp (open and recovery),
+// log_append.cpp (the hot path and the roll) and log_sync.cpp (sync and the log's thread).
+//
+// Invariants:
+// 1. `active_` points at an activated, writable, mapped segment for the log's whole life.
+// 2. Only the append whose claim crosses the active segment's end (off <= capacity < off + len)
+//    rolls: it closes the segment, activates the spare and publishes it in `active_` (release).
+//    Claims past the end wait for `active_` to change and claim again there.
+// 3. A segment's `roll_ordinal` (its record count) and `roll_offset` are written before the
+//    next segment is published, and read by others only after they load `active_` (acquire) or
+//    `roll_epoch_` (acquire).
+// 4. Segments are never unmapped while the log is open: a writer may still be finishing a frame
+//    in a segment that has just been rolled away.
+// 5. `mu_` guards `segments_`, the spare's creation and sync(); append() never takes it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "eventlog/segment.h"
+
+#include <keel/eventlog/log.h>
+
+namespace keel::eventlog {
+
+struct log_segment {
+  std::uint64_t no = 0;
+  int fd = -1;
+  char* base = nullptr;
+  std::uint64_t capacity = 0;
+  log_segment* prev = nullptr;           // the segment before it (null for the first mapped)
+  std::uint64_t roll_offset = 0;         // set when rolled: where its last frame ends
+  std::uint64_t roll_ordinal = 0;        // set when rolled: its record count
+  std::uint64_t synced_offset = 0;       // sync(): frames below this are durable
+  std::uint64_t synced_records = 0;      // sync(): the records below synced_offset
+  bool activated_since_dir_sync = true;  // sync(): the directory entry may not be durable yet
+
+  segment_header& header() const noexcept { return *reinterpret_cast<segment_header*>(base); }
+  // The tail word, shared by every appender. relaxed in fetch_add: the claim only needs
+  // atomicity; what a frame publishes is published by its own commit store.
+  std::uint64_t* tail_word() const noexcept { return &header().tail; }
+};
+
+class event_log::impl {
+ public:
+  impl(std::string dir, log_options o);
+  ~impl();
+
+  // log_open.cpp
+  status open();
+  status recover_segment(const segment_header& hdr, log_segment*& out, std::uint64_t& ordinals);
+  // log_append.cpp
+  result<std::uint64_t> append(const record_in& r) noexcept;
+  // log_sync.cpp
+  status sync();
+  void fail(status why);
+  void start_thread();
+  void stop_thread();
+
+  // Shared with the functions above.
+  status prepare_spare();  // mu_ held
+  void activate(log_segment* s, std::uint64_t base_seq, std::uint64_t prev_salt) noexcept;
+  void roll(log_segment* s, std::uint64_t off, std::uint64_t ordinal) noexcept;
+  void seal(log_segment* s);  // the log's thread
+  std::uint64_t committed_end(log_segment* s, std::uint64_t limit, std::uint64_t& records);
+
+  std::string dir_;
+  log_options opt_;
+  io_env* env_ = nullptr;
+  int lock_fd_ = -1;
+  std::uint8_t log_id_[16] = {};
+  std::uint8_t boot_id_[16] = {};
+  std::uint8_t incarnation_[16] = {};
+  std::uint64_t salt_state_ = 0;  // splitmix state for segment salts (the roller only)
+  recovery_report recovery_;
+
+  alignas(64) std::atomic<log_segment*> active_{nullptr};
+  std::atomic<log_segment*> spare_{nullptr};
+  std::atomic<bool> failed_{false};
+  // Set (release) when the log's thread could not prepare the spare; spare_error_ is written
+  // before and never again. The roll that needs the spare then fails the log with it.
+  std::atomic<bool> spare_failed_{false};
+  status spare_error_;
+  alignas(64) std::atomic<std::uint64_t> durable_seq_{0};
+  // Bumped by each roll and by shutdown; the log's thread waits on it (C++20 atomic wait).
+  std::atomic<std::uint64_t> roll_epoch_{0};
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mu_;
+  std::deque<std::unique_ptr<log_segment>> segments_;  // guarded by mu_ (see invariant 5)
+  std::uint64_t next_segment_no_ = 0;                  // guarded by mu_
+  log_segment* sealed_upto_ = nullptr;                 // the log's thread
+  status failure_;                                     // guarded by fail_mu_
+  std::mutex fail_mu_;
+  std::thread thread_;
+};
+
+}  // namespace keel::eventlog

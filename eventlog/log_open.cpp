@@ -1,0 +1,282 @@
+// Opening a log for writing: the lock, LOG.meta, the segment chain, and recovery of the last
+// segment (docs/eventlog-format.md, "Recovery").
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include "eventlog/log_impl.h"
+#include "eventlog/meta.h"
+
+namespace keel::eventlog {
+namespace {
+
+status corrupt(std::string what) { return status(errc::corrupt, what); }
+
+// /proc/sys/kernel/random/boot_id ("8-4-4-4-12" hex) as 16 bytes; zeros if unreadable, which
+// makes every earlier writer look like another boot (nothing past a torn frame is trusted).
+void read_boot_id(std::uint8_t out[16]) {
+  std::memset(out, 0, 16);
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string text;
+  if (!(in >> text)) return;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i + 1 < text.size() && k < 16; ++i) {
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    const int hi = hex(text[i]);
+    const int lo = hex(text[i + 1]);
+    if (hi < 0 || lo < 0) continue;
+    out[k++] = static_cast<std::uint8_t>(hi * 16 + lo);
+    ++i;
+  }
+}
+
+}  // namespace
+
+status log_options::validate() const {
+  auto bad = [](const char* field, const char* why) {
+    return status(errc::invalid_config, std::string("log_options.") + field + ": " + why);
+  };
+  if (segment_size < (1ull << 20) || segment_size > (1ull << 30))
+    return bad("segment_size", "must be between 1 MiB and 1 GiB");
+  if (segment_size % 4096 != 0) return bad("segment_size", "must be a multiple of 4 KiB");
+  if (max_record < 128 || max_record > segment_size / 4)
+    return bad("max_record", "must be between 128 bytes and segment_size / 4");
+  return status();
+}
+
+event_log::impl::impl(std::string dir, log_options o)
+    : dir_(std::move(dir)),
+      opt_(std::move(o)),
+      env_(opt_.env != nullptr ? opt_.env : &io_env::posix()) {}
+
+event_log::impl::~impl() {
+  stop_thread();
+  for (auto& s : segments_) {
+    if (s->base != nullptr) (void)env_->unmap(s->base, s->capacity);
+    if (s->fd >= 0) (void)env_->close(s->fd);
+  }
+  if (lock_fd_ >= 0) (void)env_->close(lock_fd_);  // (closing releases the flock)
+}
+
+status event_log::impl::open() {
+  if (status st = opt_.validate(); !st) return st;
+  if (status st = env_->make_dir(dir_); !st) return st;
+  if (status st = env_->make_dir(dir_ + "/seg"); !st) return st;
+  auto lock_fd = env_->open(dir_ + "/LOCK", true, true);
+  if (!lock_fd) return lock_fd.error();
+  lock_fd_ = *lock_fd;
+  if (status st = env_->lock(lock_fd_); !st) return st;
+
+  // The segments present, by number.
+  auto names = env_->list_dir(dir_ + "/seg");
+  if (!names) return names.error();
+  std::vector<std::uint64_t> numbers;
+  for (const std::string& n : *names) {
+    std::uint64_t no = 0;
+    if (detail::parse_segment_file_name(n, no)) numbers.push_back(no);
+  }
+  std::sort(numbers.begin(), numbers.end());
+
+  // LOG.meta: the log's id.
+  auto top = env_->list_dir(dir_);
+  if (!top) return top.error();
+  const bool has_meta = std::find(top->begin(), top->end(), "LOG.meta") != top->end();
+  if (has_meta) {
+    if (status st = detail::read_meta(*env_, dir_, log_id_); !st) return st;
+  } else {
+    if (!numbers.empty()) return corrupt(dir_ + ": segments without LOG.meta");
+    if (status st = detail::create_meta(*env_, dir_, log_id_); !st) return st;
+    recovery_.created = true;
+  }
+  read_boot_id(boot_id_);
+  detail::random_bytes(incarnation_, sizeof(incarnation_));
+  detail::random_bytes(reinterpret_cast<std::uint8_t*>(&salt_state_), sizeof(salt_state_));
+
+  // The chain: headers valid and this log's, numbers contiguous, each salt chained to the one
+  // before. Spares (prepared, never activated) after the last active segment are removed; one
+  // before an active segment is a hole in the chain.
+  std::vector<segment_header> headers;
+  std::vector<std::string> spare_paths;
+  for (const std::uint64_t no : numbers) {
+    const std::string path = dir_ + "/" + detail::segment_file_name(no);
+    auto fd = env_->open(path, false, false);
+    if (!fd) return fd.error();
+    segment_header h{};
+    auto size = env_->file_size(*fd);
+    status st = !size ? size.error() : status();
+    if (st && *size >= sizeof(h)) st = env_->read_at(*fd, 0, &h, sizeof(h));
+    (void)env_->close(*fd);
+    if (!st) return st;
+    const detail::header_problem p = detail::check_header(h, *size, log_id_);
+    if (p == detail::header_problem::not_active) {
+      spare_paths.push_back(path);
+      continue;
+    }
+    if (p != detail::header_problem::none) {
+      return corrupt(path + ": " + std::string(detail::to_string(p)));
+    }
+    if (!spare_paths.empty()) {
+      return corrupt(spare_paths.front() + ": never written, but segments after it were");
+    }
+    if (!headers.empty()) {
+      const segment_header& prev = headers.back();
+      if (h.segment_no != prev.segment_no + 1)
+        return corrupt(dir_ + "/" + detail::segment_file_name(prev.segment_no + 1) +
+                       ": missing from the chain");
+      if (h.prev_salt != prev.salt)
+        return corrupt(path + ": does not follow segment " + std::to_string(prev.segment_no) +
+                       " (salt chain broken)");
+      if (h.base_seq <= prev.base_seq)
+        return corrupt(path + ": base_seq " + std::to_string(h.base_seq) +
+                       " does not follow segment " + std::to_string(prev.segment_no));
+    }
+    headers.push_back(h);
+  }
+  for (const std::string& path : spare_paths) {
+    if (status st = env_->unlink(path); !st) return st;
+  }
+  const std::uint64_t spares = spare_paths.size();
+  recovery_.spares_removed = spares;
+  recovery_.segments = headers.size();
+  next_segment_no_ = headers.empty() ? 0 : headers.back().segment_no + 1;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (headers.empty()) {
+    if (status st = prepare_spare(); !st) return st;
+    log_segment* s = spare_.exchange(nullptr, std::memory_order_acq_rel);
+    activate(s, 1, 0);
+    active_.store(s, std::memory_order_release);
+    durable_seq_.store(1, std::memory_order_release);
+    return status();
+  }
+
+  // A crash just after a roll can leave claims in flight in the segment before the last: repair
+  // it too (it is then sealed), then the last one, where appending resumes.
+  if (headers.size() >= 2 && headers[headers.size() - 2].sealed_end == 0) {
+    std::uint64_t ordinals = 0;
+    log_segment* before = nullptr;
+    if (status st = recover_segment(headers[headers.size() - 2], before, ordinals); !st) return st;
+    segment_header& bh = before->header();
+    bh.sealed_end = before->capacity;
+    bh.record_count = ordinals;
+    if (status st = env_->msync(before->base, k_header_size); !st) return st;
+  }
+  std::uint64_t ordinals = 0;
+  log_segment* s = nullptr;
+  if (status st = recover_segment(headers.back(), s, ordinals); !st) return st;
+  active_.store(s, std::memory_order_release);
+  durable_seq_.store(s->header().base_seq + ordinals, std::memory_order_release);
+  return status();
+}
+
+// Maps segment `hdr` writable, finds its valid frames, turns the claims a killed writer left into
+// padding, zeroes the torn tail, syncs it, and leaves it mapped in segments_ with its tail set
+// after the last valid frame. `ordinals`: the sequence numbers it has used. mu_ held.
+status event_log::impl::recover_segment(const segment_header& hdr, log_segment*& out,
+                                        std::uint64_t& ordinals) {
+  const std::string path = dir_ + "/" + detail::segment_file_name(hdr.segment_no);
+  auto fd = env_->open(path, true, false);
+  if (!fd) return fd.error();
+  auto seg = std::make_unique<log_segment>();
+  seg->no = hdr.segment_no;
+  seg->fd = *fd;
+  seg->capacity = hdr.capacity;
+  auto mem = env_->map(seg->fd, seg->capacity, true);
+  if (!mem) {
+    (void)env_->close(seg->fd);
+    return mem.error();
+  }
+  seg->base = static_cast<char*>(*mem);
+  log_segment* s = seg.get();
+  segments_.push_back(std::move(seg));
+  segment_header& h = s->header();
+  const bool same_boot = std::any_of(std::begin(boot_id_), std::end(boot_id_),
+                                     [](std::uint8_t b) { return b != 0; }) &&
+                         std::memcmp(h.writer_boot_id, boot_id_, sizeof(boot_id_)) == 0;
+  const std::uint64_t tail_off = h.tail & 0xffffffffu;
+  const std::uint64_t claimed = same_boot ? std::min(tail_off, s->capacity) : 0;
+  std::uint64_t last_seq = 0;
+  std::uint64_t last_record_off = 0;
+  bool any_record = false;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> aborted;
+  const detail::scan_result r = detail::scan_frames(
+      s->base, s->capacity, h.salt, claimed,
+      [&](const frame_header& f, std::uint64_t off) {
+        last_seq = f.seq;
+        last_record_off = off;
+        any_record = true;
+        return true;
+      },
+      [&](std::uint64_t off, std::uint64_t len) { aborted.emplace_back(off, len); });
+  // The ordinals used: up to the last record's, plus the claims a killed writer left after it.
+  // Those claims become padding, so that a reader in any boot steps over them too.
+  ordinals = any_record ? last_seq - h.base_seq + 1 : 0;
+  for (const auto& [off, len] : aborted) {
+    char* f = s->base + off;
+    std::memset(f, 0, len);
+    frame_header fh{};
+    fh.len = static_cast<std::int32_t>(len);
+    fh.type = static_cast<std::uint16_t>(record_type::padding);
+    std::memcpy(f, &fh, 8);
+    const std::uint64_t sum = detail::frame_checksum(f, static_cast<std::uint32_t>(len), h.salt);
+    std::memcpy(f + 8, &sum, sizeof(sum));
+    if (!any_record || off > last_record_off) ++ordinals;
+  }
+  // Zero what lies after the valid frames: below the trusted tail, or, when the tail cannot be
+  // trusted, every non-zero word to the end of the segment.
+  const std::uint64_t zero_to = same_boot ? std::max(claimed, r.end) : s->capacity;
+  std::uint64_t zeroed = 0;
+  for (std::uint64_t off = r.end; off + k_align <= zero_to; off += k_align) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, s->base + off, sizeof(word));
+    if (word != 0) {
+      std::memset(s->base + off, 0, sizeof(word));
+      zeroed += k_align;
+    }
+  }
+  recovery_.records = r.records;
+  recovery_.aborted += r.aborted;
+  recovery_.zeroed_bytes += zeroed;
+  h.tail = (ordinals << 32) | r.end;
+  s->synced_offset = r.end;
+  s->synced_records = ordinals;
+  s->activated_since_dir_sync = false;
+  if (status st = env_->msync(s->base, s->capacity); !st) return st;
+  if (status st = env_->fdatasync(s->fd); !st) return st;
+  out = s;
+  return status();
+}
+
+event_log::event_log(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+event_log::~event_log() = default;
+
+result<std::unique_ptr<event_log>> event_log::open(const std::string& dir, log_options options) {
+  auto p = std::make_unique<impl>(dir, std::move(options));
+  if (status st = p->open(); !st) return st;
+  p->start_thread();
+  return std::unique_ptr<event_log>(new event_log(std::move(p)));
+}
+
+result<std::uint64_t> event_log::append(const record_in& r) noexcept { return impl_->append(r); }
+status event_log::sync() { return impl_->sync(); }
+std::uint64_t event_log::durable_seq() const noexcept {
+  return impl_->durable_seq_.load(std::memory_order_acquire);
+}
+std::uint64_t event_log::next_seq() const noexcept {
+  log_segment* s = impl_->active_.load(std::memory_order_acquire);
+  const std::uint64_t tail = __atomic_load_n(s->tail_word(), __ATOMIC_RELAXED);
+  return s->header().base_seq + (tail >> 32);
+}
+status event_log::failure() const {
+  std::lock_guard<std::mutex> lock(impl_->fail_mu_);
+  return impl_->failure_;
+}
+const recovery_report& event_log::recovery() const noexcept { return impl_->recovery_; }
+const std::string& event_log::dir() const noexcept { return impl_->dir_; }
+
+}  // namespace keel::eventlog

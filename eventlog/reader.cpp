@@ -1,0 +1,248 @@
+#include <algorithm>
+#include <cstring>
+
+#include "eventlog/meta.h"
+#include "eventlog/segment.h"
+
+#include <keel/eventlog/reader.h>
+
+namespace keel::eventlog {
+namespace {
+
+log_problem from(detail::header_problem p) noexcept {
+  switch (p) {
+    case detail::header_problem::none:
+      return log_problem::none;
+    case detail::header_problem::not_a_log:
+    case detail::header_problem::not_active:
+      return log_problem::not_a_log;
+    case detail::header_problem::version:
+      return log_problem::version;
+    case detail::header_problem::checksum:
+      return log_problem::header_checksum;
+    case detail::header_problem::wrong_log:
+      return log_problem::wrong_log;
+    case detail::header_problem::bad_geometry:
+      return log_problem::bad_geometry;
+  }
+  return log_problem::not_a_log;
+}
+
+log_problem from(detail::scan_end e) noexcept {
+  switch (e) {
+    case detail::scan_end::clean:
+      return log_problem::none;
+    case detail::scan_end::in_flight:
+      return log_problem::in_flight;
+    case detail::scan_end::bad_length:
+      return log_problem::bad_length;
+    case detail::scan_end::checksum:
+      return log_problem::checksum_mismatch;
+    case detail::scan_end::unknown_type:
+      return log_problem::unknown_type;
+  }
+  return log_problem::bad_length;
+}
+
+// One segment file mapped read-only for a scan; unmapped and closed at the end of the scope.
+struct mapped_file {
+  io_env* env = nullptr;
+  int fd = -1;
+  void* base = nullptr;
+  std::uint64_t size = 0;
+  ~mapped_file() {
+    if (base != nullptr) (void)env->unmap(base, size);
+    if (fd >= 0) (void)env->close(fd);
+  }
+};
+
+}  // namespace
+
+std::string_view to_string(log_problem p) noexcept {
+  switch (p) {
+    case log_problem::none:
+      return "ok";
+    case log_problem::in_flight:
+      return "a record being written (the end of a live log)";
+    case log_problem::not_a_log:
+      return "not a keel log segment";
+    case log_problem::version:
+      return "a format version this build does not read";
+    case log_problem::wrong_log:
+      return "a segment of another log";
+    case log_problem::header_checksum:
+      return "segment header checksum mismatch";
+    case log_problem::bad_geometry:
+      return "segment header sizes out of range";
+    case log_problem::missing_segment:
+      return "a segment is missing from the chain";
+    case log_problem::chain_broken:
+      return "a segment does not follow the one before it";
+    case log_problem::truncated:
+      return "the segment ends early";
+    case log_problem::bad_length:
+      return "impossible frame length";
+    case log_problem::checksum_mismatch:
+      return "checksum mismatch";
+    case log_problem::unknown_type:
+      return "unknown record type";
+  }
+  return "unknown";
+}
+
+bool scan_report::corrupt() const noexcept {
+  if (problem == log_problem::none || problem == log_problem::in_flight) return false;
+  // The torn tail of the last segment is where a crash stopped the writer, not damage.
+  const bool tail_problem = problem == log_problem::bad_length ||
+                            problem == log_problem::checksum_mismatch ||
+                            problem == log_problem::truncated;
+  return !(in_last_segment && tail_problem);
+}
+
+std::string scan_report::message() const {
+  if (problem == log_problem::none) return "ok";
+  return file + " at offset " + std::to_string(offset) + ": " + std::string(to_string(problem));
+}
+
+result<log_reader> log_reader::open(const std::string& dir, io_env* env) {
+  log_reader r;
+  r.dir_ = dir;
+  r.env_ = env != nullptr ? env : &io_env::posix();
+  if (status st = detail::read_meta(*r.env_, dir, r.log_id_); !st) return st;
+  auto names = r.env_->list_dir(dir + "/seg");
+  if (!names) return names.error();
+  for (const std::string& n : *names) {
+    std::uint64_t no = 0;
+    if (detail::parse_segment_file_name(n, no)) r.segments_.push_back(no);
+  }
+  std::sort(r.segments_.begin(), r.segments_.end());
+  return r;
+}
+
+scan_report log_reader::scan(const std::function<bool(const record_view&)>& visit,
+                             std::uint64_t from_seq) const {
+  scan_report rep;
+  // Spares (prepared by the writer, never used) after the newest active segment are not part of
+  // the log; the newest active one is where the log may end early.
+  std::size_t last = segments_.size();
+  while (last > 0) {
+    const std::string path = dir_ + "/" + detail::segment_file_name(segments_[last - 1]);
+    segment_header h{};
+    bool spare = false;
+    if (auto fd = env_->open(path, false, false)) {
+      auto size = env_->file_size(*fd);
+      spare = size && *size >= sizeof(h) && env_->read_at(*fd, 0, &h, sizeof(h)).is_ok() &&
+              detail::check_header(h, *size, log_id_) == detail::header_problem::not_active;
+      (void)env_->close(*fd);
+    }
+    if (!spare) break;
+    --last;
+  }
+  bool have_prev = false;
+  segment_header prev{};
+  std::uint64_t prev_end_seq = 0;
+  for (std::size_t i = 0; i < last; ++i) {
+    const std::uint64_t no = segments_[i];
+    const std::string rel = detail::segment_file_name(no);
+    const std::string path = dir_ + "/" + rel;
+    rep.file = path;
+    rep.offset = 0;
+    rep.in_last_segment = i + 1 == last;
+    mapped_file m;
+    m.env = env_;
+    auto fd = env_->open(path, false, false);
+    if (!fd) {
+      rep.problem = log_problem::missing_segment;
+      return rep;
+    }
+    m.fd = *fd;
+    auto size = env_->file_size(m.fd);
+    if (!size || *size < sizeof(segment_header)) {
+      rep.problem = log_problem::not_a_log;
+      return rep;
+    }
+    segment_header h{};
+    if (status st = env_->read_at(m.fd, 0, &h, sizeof(h)); !st) {
+      rep.problem = log_problem::not_a_log;
+      return rep;
+    }
+    detail::header_problem hp = detail::check_header(h, *size, log_id_);
+    // A file cut shorter than its header says: its frames up to the cut still count.
+    const bool cut = hp == detail::header_problem::bad_geometry && h.capacity > *size &&
+                     detail::check_header(h, h.capacity, log_id_) == detail::header_problem::none;
+    if (cut) hp = detail::header_problem::none;
+    if (hp != detail::header_problem::none) {
+      rep.problem = from(hp);
+      return rep;
+    }
+    if (have_prev) {
+      if (no != prev.segment_no + 1) {
+        rep.file = dir_ + "/" + detail::segment_file_name(prev.segment_no + 1);
+        rep.problem = log_problem::missing_segment;
+        return rep;
+      }
+      if (h.prev_salt != prev.salt || h.base_seq < prev_end_seq) {
+        rep.problem = log_problem::chain_broken;
+        return rep;
+      }
+    }
+    const std::uint64_t map_size = std::min<std::uint64_t>(*size, h.capacity);
+    auto mem = env_->map(m.fd, map_size, false);
+    if (!mem) {
+      rep.problem = log_problem::not_a_log;
+      return rep;
+    }
+    m.base = *mem;
+    m.size = map_size;
+    const char* base = static_cast<const char*>(m.base);
+    bool stopped = false;
+    std::uint64_t last_seq = h.base_seq - 1;
+    const detail::scan_result r = detail::scan_frames(
+        base, map_size, h.salt, 0,
+        [&](const frame_header& fh, std::uint64_t off) {
+          last_seq = fh.seq;
+          if (fh.seq < from_seq) return true;
+          record_view v;
+          v.header = fh;
+          v.payload = std::span<const std::byte>(
+              reinterpret_cast<const std::byte*>(base + off + k_frame_header),
+              static_cast<std::size_t>(fh.len) - k_frame_header);
+          v.segment_no = no;
+          v.offset = off;
+          ++rep.records;
+          if (!visit(v)) {
+            stopped = true;
+            return false;
+          }
+          return true;
+        },
+        [](std::uint64_t, std::uint64_t) {});
+    ++rep.segments;
+    if (stopped) return rep;
+    rep.offset = r.stop_offset;
+    if (r.stop != detail::scan_end::clean) {
+      // A frame running past the end of a file cut shorter than its capacity: the cut.
+      const bool past_cut = r.stop == detail::scan_end::bad_length && *size < h.capacity;
+      rep.problem = past_cut ? log_problem::truncated : from(r.stop);
+      return rep;
+    }
+    // A segment that is not the last must be full: its frames (and the padding) reach its end.
+    if (!rep.in_last_segment && r.end + k_min_frame <= h.capacity) {
+      rep.problem = log_problem::truncated;
+      return rep;
+    }
+    // The last segment's file may be shorter than its capacity only if it was cut.
+    if (*size < h.capacity) {
+      rep.problem = log_problem::truncated;
+      return rep;
+    }
+    have_prev = true;
+    prev = h;
+    prev_end_seq = last_seq + 1;
+  }
+  rep.problem = log_problem::none;
+  rep.offset = 0;
+  return rep;
+}
+
+}  // namespace keel::eventlog

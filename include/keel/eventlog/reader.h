@@ -1,0 +1,89 @@
+// keel::eventlog::log_reader: reads an event log's records in order, checking each one, from a
+// log directory that a writer may have open (in this process or another) or that a crash left
+// behind. It never writes, never maps past a file's size, and installs no signal handler: a file
+// truncated by someone else while it is mapped would raise SIGBUS in the reading process, as with
+// any mapped file (docs/eventlog.md).
+//
+// A scan stops at the first frame that is not valid and says why and where (scan_report). At the
+// end of the last segment that is normal (a record being written, or the torn tail a crash
+// left); anywhere else it is corruption.
+//
+// Thread safety: a log_reader is a value; one object is used by one thread at a time. Any number
+// of readers may read one log.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <keel/base/result.h>
+#include <keel/eventlog/format.h>
+#include <keel/eventlog/io_env.h>
+
+namespace keel::eventlog {
+
+// A record as a scan hands it over; the payload points into the mapping and is valid only during
+// the visit.
+struct record_view {
+  frame_header header;  // len is the frame's length; type, seq and the rest as written
+  std::span<const std::byte> payload;
+  std::uint64_t segment_no = 0;
+  std::uint64_t offset = 0;  // of the frame in its segment file
+};
+
+enum class log_problem : std::uint8_t {
+  none,               // the scan reached the end of the log (or the visitor stopped it)
+  in_flight,          // the last segment ends with a frame being written (a live log)
+  not_a_log,          // a file without our magic, or shorter than a header
+  version,            // a format version this build does not read
+  wrong_log,          // a segment of another log (its log id differs from LOG.meta's)
+  header_checksum,    // a segment header that does not match its checksum
+  bad_geometry,       // a segment header whose sizes are out of range
+  missing_segment,    // a gap in the segment numbers
+  chain_broken,       // a segment that does not follow the one before it (salt or seq)
+  truncated,          // a segment file shorter than its header says, or one that ends early
+  bad_length,         // a frame length that cannot be
+  checksum_mismatch,  // a frame whose bytes do not match its checksum
+  unknown_type,       // a record type this build does not know and may not skip
+};
+std::string_view to_string(log_problem p) noexcept;
+
+struct scan_report {
+  std::uint64_t records = 0;   // records visited
+  std::uint64_t segments = 0;  // segments read
+  log_problem problem = log_problem::none;
+  std::string file;          // the file the problem is in
+  std::uint64_t offset = 0;  // the byte offset in that file
+  bool in_last_segment = false;
+
+  // A problem that is not the normal end of a log: anything but none, or the end of the last
+  // segment (in_flight, or a torn frame after the last valid one).
+  bool corrupt() const noexcept;
+  // "ok", or "<file> at offset <n>: <problem>".
+  std::string message() const;
+};
+
+class log_reader {
+ public:
+  // Reads LOG.meta and lists the segments. errc::corrupt if `dir` holds no keel log (the message
+  // says which file and why); errc::io_error.
+  static result<log_reader> open(const std::string& dir, io_env* env = nullptr);
+
+  // Visits the records with seq >= from_seq, in order; the visitor returns false to stop.
+  scan_report scan(const std::function<bool(const record_view&)>& visit,
+                   std::uint64_t from_seq = 0) const;
+
+  const std::string& dir() const noexcept { return dir_; }
+  std::size_t segment_count() const noexcept { return segments_.size(); }
+
+ private:
+  log_reader() = default;
+  std::string dir_;
+  io_env* env_ = nullptr;
+  std::uint8_t log_id_[16] = {};
+  std::vector<std::uint64_t> segments_;  // numbers, ascending
+};
+
+}  // namespace keel::eventlog

@@ -1,0 +1,317 @@
+// Damage to a log: truncation at every offset gives exactly the prefix, random bit flips and
+// zeroed sectors never yield a record whose bytes differ from what was written, claims a killed
+// writer left are stepped over by recovery, and every bad file gets its own, located, error.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "eventlog/segment.h"
+
+#include <keel/eventlog/log.h>
+#include <keel/eventlog/reader.h>
+
+namespace {
+
+namespace el = keel::eventlog;
+using keel::errc;
+
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string t = (std::filesystem::temp_directory_path() / "keel-log-XXXXXX").string();
+    path_ = ::mkdtemp(t.data());
+  }
+  ~temp_dir() { std::filesystem::remove_all(path_); }
+  std::string log() const { return path_ + "/log"; }
+  std::string seg(std::uint64_t no) const {
+    return log() + "/" + el::detail::segment_file_name(no);
+  }
+
+ private:
+  std::string path_;
+};
+
+el::log_options small() {
+  el::log_options o;
+  o.segment_size = 1u << 20;
+  o.max_record = 64u << 10;
+  return o;
+}
+
+// Appends `n` records of varied sizes; returns nothing (the file is the result).
+void write_records(const std::string& dir, std::uint32_t first, std::uint32_t n) {
+  auto log = el::event_log::open(dir, small());
+  ASSERT_TRUE(log.has_value()) << log.error();
+  for (std::uint32_t i = first; i < first + n; ++i) {
+    std::vector<std::byte> p(16 + (i * 53) % 360);
+    for (std::size_t k = 0; k < p.size(); ++k) p[k] = static_cast<std::byte>(i + k);
+    el::record_in r;
+    r.actor_id = i;
+    r.correlation = i * 3;
+    r.payload = p;
+    ASSERT_TRUE((*log)->append(r).has_value());
+  }
+}
+
+std::vector<char> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+}
+void write_file(const std::string& path, const std::vector<char>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+struct frame_pos {
+  std::uint64_t off;
+  std::uint64_t len;
+};
+
+// The records of an intact segment image, by position.
+std::vector<frame_pos> frames_of(const std::vector<char>& img) {
+  el::segment_header h{};
+  std::memcpy(&h, img.data(), sizeof(h));
+  std::vector<frame_pos> out;
+  (void)el::detail::scan_frames(
+      img.data(), img.size(), h.salt, 0,
+      [&](const el::frame_header& f, std::uint64_t off) {
+        out.push_back({off, static_cast<std::uint64_t>(f.len)});
+        return true;
+      },
+      [](std::uint64_t, std::uint64_t) {});
+  return out;
+}
+
+TEST(eventlogcorruption, truncation_at_every_offset_gives_exactly_the_prefix) {
+  temp_dir t;
+  write_records(t.log(), 0, 120);
+  std::vector<char> img = read_file(t.seg(0));
+  const std::vector<frame_pos> frames = frames_of(img);
+  ASSERT_EQ(frames.size(), 120u);
+  const std::uint64_t used = frames.back().off + frames.back().len;
+  el::segment_header h{};
+  std::memcpy(&h, img.data(), sizeof(h));
+  // From the end down: at step k the bytes [k, used) are zero, as a crash that persisted only
+  // the first k bytes would leave them.
+  std::size_t expect = frames.size();
+  for (std::uint64_t k = used; k >= el::k_header_size; --k) {
+    img[k] = 0;
+    while (expect > 0 && frames[expect - 1].off + frames[expect - 1].len > k) --expect;
+    std::size_t seen = 0;
+    bool same = true;
+    (void)el::detail::scan_frames(
+        img.data(), img.size(), h.salt, 0,
+        [&](const el::frame_header& f, std::uint64_t off) {
+          same = same && seen < frames.size() && frames[seen].off == off &&
+                 frames[seen].len == static_cast<std::uint64_t>(f.len);
+          ++seen;
+          return true;
+        },
+        [](std::uint64_t, std::uint64_t) {});
+    ASSERT_EQ(seen, expect) << "cut at " << k;
+    ASSERT_TRUE(same) << "cut at " << k;
+    if (k == el::k_header_size) break;
+  }
+}
+
+TEST(eventlogcorruption, a_file_cut_short_reads_as_its_prefix) {
+  temp_dir t;
+  write_records(t.log(), 0, 200);
+  const std::vector<char> img = read_file(t.seg(0));
+  const std::vector<frame_pos> frames = frames_of(img);
+  for (const std::size_t cut :
+       {frames[10].off + 3, frames[77].off + frames[77].len, frames[150].off + 100}) {
+    ASSERT_EQ(::truncate(t.seg(0).c_str(), static_cast<off_t>(cut)), 0);
+    auto r = el::log_reader::open(t.log());
+    ASSERT_TRUE(r.has_value()) << r.error();
+    std::size_t n = 0;
+    const el::scan_report rep = r->scan([&](const el::record_view&) {
+      ++n;
+      return true;
+    });
+    std::size_t expect = 0;
+    while (expect < frames.size() && frames[expect].off + frames[expect].len <= cut) ++expect;
+    EXPECT_EQ(n, expect) << "cut at " << cut;
+    EXPECT_EQ(rep.problem, el::log_problem::truncated) << rep.message();
+    EXPECT_FALSE(rep.corrupt());  // the end of the last segment
+    write_file(t.seg(0), img);
+  }
+}
+
+TEST(eventlogcorruption, bit_flips_and_zeroed_sectors_never_return_a_changed_record) {
+  temp_dir t;
+  write_records(t.log(), 0, 150);
+  std::vector<char> img = read_file(t.seg(0));
+  const std::vector<char> orig = img;
+  const std::vector<frame_pos> frames = frames_of(img);
+  const std::uint64_t used = frames.back().off + frames.back().len;
+  el::segment_header h{};
+  std::memcpy(&h, img.data(), sizeof(h));
+  std::mt19937_64 rng(42);
+  std::uint64_t detected = 0;
+  for (int trial = 0; trial < 6'000; ++trial) {
+    std::vector<std::uint64_t> touched;
+    const int kind = trial % 3;
+    if (kind == 0 || kind == 1) {
+      const int bits = kind == 0 ? 1 : 1 + static_cast<int>(rng() % 8);
+      for (int b = 0; b < bits; ++b) {
+        const std::uint64_t at = el::k_header_size + rng() % (used - el::k_header_size);
+        img[at] = static_cast<char>(img[at] ^ (1 << (rng() % 8)));
+        touched.push_back(at);
+      }
+    } else {
+      const std::uint64_t sector =
+          (el::k_header_size + rng() % (used - el::k_header_size)) & ~511ull;
+      std::memset(img.data() + sector, 0, 512);
+      touched.push_back(sector);
+    }
+    std::size_t seen = 0;
+    (void)el::detail::scan_frames(
+        img.data(), img.size(), h.salt, 0,
+        [&](const el::frame_header& f, std::uint64_t off) {
+          const auto len = static_cast<std::uint64_t>(f.len);
+          // Every record handed over is byte for byte one that was written, where it was written.
+          EXPECT_TRUE(seen < frames.size() && frames[seen].off == off && frames[seen].len == len &&
+                      std::memcmp(img.data() + off, orig.data() + off, len) == 0)
+              << "trial " << trial << ": a changed record at offset " << off;
+          ++seen;
+          return true;
+        },
+        [](std::uint64_t, std::uint64_t) {});
+    if (seen < frames.size()) ++detected;
+    img = orig;
+  }
+  EXPECT_GT(detected, 5'000u);  // (flips in alignment padding change no record)
+}
+
+TEST(eventlogcorruption, claims_a_killed_writer_left_are_stepped_over_by_recovery) {
+  temp_dir t;
+  write_records(t.log(), 0, 10);
+  std::vector<char> img = read_file(t.seg(0));
+  const std::vector<frame_pos> frames = frames_of(img);
+  ASSERT_EQ(frames.size(), 10u);
+  // Record 5 (seq 5) claimed and never committed; record 7's claim never even got its marker.
+  std::int32_t len = 0;
+  std::memcpy(&len, img.data() + frames[4].off, 4);
+  len = -len;
+  std::memcpy(img.data() + frames[4].off, &len, 4);
+  std::memset(img.data() + frames[6].off, 0, frames[6].len);
+  write_file(t.seg(0), img);
+  {
+    // Before recovery a reader stops at the claim in flight.
+    auto r = el::log_reader::open(t.log());
+    ASSERT_TRUE(r.has_value());
+    std::size_t n = 0;
+    const el::scan_report rep = r->scan([&](const el::record_view&) {
+      ++n;
+      return true;
+    });
+    EXPECT_EQ(n, 4u);
+    EXPECT_EQ(rep.problem, el::log_problem::in_flight);
+  }
+  {
+    auto log = el::event_log::open(t.log(), small());
+    ASSERT_TRUE(log.has_value()) << log.error();
+    EXPECT_EQ((*log)->recovery().aborted, 2u);
+    EXPECT_EQ((*log)->recovery().records, 8u);
+    el::record_in r;
+    EXPECT_EQ((*log)->append(r).value(), 11u);  // after the last record, gaps kept
+  }
+  auto r = el::log_reader::open(t.log());
+  ASSERT_TRUE(r.has_value());
+  std::vector<std::uint64_t> seqs;
+  const el::scan_report rep = r->scan([&](const el::record_view& v) {
+    seqs.push_back(v.header.seq);
+    return true;
+  });
+  EXPECT_EQ(rep.problem, el::log_problem::none) << rep.message();
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 3, 4, 6, 8, 9, 10, 11}));
+}
+
+TEST(eventlogcorruption, every_bad_file_gets_its_own_located_error) {
+  temp_dir t;
+  write_records(t.log(), 0, 12'000);  // three segments or more
+  auto count = [&](el::scan_report* out) {
+    auto r = el::log_reader::open(t.log());
+    EXPECT_TRUE(r.has_value()) << r.error();
+    std::size_t n = 0;
+    if (r)
+      *out = r->scan([&](const el::record_view&) {
+        ++n;
+        return true;
+      });
+    return n;
+  };
+  el::scan_report rep;
+  ASSERT_EQ(count(&rep), 12'000u);
+  ASSERT_EQ(rep.problem, el::log_problem::none) << rep.message();
+
+  // A checksum mismatch in a full segment: corruption, at the frame's offset.
+  const std::vector<char> seg0 = read_file(t.seg(0));
+  const std::vector<frame_pos> frames = frames_of(seg0);
+  std::vector<char> bad = seg0;
+  bad[frames[100].off + 90] ^= 0x10;
+  write_file(t.seg(0), bad);
+  EXPECT_EQ(count(&rep), 100u);
+  EXPECT_EQ(rep.problem, el::log_problem::checksum_mismatch);
+  EXPECT_EQ(rep.offset, frames[100].off);
+  EXPECT_TRUE(rep.corrupt());
+  EXPECT_NE(rep.message().find("00000000000000000000.evl at offset"), std::string::npos)
+      << rep.message();
+  write_file(t.seg(0), seg0);
+
+  // A segment missing from the chain.
+  const std::vector<char> seg1 = read_file(t.seg(1));
+  std::filesystem::remove(t.seg(1));
+  (void)count(&rep);
+  EXPECT_EQ(rep.problem, el::log_problem::missing_segment);
+  EXPECT_NE(rep.file.find("00000000000000000001.evl"), std::string::npos) << rep.file;
+  auto reopened = el::event_log::open(t.log(), small());
+  ASSERT_FALSE(reopened.has_value());
+  EXPECT_EQ(reopened.code(), errc::corrupt);
+  EXPECT_NE(reopened.error().message().find("missing"), std::string_view::npos);
+  write_file(t.seg(1), seg1);
+
+  // A segment of another log.
+  temp_dir other;
+  write_records(other.log(), 0, 10);
+  const std::vector<char> theirs = read_file(other.seg(0));
+  write_file(t.seg(1), theirs);
+  (void)count(&rep);
+  EXPECT_EQ(rep.problem, el::log_problem::wrong_log);
+  EXPECT_TRUE(rep.corrupt());
+  write_file(t.seg(1), seg1);
+
+  // A header that does not match its checksum; a version this build does not read.
+  bad = seg1;
+  bad[40] ^= 1;  // base_seq
+  write_file(t.seg(1), bad);
+  (void)count(&rep);
+  EXPECT_EQ(rep.problem, el::log_problem::header_checksum);
+  bad = seg1;
+  bad[8] = 9;
+  write_file(t.seg(1), bad);
+  (void)count(&rep);
+  EXPECT_EQ(rep.problem, el::log_problem::version);
+  write_file(t.seg(1), seg1);
+
+  // Not a keel log at all.
+  write_file(t.log() + "/LOG.meta", std::vector<char>(48, 'x'));
+  auto r = el::log_reader::open(t.log());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.code(), errc::corrupt);
+  EXPECT_NE(r.error().message().find("not a keel log"), std::string_view::npos);
+  write_file(t.log() + "/LOG.meta", std::vector<char>(10, 'x'));
+  EXPECT_NE(el::log_reader::open(t.log()).error().message().find("truncated"),
+            std::string_view::npos);
+}
+
+}  // namespace
