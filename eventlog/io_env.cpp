@@ -84,6 +84,13 @@ class posix_env final : public io_env {
     const int flags = writable ? MAP_SHARED | MAP_POPULATE : MAP_SHARED;
     void* p = ::mmap(nullptr, size, prot, flags, fd, 0);
     if (p == MAP_FAILED) return os_error("mmap", fd_name(fd), errno);
+      // MAP_POPULATE maps a shared file's pages read-only (so as not to dirty them): the first
+      // write to each page would still fault. MADV_POPULATE_WRITE (Linux 5.14) faults them in
+      // writable now, on the log's own thread, instead of in append(). Older kernels: EINVAL,
+      // and appends take those faults.
+#ifdef MADV_POPULATE_WRITE
+    if (writable) (void)::madvise(p, size, MADV_POPULATE_WRITE);
+#endif
     return p;
   }
   status unmap(void* addr, std::uint64_t size) override {

@@ -1,4 +1,4 @@
-// The whole public API of keel's actor core.
+// The whole public API of keel: the actor core and the event log.
 #pragma once
 
 #include <keel/base/result.h>
@@ -16,3 +16,7 @@
 #include <keel/core/supervisor.h>
 #include <keel/core/timer.h>
 #include <keel/core/type_registry.h>
+#include <keel/eventlog/format.h>
+#include <keel/eventlog/io_env.h>
+#include <keel/eventlog/log.h>
+#include <keel/eventlog/reader.h>

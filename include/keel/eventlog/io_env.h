@@ -32,7 +32,7 @@ class io_env {
   virtual status read_at(int fd, std::uint64_t offset, void* buf, std::size_t n) = 0;
   virtual status write_at(int fd, std::uint64_t offset, const void* buf, std::size_t n) = 0;
   // mmap(MAP_SHARED) of [0, size). `writable`: PROT_READ|PROT_WRITE and the pages are faulted in
-  // now (MAP_POPULATE), so that appends never take a page fault.
+  // writable now (MAP_POPULATE and MADV_POPULATE_WRITE), so that appends take no page fault.
   virtual result<void*> map(int fd, std::uint64_t size, bool writable) = 0;
   virtual status unmap(void* addr, std::uint64_t size) = 0;
   // msync(MS_SYNC) of [addr, addr + size); addr is page-aligned.
