@@ -76,11 +76,11 @@ struct temp_dir {
 void bm_log_append(benchmark::State& state, std::size_t payload, int writers, bool rolling) {
   temp_dir dir;
   el::log_options o;
-  o.segment_size = rolling ? 64ull << 20 : 256ull << 20;
+  o.segment_size = smoke() ? 4ull << 20 : rolling ? 64ull << 20 : 256ull << 20;
   auto log = el::event_log::open(dir.path + "/log", o);
   if (!check(state, log.has_value(), "open the log")) return;
   // The log's thread prepares the next segment right after open: let it finish first.
-  std::this_thread::sleep_for(std::chrono::milliseconds(rolling ? 0 : 400));
+  std::this_thread::sleep_for(std::chrono::milliseconds(rolling || smoke() ? 0 : 400));
   std::vector<std::byte> bytes(payload, std::byte{0x5a});
   const std::uint64_t n =
       rolling ? sized<std::uint64_t>(400'000, 2'000)
@@ -144,7 +144,7 @@ void bm_log_append(benchmark::State& state, std::size_t payload, int writers, bo
 // memcpy + XXH3 of the same frames into a pre-faulted shared file mapping.
 void bm_log_append_reference(benchmark::State& state, std::size_t payload) {
   temp_dir dir;
-  const std::uint64_t size = 64ull << 20;
+  const std::uint64_t size = smoke() ? 4ull << 20 : 64ull << 20;
   const std::string path = dir.path + "/ref";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (!check(state, fd >= 0 && ::posix_fallocate(fd, 0, static_cast<off_t>(size)) == 0,
