@@ -106,9 +106,15 @@ void event_log::impl::activate(log_segment* s, std::uint64_t base_seq,
   h.writer_pid = static_cast<std::uint32_t>(::getpid());
   std::memcpy(h.writer_incarnation, incarnation_, sizeof(h.writer_incarnation));
   h.created_ns = wall_ns();
-  h.flags |= k_segment_active;
-  h.header_xxh3 = detail::header_checksum(h);
   h.tail = k_header_size;  // ordinal 0
+  // The active flag goes in last: a writer killed part-way leaves a spare without it (deleted by
+  // recovery), never an active header whose checksum does not match. The checksum covers the
+  // flag, so it is computed over a copy that has it. (release: the compiler keeps the flag's
+  // store after the others; a killed process's stores are all in the page cache.)
+  segment_header copy = h;
+  copy.flags |= k_segment_active;
+  h.header_xxh3 = detail::header_checksum(copy);
+  __atomic_store_n(&h.flags, copy.flags, __ATOMIC_RELEASE);
   s->synced_offset = k_header_size;
   s->synced_records = 0;
 }

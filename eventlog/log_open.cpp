@@ -78,7 +78,12 @@ status event_log::impl::open() {
   std::vector<std::uint64_t> numbers;
   for (const std::string& n : *names) {
     std::uint64_t no = 0;
-    if (detail::parse_segment_file_name(n, no)) numbers.push_back(no);
+    if (detail::parse_segment_file_name(n, no)) {
+      numbers.push_back(no);
+    } else if (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0) {
+      // A spare a crash interrupted before its rename: never part of the log.
+      if (status st = env_->unlink(dir_ + "/seg/" + n); !st) return st;
+    }
   }
   std::sort(numbers.begin(), numbers.end());
 
@@ -155,12 +160,15 @@ status event_log::impl::open() {
     return status();
   }
 
-  // A crash just after a roll can leave claims in flight in the segment before the last: repair
-  // it too (it is then sealed), then the last one, where appending resumes.
-  if (headers.size() >= 2 && headers[headers.size() - 2].sealed_end == 0) {
+  // A crash soon after rolls can leave claims in flight in the segments rolled away and not yet
+  // sealed (the log's thread seals a segment once its claims are committed): repair each of
+  // them, oldest first, and seal it; then the last one, where appending resumes.
+  std::size_t first_unsealed = headers.size() - 1;
+  while (first_unsealed > 0 && headers[first_unsealed - 1].sealed_end == 0) --first_unsealed;
+  for (std::size_t i = first_unsealed; i + 1 < headers.size(); ++i) {
     std::uint64_t ordinals = 0;
     log_segment* before = nullptr;
-    if (status st = recover_segment(headers[headers.size() - 2], before, ordinals); !st) return st;
+    if (status st = recover_segment(headers[i], before, ordinals); !st) return st;
     segment_header& bh = before->header();
     bh.sealed_end = before->capacity;
     bh.record_count = ordinals;

@@ -9,12 +9,13 @@
 namespace keel::eventlog {
 namespace {
 
-// Waits until the frame at `f` is committed (an appender of this process is finishing it) and
-// returns its length; 0 if nothing was ever claimed there.
+// Waits until the frame at `f`, which a claim below the tail covers, is committed, and returns
+// its length. The appender that claimed it is a thread of this process: it may not have stored
+// even its claim marker yet (0) or be writing the frame (negative). 0 only if the log failed.
 std::int32_t wait_committed(const char* f, const std::atomic<bool>& failed) {
   for (unsigned spins = 0;; ++spins) {
     const std::int32_t len = detail::load_commit(f);
-    if (len >= 0) return len;
+    if (len > 0) return len;
     if (failed.load(std::memory_order_relaxed)) return 0;
     if (spins < 64) {
       sched::cpu_relax();
@@ -26,26 +27,32 @@ std::int32_t wait_committed(const char* f, const std::atomic<bool>& failed) {
 
 }  // namespace
 
+// Creates the next segment as a spare: built under a temporary name (preallocated, its header
+// written, mapped and pre-faulted), then renamed, so that a file with a segment's name always
+// has a header; a crash part-way leaves only a .tmp that recovery deletes.
 status event_log::impl::prepare_spare() {
   const std::uint64_t no = next_segment_no_;
   const std::string path = dir_ + "/" + detail::segment_file_name(no);
+  const std::string tmp = path + ".tmp";
   auto space = env_->free_space(dir_);
   if (!space) return space.error();
   if (*space < opt_.segment_size) {
     return status(errc::no_space, "no room for the next segment (" +
                                       std::to_string(opt_.segment_size) + " bytes) in " + dir_);
   }
-  auto fd = env_->open(path, true, true);
+  auto fd = env_->open(tmp, true, true);
   if (!fd) return fd.error();
   auto seg = std::make_unique<log_segment>();
   seg->no = no;
   seg->fd = *fd;
   seg->capacity = opt_.segment_size;
-  if (status st = env_->allocate(seg->fd, seg->capacity); !st) {
+  auto give_up = [&](status st) {
+    if (seg->base != nullptr) (void)env_->unmap(seg->base, seg->capacity);
     (void)env_->close(seg->fd);
-    (void)env_->unlink(path);
+    (void)env_->unlink(tmp);
     return st;
-  }
+  };
+  if (status st = env_->allocate(seg->fd, seg->capacity); !st) return give_up(st);
   segment_header h{};
   std::memcpy(h.magic, k_segment_magic.data(), sizeof(h.magic));
   h.version = k_format_version;
@@ -55,18 +62,11 @@ status event_log::impl::prepare_spare() {
   h.capacity = seg->capacity;
   h.max_record = opt_.max_record;
   h.align = k_align;
-  if (status st = env_->write_at(seg->fd, 0, &h, sizeof(h)); !st) {
-    (void)env_->close(seg->fd);
-    (void)env_->unlink(path);
-    return st;
-  }
+  if (status st = env_->write_at(seg->fd, 0, &h, sizeof(h)); !st) return give_up(st);
   auto mem = env_->map(seg->fd, seg->capacity, true);
-  if (!mem) {
-    (void)env_->close(seg->fd);
-    (void)env_->unlink(path);
-    return mem.error();
-  }
+  if (!mem) return give_up(mem.error());
   seg->base = static_cast<char*>(*mem);
+  if (status st = env_->rename(tmp, path); !st) return give_up(st);
   ++next_segment_no_;
   log_segment* p = seg.get();
   segments_.push_back(std::move(seg));
@@ -81,7 +81,7 @@ std::uint64_t event_log::impl::committed_end(log_segment* s, std::uint64_t limit
   std::uint64_t off = s->synced_offset;
   while (off + k_min_frame <= limit) {
     const std::int32_t len = wait_committed(s->base + off, failed_);
-    if (len <= 0) break;  // nothing claimed here (yet)
+    if (len <= 0) break;  // (the log failed meanwhile)
     std::uint16_t type = 0;
     std::memcpy(&type, s->base + off + 4, sizeof(type));
     off += align_up(static_cast<std::uint64_t>(len));
@@ -97,7 +97,7 @@ void event_log::impl::seal(log_segment* s) {
   std::uint64_t off = k_header_size;
   while (off < s->roll_offset) {
     const std::int32_t len = wait_committed(s->base + off, failed_);
-    if (len <= 0) break;
+    if (len <= 0) return;  // the log failed: leave it unsealed for recovery
     off += align_up(static_cast<std::uint64_t>(len));
     ++records;
   }
