@@ -9,6 +9,7 @@ packages=(
   libconcurrentqueue-dev libmimalloc-dev liblz4-dev libxxhash-dev
   libbenchmark-dev libgtest-dev libgmock-dev
   nlohmann-json3-dev
+  python3 python3-xxhash
 )
 
 missing=()

@@ -36,6 +36,10 @@ TEST_P(conformance, one_for_one_restarts_only_the_failed_child_in_place) {
   auto c = w2.ask<count_is>(get_count{}, 10s);
   ASSERT_TRUE(c.has_value()) << c.error().to_string();
   EXPECT_EQ(c->count, 0);
+  // The siblings start concurrently with w2 (on two workers, w3's on_start may still be running):
+  // wait for them, then check that nothing restarted them.
+  ASSERT_TRUE(await([&] { return j.starts_of("w1") >= 1 && j.starts_of("w3") >= 1; }));
+  settle();
   EXPECT_EQ(j.starts_of("w1"), 1);
   EXPECT_EQ(j.starts_of("w3"), 1);
   EXPECT_TRUE(j.only("stop").empty());  // a failed child gets no on_stop; the others kept running

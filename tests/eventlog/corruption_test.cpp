@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "eventlog/log_fixture.h"
 #include "eventlog/segment.h"
 
 #include <keel/eventlog/log.h>
@@ -23,28 +24,9 @@ namespace {
 namespace el = keel::eventlog;
 using keel::errc;
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::string t = (std::filesystem::temp_directory_path() / "keel-log-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~temp_dir() { std::filesystem::remove_all(path_); }
-  std::string log() const { return path_ + "/log"; }
-  std::string seg(std::uint64_t no) const {
-    return log() + "/" + el::detail::segment_file_name(no);
-  }
+using el::testing::temp_dir;
 
- private:
-  std::string path_;
-};
-
-el::log_options small() {
-  el::log_options o;
-  o.segment_size = 1u << 20;
-  o.max_record = 64u << 10;
-  return o;
-}
+el::log_options small() { return el::testing::small_segments(); }
 
 // Appends `n` records of varied sizes; returns nothing (the file is the result).
 void write_records(const std::string& dir, std::uint32_t first, std::uint32_t n) {

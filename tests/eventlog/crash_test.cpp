@@ -50,9 +50,19 @@ struct round_result {
   std::uint64_t recovered = 0;
 };
 
+// Where the rounds run: a tmpfs when there is one. A killed process leaves its writes in the page
+// cache, which is what this test is about; on tmpfs the syncs of each round's open and recovery
+// cost nothing, and 3,000 rounds take a third of the time.
+std::filesystem::path scratch() {
+  const std::filesystem::path shm("/dev/shm");
+  std::error_code ec;
+  if (std::filesystem::is_directory(shm, ec) && ::access(shm.c_str(), W_OK) == 0) return shm;
+  return std::filesystem::temp_directory_path();
+}
+
 round_result run_round(int threads, std::mt19937_64& rng) {
   round_result res;
-  std::string t = (std::filesystem::temp_directory_path() / "keel-crash-XXXXXX").string();
+  std::string t = (scratch() / "keel-crash-XXXXXX").string();
   const std::string dir = ::mkdtemp(t.data());
   const std::string log = dir + "/log";
   const std::string ack = dir + "/acks";

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "eventlog/fault_env.h"
+#include "eventlog/log_fixture.h"
 
 #include <keel/eventlog/log.h>
 #include <keel/eventlog/reader.h>
@@ -23,26 +24,9 @@ namespace {
 namespace el = keel::eventlog;
 using keel::errc;
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::string t = (std::filesystem::temp_directory_path() / "keel-log-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~temp_dir() { std::filesystem::remove_all(path_); }
-  std::string log() const { return path_ + "/log"; }
-  const std::string& path() const { return path_; }
+using el::testing::temp_dir;
 
- private:
-  std::string path_;
-};
-
-el::log_options small() {
-  el::log_options o;
-  o.segment_size = 1u << 20;
-  o.max_record = 64u << 10;
-  return o;
-}
+el::log_options small() { return el::testing::small_segments(); }
 
 // A payload that says who wrote it: (writer, index) and a length that varies with both.
 std::vector<std::byte> payload_for(std::uint32_t writer, std::uint32_t i) {

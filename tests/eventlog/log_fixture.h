@@ -1,0 +1,43 @@
+// Shared by the event log tests: a temporary directory removed at the end of the test, and the
+// small segments the tests use (1 MiB, so that a few thousand records roll).
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "eventlog/segment.h"
+
+#include <keel/eventlog/log.h>
+
+namespace keel::eventlog::testing {
+
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string t = (std::filesystem::temp_directory_path() / "keel-log-XXXXXX").string();
+    path_ = ::mkdtemp(t.data());
+  }
+  ~temp_dir() { std::filesystem::remove_all(path_); }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // The log directory inside it (created by event_log::open).
+  std::string log() const { return path_ + "/log"; }
+  // Segment `no`'s file.
+  std::string seg(std::uint64_t no) const { return log() + "/" + detail::segment_file_name(no); }
+
+ private:
+  std::string path_;
+};
+
+inline log_options small_segments() {
+  log_options o;
+  o.segment_size = 1u << 20;
+  o.max_record = 64u << 10;
+  return o;
+}
+
+}  // namespace keel::eventlog::testing
