@@ -124,18 +124,7 @@ void event_log::impl::activate(log_segment* s, std::uint64_t base_seq,
 // spare if the log's thread has not finished it (the only wait an append can meet).
 void event_log::impl::roll(log_segment* s, std::uint64_t off, std::uint64_t ordinal) noexcept {
   const std::uint64_t room = s->capacity - off;
-  if (room >= k_min_frame) {
-    char* f = s->base + off;
-    frame_header fh{};
-    fh.len = static_cast<std::int32_t>(room);
-    fh.type = static_cast<std::uint16_t>(record_type::padding);
-    std::memcpy(f + 4, reinterpret_cast<const char*>(&fh) + 4, 4);
-    std::uint64_t word0 = 0;
-    std::memcpy(&word0, &fh, sizeof(word0));
-    const std::uint64_t sum = XXH3_64bits_withSeed(f + 16, room - 16, s->header().salt ^ word0);
-    std::memcpy(f + 8, &sum, sizeof(sum));
-    store_committed(f, static_cast<std::int32_t>(room));
-  }
+  if (room >= k_min_frame) detail::write_padding(s->base + off, room, s->header().salt);
   s->roll_offset = off;
   s->roll_ordinal = ordinal;
   log_segment* next = nullptr;

@@ -68,7 +68,8 @@ class event_log::impl {
   void activate(log_segment* s, std::uint64_t base_seq, std::uint64_t prev_salt) noexcept;
   void roll(log_segment* s, std::uint64_t off, std::uint64_t ordinal) noexcept;
   void seal(log_segment* s);  // the log's thread
-  std::uint64_t committed_end(log_segment* s, std::uint64_t limit, std::uint64_t& records);
+  std::uint64_t committed_end(log_segment* s, std::uint64_t from, std::uint64_t limit,
+                              std::uint64_t& records);
 
   std::string dir_;
   log_options opt_;

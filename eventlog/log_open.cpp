@@ -225,14 +225,8 @@ status event_log::impl::recover_segment(const segment_header& hdr, log_segment*&
   // Those claims become padding, so that a reader in any boot steps over them too.
   ordinals = any_record ? last_seq - h.base_seq + 1 : 0;
   for (const auto& [off, len] : aborted) {
-    char* f = s->base + off;
-    std::memset(f, 0, len);
-    frame_header fh{};
-    fh.len = static_cast<std::int32_t>(len);
-    fh.type = static_cast<std::uint16_t>(record_type::padding);
-    std::memcpy(f, &fh, 8);
-    const std::uint64_t sum = detail::frame_checksum(f, static_cast<std::uint32_t>(len), h.salt);
-    std::memcpy(f + 8, &sum, sizeof(sum));
+    std::memset(s->base + off, 0, len);
+    detail::write_padding(s->base + off, len, h.salt);
     if (!any_record || off > last_record_off) ++ordinals;
   }
   // Zero what lies after the valid frames: below the trusted tail, or, when the tail cannot be

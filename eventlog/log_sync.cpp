@@ -74,32 +74,29 @@ status event_log::impl::prepare_spare() {
   return status();
 }
 
-// The end of the committed frames of `s` below `limit`, waiting for frames in flight; adds the
-// records passed to `records`.
-std::uint64_t event_log::impl::committed_end(log_segment* s, std::uint64_t limit,
-                                             std::uint64_t& records) {
-  std::uint64_t off = s->synced_offset;
+// Walks the frames of `s` from `from` to `limit` (every offset below it is claimed), waiting
+// for those in flight; adds the records passed (padding is not one) to `records`. A roll's
+// padding runs to the segment's end, past any limit.
+// Returns the end of the frames walked, or 0 if the log failed meanwhile.
+std::uint64_t event_log::impl::committed_end(log_segment* s, std::uint64_t from,
+                                             std::uint64_t limit, std::uint64_t& records) {
+  std::uint64_t off = from;
   while (off + k_min_frame <= limit) {
     const std::int32_t len = wait_committed(s->base + off, failed_);
-    if (len <= 0) break;  // (the log failed meanwhile)
+    if (len <= 0) return 0;
     std::uint16_t type = 0;
     std::memcpy(&type, s->base + off + 4, sizeof(type));
     off += align_up(static_cast<std::uint64_t>(len));
-    if (type == static_cast<std::uint16_t>(record_type::padding)) break;
-    ++records;
+    if (type != static_cast<std::uint16_t>(record_type::padding)) ++records;
   }
   return off;
 }
 
 void event_log::impl::seal(log_segment* s) {
-  std::uint64_t records = 0;
   // Every claim below the roll offset was made before the roll; wait for its commit.
-  std::uint64_t off = k_header_size;
-  while (off < s->roll_offset) {
-    const std::int32_t len = wait_committed(s->base + off, failed_);
-    if (len <= 0) return;  // the log failed: leave it unsealed for recovery
-    off += align_up(static_cast<std::uint64_t>(len));
-    ++records;
+  std::uint64_t records = 0;
+  if (committed_end(s, k_header_size, s->roll_offset, records) == 0) {
+    return;  // the log failed: leave it unsealed for recovery
   }
   segment_header& h = s->header();
   h.sealed_end = s->roll_offset;
@@ -127,7 +124,8 @@ status event_log::impl::sync() {
     const std::uint64_t limit =
         rolled ? s->capacity : std::min<std::uint64_t>(tail & 0xffffffffu, s->capacity);
     std::uint64_t records = 0;
-    const std::uint64_t end = committed_end(s, limit, records);
+    const std::uint64_t end = committed_end(s, s->synced_offset, limit, records);
+    if (end == 0) return status(errc::log_failed, "the event log failed during sync()");
     if (status st = env_->msync(s->base, end); !st) {
       fail(st);
       return failure_;

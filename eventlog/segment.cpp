@@ -35,6 +35,18 @@ std::uint64_t frame_checksum(const char* frame, std::uint32_t len, std::uint64_t
   return XXH3_64bits_withSeed(frame + 16, len - 16, salt ^ word0);
 }
 
+void write_padding(char* frame, std::uint64_t len, std::uint64_t salt) noexcept {
+  frame_header fh{};
+  fh.len = static_cast<std::int32_t>(len);
+  fh.type = static_cast<std::uint16_t>(record_type::padding);
+  std::memcpy(frame + 4, reinterpret_cast<const char*>(&fh) + 4, 4);  // type and flags
+  std::uint64_t word0 = 0;
+  std::memcpy(&word0, &fh, sizeof(word0));
+  const std::uint64_t sum = XXH3_64bits_withSeed(frame + 16, len - 16, salt ^ word0);
+  std::memcpy(frame + 8, &sum, sizeof(sum));
+  __atomic_store_n(reinterpret_cast<std::int32_t*>(frame), fh.len, __ATOMIC_RELEASE);
+}
+
 header_problem check_header(const segment_header& h, std::uint64_t file_size,
                             const std::uint8_t* log_id) noexcept {
   if (file_size < k_header_size ||

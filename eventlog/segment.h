@@ -24,6 +24,9 @@ std::uint64_t header_checksum(const segment_header& h) noexcept;
 // XXH3-64 of the frame's bytes [16, len) seeded with salt ^ (its first 8 bytes): everything but
 // the checksum field. `frame` holds `len` bytes and its len field already says `len`.
 std::uint64_t frame_checksum(const char* frame, std::uint32_t len, std::uint64_t salt) noexcept;
+// Writes a padding frame of `len` bytes at `frame` over bytes that are already zero: type and
+// checksum first, the length last (release), so that a reader sees a complete frame or none.
+void write_padding(char* frame, std::uint64_t len, std::uint64_t salt) noexcept;
 
 // What is wrong with a segment's header, or OK. `log_id` null: any log.
 enum class header_problem : std::uint8_t {
