@@ -107,6 +107,8 @@ void event_log::impl::activate(log_segment* s, std::uint64_t base_seq,
   std::memcpy(h.writer_incarnation, incarnation_, sizeof(h.writer_incarnation));
   h.created_ns = wall_ns();
   h.tail = k_header_size;  // ordinal 0
+  s->base_seq = base_seq;
+  s->created_ns = h.created_ns;
   // The active flag goes in last: a writer killed part-way leaves a spare without it (deleted by
   // recovery), never an active header whose checksum does not match. The checksum covers the
   // flag, so it is computed over a copy that has it. (release: the compiler keeps the flag's
@@ -141,13 +143,12 @@ void event_log::impl::roll(log_segment* s, std::uint64_t off, std::uint64_t ordi
       std::this_thread::yield();
     }
   }
-  next->prev = s;
   activate(next, s->header().base_seq + ordinal, s->header().salt);
   active_.store(next, std::memory_order_release);
   // Wake the log's thread: it seals `s` and prepares the next spare. (One futex wake per
   // segment, not per append.)
   roll_epoch_.fetch_add(1, std::memory_order_release);
-  roll_epoch_.notify_one();
+  wake_thread();
 }
 
 }  // namespace keel::eventlog

@@ -9,9 +9,13 @@
 // 3. A segment's `roll_ordinal` (its record count) and `roll_offset` are written before the
 //    next segment is published, and read by others only after they load `active_` (acquire) or
 //    `roll_epoch_` (acquire).
-// 4. Segments are never unmapped while the log is open: a writer may still be finishing a frame
-//    in a segment that has just been rolled away.
-// 5. `mu_` guards `segments_`, the spare's creation and sync(); append() never takes it.
+// 4. A rolled segment's frames stay mapped until it is sealed: sealing waits for every claim
+//    below its roll offset to commit, after which no append writes a frame there. Then
+//    release() unmaps it, all but the header page, which is replaced by an anonymous copy and
+//    kept until close: an appender that loaded `active_` before the roll may still fetch_add
+//    its tail word (and will find its claim past the end).
+// 5. `mu_` guards `segments_`, `retained_`, the spare's creation, sealing and sync(); append()
+//    never takes it. The log's thread runs its rounds under it.
 #pragma once
 
 #include <atomic>
@@ -31,10 +35,13 @@ namespace keel::eventlog {
 
 struct log_segment {
   std::uint64_t no = 0;
-  int fd = -1;
+  int fd = -1;  // -1 once released
   char* base = nullptr;
   std::uint64_t capacity = 0;
-  log_segment* prev = nullptr;           // the segment before it (null for the first mapped)
+  std::uint64_t base_seq = 0;            // copied from the header at activation or recovery
+  std::int64_t created_ns = 0;           // likewise
+  bool sealed = false;                   // mu_: sealed (its record count is final)
+  bool released = false;                 // mu_: only the anonymous header page is left
   std::uint64_t roll_offset = 0;         // set when rolled: where its last frame ends
   std::uint64_t roll_ordinal = 0;        // set when rolled: its record count
   std::uint64_t synced_offset = 0;       // sync(): frames below this are durable
@@ -45,6 +52,15 @@ struct log_segment {
   // The tail word, shared by every appender. relaxed in fetch_add: the claim only needs
   // atomicity; what a frame publishes is published by its own commit store.
   std::uint64_t* tail_word() const noexcept { return &header().tail; }
+};
+
+// A sealed segment, as retention sees it (mu_).
+struct retained_segment {
+  std::uint64_t no = 0;
+  std::uint64_t end_seq = 0;  // one past its last record's seq
+  std::uint64_t bytes = 0;    // its file's size
+  std::int64_t created_ns = 0;
+  bool synced = false;  // its records are on stable storage (sync() need not reopen it)
 };
 
 class event_log::impl {
@@ -59,6 +75,9 @@ class event_log::impl {
   result<std::uint64_t> append(const record_in& r) noexcept;
   // log_sync.cpp
   status sync();
+  status sync_locked(std::uint64_t& durable);  // mu_ held
+  void request_sync() noexcept;
+  status wait_durable(std::uint64_t seq);
   void fail(status why);
   void start_thread();
   void stop_thread();
@@ -67,7 +86,12 @@ class event_log::impl {
   status prepare_spare();  // mu_ held
   void activate(log_segment* s, std::uint64_t base_seq, std::uint64_t prev_salt) noexcept;
   void roll(log_segment* s, std::uint64_t off, std::uint64_t ordinal) noexcept;
-  void seal(log_segment* s);  // the log's thread
+  void seal(log_segment* s);     // the log's thread, mu_ held
+  void release(log_segment* s);  // the log's thread, mu_ held
+  void roll_by_age();            // the log's thread, mu_ held
+  void apply_retention();        // the log's thread, mu_ held
+  void wake_thread() noexcept;
+  std::uint64_t next_seq() const noexcept;
   std::uint64_t committed_end(log_segment* s, std::uint64_t from, std::uint64_t limit,
                               std::uint64_t& records);
 
@@ -89,14 +113,22 @@ class event_log::impl {
   std::atomic<bool> spare_failed_{false};
   status spare_error_;
   alignas(64) std::atomic<std::uint64_t> durable_seq_{0};
-  // Bumped by each roll and by shutdown; the log's thread waits on it (C++20 atomic wait).
+  // Bumped by each roll; with sync_requested_ and stopping_, what wakes the log's thread
+  // (wake_mu_ and wake_cv_; the writers of these flags notify under wake_mu_).
   std::atomic<std::uint64_t> roll_epoch_{0};
+  std::atomic<bool> sync_requested_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> retention_floor_{~std::uint64_t{0}};
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  // wait_durable() sleeps on durable_cv_; sync() notifies it, as does fail().
+  std::mutex durable_mu_;
+  std::condition_variable durable_cv_;
 
   std::mutex mu_;
   std::deque<std::unique_ptr<log_segment>> segments_;  // guarded by mu_ (see invariant 5)
+  std::deque<retained_segment> retained_;              // sealed segments, oldest first (mu_)
   std::uint64_t next_segment_no_ = 0;                  // guarded by mu_
-  log_segment* sealed_upto_ = nullptr;                 // the log's thread
   status failure_;                                     // guarded by fail_mu_
   std::mutex fail_mu_;
   std::thread thread_;

@@ -46,6 +46,13 @@ status log_options::validate() const {
   if (segment_size % 4096 != 0) return bad("segment_size", "must be a multiple of 4 KiB");
   if (max_record < 128 || max_record > segment_size / 4)
     return bad("max_record", "must be between 128 bytes and segment_size / 4");
+  if (sync_interval < std::chrono::milliseconds(1) || sync_interval > std::chrono::hours(1))
+    return bad("sync_interval", "must be between 1 ms and 1 h");
+  if (roll_after.count() < 0) return bad("roll_after", "must not be negative");
+  if (retain_age.count() < 0) return bad("retain_age", "must not be negative");
+  if (mode != durability::page_cache && mode != durability::interval &&
+      mode != durability::group_commit)
+    return bad("mode", "is not a durability mode");
   return status();
 }
 
@@ -57,7 +64,7 @@ event_log::impl::impl(std::string dir, log_options o)
 event_log::impl::~impl() {
   stop_thread();
   for (auto& s : segments_) {
-    if (s->base != nullptr) (void)env_->unmap(s->base, s->capacity);
+    if (s->base != nullptr) (void)env_->unmap(s->base, s->released ? k_header_size : s->capacity);
     if (s->fd >= 0) (void)env_->close(s->fd);
   }
   if (lock_fd_ >= 0) (void)env_->close(lock_fd_);  // (closing releases the flock)
@@ -165,6 +172,27 @@ status event_log::impl::open() {
   // them, oldest first, and seal it; then the last one, where appending resumes.
   std::size_t first_unsealed = headers.size() - 1;
   while (first_unsealed > 0 && headers[first_unsealed - 1].sealed_end == 0) --first_unsealed;
+  // The sealed ones, for retention. Those that an earlier writer never synced (their `durable`
+  // field says so) are synced now, so that durable_seq() starts true.
+  for (std::size_t i = 0; i < first_unsealed; ++i) {
+    const segment_header& h = headers[i];
+    retained_segment r;
+    r.no = h.segment_no;
+    r.end_seq = h.base_seq + h.record_count;
+    r.bytes = h.capacity;
+    r.created_ns = headers[i + 1].created_ns;  // when it was rolled
+    r.synced = h.durable >= h.capacity;
+    if (!r.synced) {
+      const std::string path = dir_ + "/" + detail::segment_file_name(h.segment_no);
+      auto fd = env_->open(path, false, false);
+      if (!fd) return fd.error();
+      status st = env_->fdatasync(*fd);
+      (void)env_->close(*fd);
+      if (!st) return st;
+      r.synced = true;
+    }
+    retained_.push_back(r);
+  }
   for (std::size_t i = first_unsealed; i + 1 < headers.size(); ++i) {
     std::uint64_t ordinals = 0;
     log_segment* before = nullptr;
@@ -172,6 +200,10 @@ status event_log::impl::open() {
     segment_header& bh = before->header();
     bh.sealed_end = before->capacity;
     bh.record_count = ordinals;
+    before->sealed = true;
+    before->roll_offset = before->capacity;
+    before->roll_ordinal = ordinals;
+    before->synced_offset = before->capacity;
     if (status st = env_->msync(before->base, k_header_size); !st) return st;
   }
   std::uint64_t ordinals = 0;
@@ -203,6 +235,8 @@ status event_log::impl::recover_segment(const segment_header& hdr, log_segment*&
   log_segment* s = seg.get();
   segments_.push_back(std::move(seg));
   segment_header& h = s->header();
+  s->base_seq = h.base_seq;
+  s->created_ns = h.created_ns;
   const bool same_boot = std::any_of(std::begin(boot_id_), std::end(boot_id_),
                                      [](std::uint8_t b) { return b != 0; }) &&
                          std::memcmp(h.writer_boot_id, boot_id_, sizeof(boot_id_)) == 0;
@@ -269,10 +303,17 @@ status event_log::sync() { return impl_->sync(); }
 std::uint64_t event_log::durable_seq() const noexcept {
   return impl_->durable_seq_.load(std::memory_order_acquire);
 }
-std::uint64_t event_log::next_seq() const noexcept {
-  log_segment* s = impl_->active_.load(std::memory_order_acquire);
+std::uint64_t event_log::next_seq() const noexcept { return impl_->next_seq(); }
+void event_log::request_sync() noexcept { impl_->request_sync(); }
+status event_log::wait_durable(std::uint64_t seq) { return impl_->wait_durable(seq); }
+void event_log::set_retention_floor(std::uint64_t seq) noexcept {
+  impl_->retention_floor_.store(seq, std::memory_order_relaxed);
+}
+
+std::uint64_t event_log::impl::next_seq() const noexcept {
+  log_segment* s = active_.load(std::memory_order_acquire);
   const std::uint64_t tail = __atomic_load_n(s->tail_word(), __ATOMIC_RELAXED);
-  return s->header().base_seq + (tail >> 32);
+  return s->base_seq + (tail >> 32);
 }
 status event_log::failure() const {
   std::lock_guard<std::mutex> lock(impl_->fail_mu_);

@@ -1,4 +1,9 @@
-// sync(), the failed state, and the log's own thread (spare segments and sealing).
+// sync(), the failed state, and the log's own thread: spare segments, sealing and releasing
+// rolled segments, periodic and group syncs, the roll by age, and retention.
+#include <sys/mman.h>
+#include <time.h>
+
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -12,6 +17,12 @@ namespace {
 // Waits until the frame at `f`, which a claim below the tail covers, is committed, and returns
 // its length. The appender that claimed it is a thread of this process: it may not have stored
 // even its claim marker yet (0) or be writing the frame (negative). 0 only if the log failed.
+std::int64_t wall_now_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 std::int32_t wait_committed(const char* f, const std::atomic<bool>& failed) {
   for (unsigned spins = 0;; ++spins) {
     const std::int32_t len = detail::load_commit(f);
@@ -67,6 +78,7 @@ status event_log::impl::prepare_spare() {
   if (!mem) return give_up(mem.error());
   seg->base = static_cast<char*>(*mem);
   if (status st = env_->rename(tmp, path); !st) return give_up(st);
+  seg->activated_since_dir_sync = true;
   ++next_segment_no_;
   log_segment* p = seg.get();
   segments_.push_back(std::move(seg));
@@ -101,24 +113,111 @@ void event_log::impl::seal(log_segment* s) {
   segment_header& h = s->header();
   h.sealed_end = s->roll_offset;
   h.record_count = records;
+  s->sealed = true;
 }
 
-status event_log::impl::sync() {
-  std::lock_guard<std::mutex> lock(mu_);
+// Invariant 4: unmaps a sealed segment's frames and closes its file; its header page becomes an
+// anonymous copy, kept until close, for appenders that may still bump the tail word.
+void event_log::impl::release(log_segment* s) {
+  retained_segment r;
+  r.no = s->no;
+  r.end_seq = s->base_seq + s->roll_ordinal;
+  r.bytes = s->capacity;
+  r.created_ns = wall_now_ns();  // sealed now: its newest record is older than this
+  r.synced = s->synced_offset >= s->capacity;
+  void* copy =
+      ::mmap(nullptr, k_header_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (copy == MAP_FAILED) return;  // keep it mapped: it costs address space, nothing else
+  std::memcpy(copy, s->base, k_header_size);
+  // One step: the header page's address now holds the copy (a claim made meanwhile on the file's
+  // page is past the end either way).
+  if (::mremap(copy, k_header_size, k_header_size, MREMAP_MAYMOVE | MREMAP_FIXED, s->base) ==
+      MAP_FAILED) {
+    (void)::munmap(copy, k_header_size);
+    return;
+  }
+  (void)env_->unmap(s->base + k_header_size, s->capacity - k_header_size);
+  (void)env_->close(s->fd);
+  s->fd = -1;
+  s->released = true;
+  retained_.push_back(r);
+}
+
+// roll_after: rolls the active segment when it is old enough and holds a record, by claiming
+// the rest of it like an append that does not fit (invariant 2).
+void event_log::impl::roll_by_age() {
+  if (opt_.roll_after.count() <= 0 || failed_.load(std::memory_order_acquire)) return;
+  log_segment* s = active_.load(std::memory_order_acquire);
+  const std::uint64_t tail = __atomic_load_n(s->tail_word(), __ATOMIC_RELAXED);
+  const auto age = std::chrono::nanoseconds(wall_now_ns() - s->created_ns);
+  if ((tail >> 32) == 0 || age < opt_.roll_after) return;
+  // The spare must be ready: roll() would wait for this thread to make it.
+  if (spare_.load(std::memory_order_acquire) == nullptr) return;
+  const std::uint64_t old =
+      __atomic_fetch_add(s->tail_word(), (std::uint64_t{1} << 32) + s->capacity, __ATOMIC_RELAXED);
+  const std::uint64_t off = old & 0xffffffffu;
+  if (off <= s->capacity) roll(s, off, old >> 32);  // else an append rolled it first
+}
+
+// Deletes the oldest sealed segments beyond retain_bytes or retain_age, never one holding a
+// record at or after the retention floor.
+void event_log::impl::apply_retention() {
+  if (opt_.retain_bytes == 0 && opt_.retain_age.count() <= 0) return;
+  std::uint64_t total = 0;
+  for (const retained_segment& r : retained_) total += r.bytes;
+  for (const auto& s : segments_) {
+    if (!s->released) total += s->capacity;
+  }
+  const std::int64_t now = wall_now_ns();
+  const std::uint64_t floor = retention_floor_.load(std::memory_order_relaxed);
+  bool removed = false;
+  while (!retained_.empty()) {
+    const retained_segment& r = retained_.front();
+    const bool too_big = opt_.retain_bytes != 0 && total > opt_.retain_bytes;
+    const bool too_old = opt_.retain_age.count() > 0 &&
+                         std::chrono::nanoseconds(now - r.created_ns) > opt_.retain_age;
+    if (!(too_big || too_old) || r.end_seq > floor) break;
+    if (status st = env_->unlink(dir_ + "/" + detail::segment_file_name(r.no)); !st) {
+      fail(st);
+      return;
+    }
+    total -= r.bytes;
+    retained_.pop_front();
+    removed = true;
+  }
+  if (removed) {
+    if (status st = env_->sync_dir(dir_ + "/seg"); !st) fail(st);
+  }
+}
+
+status event_log::impl::sync_locked(std::uint64_t& durable) {
   if (failed_.load(std::memory_order_acquire)) {
     return status(errc::log_failed, "the event log failed earlier; see failure()");
   }
   log_segment* a = active_.load(std::memory_order_acquire);
   const std::uint64_t tail = __atomic_load_n(a->tail_word(), __ATOMIC_ACQUIRE);
-  // The segments between the last synced one and the active one, oldest first.
-  std::deque<log_segment*> chain;
-  for (log_segment* s = a; s != nullptr; s = s->prev) {
-    chain.push_front(s);
-    if (s->synced_offset >= s->capacity) break;
+  durable = durable_seq_.load(std::memory_order_relaxed);
+  auto failed_with = [this](status st) {
+    fail(st);
+    return failure_;
+  };
+  // Sealed and released segments whose records are not yet on stable storage, oldest first.
+  for (retained_segment& r : retained_) {
+    if (r.synced) continue;
+    const std::string path = dir_ + "/" + detail::segment_file_name(r.no);
+    auto fd = env_->open(path, false, false);
+    if (!fd) return failed_with(fd.error());
+    status st = env_->fdatasync(*fd);
+    (void)env_->close(*fd);
+    if (!st) return failed_with(st);
+    r.synced = true;
+    durable = std::max(durable, r.end_seq);
   }
-  std::uint64_t durable = durable_seq_.load(std::memory_order_relaxed);
+  // The mapped ones: rolled and not released yet, then the active one (not the spare).
   bool dir_dirty = false;
-  for (log_segment* s : chain) {
+  for (const auto& sp : segments_) {
+    log_segment* s = sp.get();
+    if (s->released || s->no > a->no) continue;
     if (s->synced_offset >= s->capacity && s != a) continue;
     const bool rolled = s != a;
     const std::uint64_t limit =
@@ -126,29 +225,67 @@ status event_log::impl::sync() {
     std::uint64_t records = 0;
     const std::uint64_t end = committed_end(s, s->synced_offset, limit, records);
     if (end == 0) return status(errc::log_failed, "the event log failed during sync()");
-    if (status st = env_->msync(s->base, end); !st) {
-      fail(st);
-      return failure_;
-    }
-    if (status st = env_->fdatasync(s->fd); !st) {
-      fail(st);
-      return failure_;
-    }
+    if (status st = env_->msync(s->base, end); !st) return failed_with(st);
+    if (status st = env_->fdatasync(s->fd); !st) return failed_with(st);
     dir_dirty = dir_dirty || s->activated_since_dir_sync;
     s->activated_since_dir_sync = false;
     s->synced_records += records;
     s->synced_offset = rolled ? s->capacity : end;
-    durable = s->header().base_seq + (rolled ? s->roll_ordinal : s->synced_records);
+    durable = s->base_seq + (rolled ? s->roll_ordinal : s->synced_records);
     s->header().durable = s->synced_offset;
   }
   if (dir_dirty) {
-    if (status st = env_->sync_dir(dir_ + "/seg"); !st) {
-      fail(st);
-      return failure_;
+    if (status st = env_->sync_dir(dir_ + "/seg"); !st) return failed_with(st);
+  }
+  return status();
+}
+
+status event_log::impl::sync() {
+  std::uint64_t durable = 0;
+  bool advanced = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (status st = sync_locked(durable); !st) return st;
+    advanced = durable > durable_seq_.load(std::memory_order_relaxed);
+    if (advanced) durable_seq_.store(durable, std::memory_order_release);
+  }
+  if (advanced) {
+    { std::lock_guard<std::mutex> lock(durable_mu_); }
+    durable_cv_.notify_all();
+    if (opt_.on_durable) {
+      try {
+        opt_.on_durable(durable);
+      } catch (...) {
+        // A callback that throws must not stop the log's syncs.
+      }
     }
   }
-  durable_seq_.store(durable, std::memory_order_release);
   return status();
+}
+
+void event_log::impl::request_sync() noexcept {
+  if (opt_.mode != durability::group_commit) return;
+  if (sync_requested_.exchange(true, std::memory_order_acq_rel)) return;  // already pending
+  wake_thread();
+}
+
+status event_log::impl::wait_durable(std::uint64_t seq) {
+  if (seq == 0 || seq >= next_seq()) {
+    return status(errc::invalid_argument,
+                  "wait_durable: seq " + std::to_string(seq) + " was never appended");
+  }
+  auto done = [&] { return durable_seq_.load(std::memory_order_acquire) > seq; };
+  if (opt_.mode == durability::page_cache) {
+    while (!done()) {
+      if (status st = sync(); !st) return st;
+    }
+    return status();
+  }
+  request_sync();
+  std::unique_lock<std::mutex> lock(durable_mu_);
+  durable_cv_.wait(lock, [&] { return done() || failed_.load(std::memory_order_acquire); });
+  if (done()) return status();
+  return status(errc::log_failed, "the event log failed before the record was durable");
 }
 
 void event_log::impl::fail(status why) {
@@ -165,33 +302,69 @@ void event_log::impl::fail(status why) {
       // A callback that throws must not take the log's caller down.
     }
   }
+  // Then the waiters: wait_durable() returns log_failed once the sink has been told.
+  { std::lock_guard<std::mutex> lock(durable_mu_); }
+  durable_cv_.notify_all();
+}
+
+void event_log::impl::wake_thread() noexcept {
+  // Under wake_mu_, so that the wake-up cannot fall between the thread's check of its flags and
+  // its wait.
+  { std::lock_guard<std::mutex> lock(wake_mu_); }
+  wake_cv_.notify_one();
 }
 
 void event_log::impl::start_thread() {
   thread_ = std::thread([this] {
+    using clock = std::chrono::steady_clock;
+    const bool syncs = opt_.mode != durability::page_cache;
+    const bool housekeeping = opt_.roll_after.count() > 0 || opt_.retain_age.count() > 0;
+    auto next_sync = clock::now() + opt_.sync_interval;
     std::uint64_t seen = roll_epoch_.load(std::memory_order_acquire);
     for (;;) {
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_.load(std::memory_order_acquire)) return;
-        // Seal what was rolled since the last round, oldest first.
+        // Seal and release what was rolled since the last round, oldest first.
         log_segment* a = active_.load(std::memory_order_acquire);
-        std::deque<log_segment*> rolled;
-        for (log_segment* s = a->prev; s != nullptr && s != sealed_upto_; s = s->prev) {
-          rolled.push_front(s);
+        for (const auto& sp : segments_) {
+          log_segment* s = sp.get();
+          if (s->no >= a->no || s->released) continue;
+          if (!s->sealed) seal(s);
+          if (s->sealed) release(s);
         }
-        for (log_segment* s : rolled) seal(s);
-        if (a->prev != nullptr) sealed_upto_ = a->prev;
+        roll_by_age();
+        apply_retention();
         if (spare_.load(std::memory_order_acquire) == nullptr &&
+            !spare_failed_.load(std::memory_order_acquire) &&
             !failed_.load(std::memory_order_acquire)) {
           if (status st = prepare_spare(); !st) {
             spare_error_ = st;
-            spare_failed_.store(true, std::memory_order_release);
-            return;  // the next roll fails the log with it
+            spare_failed_.store(true, std::memory_order_release);  // the next roll fails the log
           }
         }
       }
-      roll_epoch_.wait(seen, std::memory_order_acquire);
+      if (syncs) {
+        const bool asked = sync_requested_.exchange(false, std::memory_order_acq_rel);
+        if (asked || clock::now() >= next_sync) {
+          // A failure is final and reported by fail(). Nothing new: no system call.
+          if (next_seq() > durable_seq_.load(std::memory_order_acquire)) (void)sync();
+          next_sync = clock::now() + opt_.sync_interval;
+        }
+      }
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      auto woken = [&] {
+        return stopping_.load(std::memory_order_acquire) ||
+               roll_epoch_.load(std::memory_order_acquire) != seen ||
+               sync_requested_.load(std::memory_order_acquire);
+      };
+      if (syncs || housekeeping) {
+        auto until = syncs ? next_sync : clock::now() + std::chrono::seconds(1);
+        if (housekeeping) until = std::min(until, clock::now() + std::chrono::seconds(1));
+        wake_cv_.wait_until(lock, until, woken);
+      } else {
+        wake_cv_.wait(lock, woken);
+      }
       seen = roll_epoch_.load(std::memory_order_acquire);
     }
   });
@@ -200,8 +373,7 @@ void event_log::impl::start_thread() {
 void event_log::impl::stop_thread() {
   if (!thread_.joinable()) return;
   stopping_.store(true, std::memory_order_release);
-  roll_epoch_.fetch_add(1, std::memory_order_release);
-  roll_epoch_.notify_one();
+  wake_thread();
   thread_.join();
 }
 

@@ -151,6 +151,7 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
     mapped_file m;
     m.env = env_;
     auto fd = env_->open(path, false, false);
+    if (!fd && !have_prev) continue;  // the oldest, deleted by retention since open()
     if (!fd) {
       rep.problem = log_problem::missing_segment;
       return rep;

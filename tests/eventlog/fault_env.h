@@ -4,8 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include <keel/eventlog/io_env.h>
 
@@ -21,6 +23,8 @@ class fault_env final : public io_env {
     armed_[static_cast<int>(o)] = once ? 1 : -1;
   }
   int calls(op o) const { return calls_[static_cast<int>(o)].load(); }
+  // Calls to `o` take this long before they run (a slow disk), from now on.
+  void set_delay(op o, std::chrono::milliseconds d) { delay_ms_[static_cast<int>(o)] = d.count(); }
   // free_space() answers this when set.
   void set_free_space(std::uint64_t bytes) { free_override_ = bytes; }
 
@@ -58,7 +62,11 @@ class fault_env final : public io_env {
     if (auto st = check(op::rename, "rename " + from); !st) return st;
     return io_env::posix().rename(from, to);
   }
-  status unlink(const std::string& path) override { return io_env::posix().unlink(path); }
+  status unlink(const std::string& path) override {
+    unlinked_.fetch_add(1);
+    return io_env::posix().unlink(path);
+  }
+  int unlinks() const { return unlinked_.load(); }
   status make_dir(const std::string& path) override { return io_env::posix().make_dir(path); }
   status sync_dir(const std::string& path) override { return io_env::posix().sync_dir(path); }
   status lock(int fd) override { return io_env::posix().lock(fd); }
@@ -74,6 +82,9 @@ class fault_env final : public io_env {
  private:
   status check(op o, const std::string& what) {
     calls_[static_cast<int>(o)].fetch_add(1);
+    if (const long ms = delay_ms_[static_cast<int>(o)].load(); ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
     std::lock_guard<std::mutex> lock(mu_);
     int& a = armed_[static_cast<int>(o)];
     if (a == 0) return status();
@@ -83,7 +94,9 @@ class fault_env final : public io_env {
   std::mutex mu_;
   int armed_[6] = {};
   std::atomic<int> calls_[6] = {};
+  std::atomic<long> delay_ms_[6] = {};
   std::atomic<std::uint64_t> free_override_{0};
+  std::atomic<int> unlinked_{0};
 };
 
 }  // namespace keel::eventlog::testing

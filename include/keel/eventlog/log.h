@@ -11,17 +11,28 @@
 // nothing. The next segment is created, preallocated and pre-faulted ahead of time by the log's
 // own thread; only when an append finds that spare not yet ready does it wait for it.
 //
-// Durability: an append is in the page cache when it returns (it survives the process, not the
-// machine). sync() writes everything appended before it to stable storage and advances
-// durable_seq(). A failed msync or fdatasync puts the log in a failed state for good: every later
-// append and sync returns errc::log_failed, and `log_options::on_failure` is told once; the log
-// never retries a failed sync, because the kernel may have dropped the pages it could not write.
+// Durability (log_options::mode): an append is in the page cache when it returns (it survives
+// the process, not the machine). sync() writes everything appended before it to stable storage
+// and advances durable_seq(). In `interval` mode the log's thread syncs every sync_interval when
+// something was appended; in `group_commit` mode it also syncs as soon as someone asks
+// (request_sync(), wait_durable()), one sync for every request that arrived meanwhile. Appends
+// never wait for a sync. A failed msync or fdatasync puts the log in a failed state for good:
+// every later append and sync returns errc::log_failed, and `log_options::on_failure` is told
+// once; the log never retries a failed sync, because the kernel may have dropped the pages it
+// could not write.
 //
-// Thread safety: append(), sync(), durable_seq(), next_seq() and failure() may be called from
-// any number of threads at once. open() and the destructor are not concurrent with anything.
+// Segments roll by size (and, with roll_after, by age). A sealed segment's mapping is released
+// (only its 4 KiB header page stays mapped, as an anonymous copy, until close: a late appender
+// may still bump its tail word). Retention (retain_bytes, retain_age) deletes the oldest sealed
+// segments, never one that holds a record at or after retention_floor().
+//
+// Thread safety: append(), sync(), request_sync(), wait_durable(), durable_seq(), next_seq(),
+// set_retention_floor() and failure() may be called from any number of threads at once. open()
+// and the destructor are not concurrent with anything.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -35,16 +46,38 @@
 
 namespace keel::eventlog {
 
+// When appended records reach stable storage (see event_log).
+enum class durability : std::uint8_t {
+  page_cache,    // only when someone calls sync() (or wait_durable())
+  interval,      // the log's thread syncs every sync_interval
+  group_commit,  // the log's thread syncs when asked, and at least every sync_interval
+};
+
 struct log_options {
   // Bytes per segment file: 1 MiB to 1 GiB, a multiple of 4 KiB. Larger segments mean fewer
   // files and a longer recovery scan of the last one (about 50 ms for 256 MiB).
   std::uint64_t segment_size = 256ull << 20;
   // The largest frame (80-byte header plus payload): 128 B to segment_size / 4.
   std::uint32_t max_record = 1u << 20;
+  durability mode = durability::page_cache;
+  // interval: the period of the log's syncs; group_commit: the longest a record waits for a
+  // sync nobody asked for. 1 ms to 1 h.
+  std::chrono::milliseconds sync_interval{100};
+  // Roll the active segment once it is this old and holds a record (0: roll by size only).
+  std::chrono::seconds roll_after{0};
+  // Delete the oldest sealed segments while the log's segments take more than this many bytes
+  // (0: no limit) or while they are older than retain_age (0: no limit). The active segment and
+  // every segment at or after retention_floor() are kept whatever their size or age.
+  std::uint64_t retain_bytes = 0;
+  std::chrono::seconds retain_age{0};
   // Null: io_env::posix(). Must outlive the log.
   io_env* env = nullptr;
   // Told once, from the thread that saw it, when the log enters its failed state.
   std::function<void(const status&)> on_failure;
+  // Told the new durable_seq() after each sync that advanced it, from the thread that synced
+  // (the log's thread in interval and group_commit modes), outside the log's locks. It may call
+  // the log's methods; it should be quick: the next sync waits for it.
+  std::function<void(std::uint64_t durable_seq)> on_durable;
 
   // errc::invalid_config naming the field, or OK.
   status validate() const;
@@ -92,12 +125,24 @@ class event_log {
   // Makes every record appended before the call durable (msync + fdatasync of the segments that
   // hold them), then returns. Any thread; concurrent calls are serialised. errc::log_failed.
   status sync();
+  // Asks the log's thread for a sync soon (group_commit; in interval mode the next periodic sync
+  // comes anyway; page_cache: nothing). No allocation; it wakes the thread (one futex call) only
+  // if no request is already pending.
+  void request_sync() noexcept;
+  // Blocks until the record `seq` is durable (durable_seq() > seq), syncing itself in page_cache
+  // mode and asking the log's thread otherwise. errc::log_failed; errc::invalid_argument for a
+  // seq never handed out.
+  status wait_durable(std::uint64_t seq);
   // The sequence number below which every record is on stable storage. acquire: a caller that
   // reads n may rely on sync() having completed for every record below n.
   std::uint64_t durable_seq() const noexcept;
   // The sequence number the next append would get if nothing else appended first (a hint while
   // others append).
   std::uint64_t next_seq() const noexcept;
+  // The oldest seq that retention must keep (a snapshot store sets it to the first record its
+  // newest valid snapshot does not cover). Default: no floor. relaxed: the log's thread reads it
+  // on its next round.
+  void set_retention_floor(std::uint64_t seq) noexcept;
   // OK, or why the log failed.
   status failure() const;
 

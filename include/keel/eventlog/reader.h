@@ -4,6 +4,9 @@
 // truncated by someone else while it is mapped would raise SIGBUS in the reading process, as with
 // any mapped file (docs/eventlog.md).
 //
+// The writer's retention may delete the oldest segments while a reader is open: a scan starts at
+// the oldest segment still there.
+//
 // A scan stops at the first frame that is not valid and says why and where (scan_report). At the
 // end of the last segment that is normal (a record being written, or the torn tail a crash
 // left); anywhere else it is corruption.
