@@ -265,14 +265,20 @@ status event_log::impl::recover_segment(const segment_header& hdr, log_segment*&
   }
   // Zero what lies after the valid frames: below the trusted tail, or, when the tail cannot be
   // trusted, every non-zero word to the end of the segment.
+  // Past the trusted tail nothing was written in this boot, but damage from elsewhere may be
+  // there: go on until a whole zero page (cheap when the tail is clean: one page read).
   const std::uint64_t zero_to = same_boot ? std::max(claimed, r.end) : s->capacity;
   std::uint64_t zeroed = 0;
-  for (std::uint64_t off = r.end; off + k_align <= zero_to; off += k_align) {
+  std::uint64_t zero_run = 0;
+  for (std::uint64_t off = r.end; off + k_align <= s->capacity; off += k_align) {
     std::uint64_t word = 0;
     std::memcpy(&word, s->base + off, sizeof(word));
     if (word != 0) {
       std::memset(s->base + off, 0, sizeof(word));
       zeroed += k_align;
+      zero_run = 0;
+    } else if ((zero_run += k_align) >= 4096 && off >= zero_to) {
+      break;
     }
   }
   recovery_.records = r.records;

@@ -20,7 +20,8 @@ void random_bytes(std::uint8_t* out, std::size_t n) {
   }
 }
 
-status read_meta(io_env& env, const std::string& dir, std::uint8_t log_id[16]) {
+status read_meta(io_env& env, const std::string& dir, std::uint8_t log_id[16],
+                 std::int64_t* created_ns) {
   const std::string path = dir + "/LOG.meta";
   auto fd = env.open(path, false, false);
   if (!fd) return fd.error();
@@ -44,6 +45,7 @@ status read_meta(io_env& env, const std::string& dir, std::uint8_t log_id[16]) {
     return status(errc::corrupt, path + ": checksum mismatch");
   }
   std::memcpy(log_id, m.log_id, sizeof(m.log_id));
+  if (created_ns != nullptr) *created_ns = m.created_ns;
   return status();
 }
 

@@ -58,6 +58,29 @@ struct mapped_file {
 
 }  // namespace
 
+namespace {
+constexpr std::string_view k_type_names[] = {
+    "",        "padding", "message",   "event",          "spawn",      "stop",          "failure",
+    "restart", "timer",   "rng_seed",  "external_input", "state_hash", "snapshot_mark", "steering",
+    "chaos",   "breaker", "quarantine"};
+static_assert(std::size(k_type_names) == k_last_known_type + 1);
+}  // namespace
+
+std::string_view to_string(record_type t) noexcept {
+  const auto v = static_cast<std::uint16_t>(t) & ~k_safe_ignore;
+  return v <= k_last_known_type ? k_type_names[v] : std::string_view();
+}
+
+bool parse_record_type(std::string_view name, record_type& out) noexcept {
+  for (std::uint16_t v = 1; v <= k_last_known_type; ++v) {
+    if (k_type_names[v] == name) {
+      out = static_cast<record_type>(v);
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string_view to_string(log_problem p) noexcept {
   switch (p) {
     case log_problem::none:
@@ -108,7 +131,7 @@ result<log_reader> log_reader::open(const std::string& dir, io_env* env) {
   log_reader r;
   r.dir_ = dir;
   r.env_ = env != nullptr ? env : &io_env::posix();
-  if (status st = detail::read_meta(*r.env_, dir, r.log_id_); !st) return st;
+  if (status st = detail::read_meta(*r.env_, dir, r.log_id_, &r.created_ns_); !st) return st;
   auto names = r.env_->list_dir(dir + "/seg");
   if (!names) return names.error();
   for (const std::string& n : *names) {
@@ -187,6 +210,25 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
         return rep;
       }
     }
+    // Seek: a segment whose successor starts at or before from_seq holds nothing wanted.
+    if (from_seq > h.base_seq && i + 1 < last) {
+      segment_header nh{};
+      const std::string next = dir_ + "/" + detail::segment_file_name(segments_[i + 1]);
+      bool skip = false;
+      if (auto nfd = env_->open(next, false, false)) {
+        auto nsize = env_->file_size(*nfd);
+        skip = nsize && env_->read_at(*nfd, 0, &nh, sizeof(nh)).is_ok() &&
+               detail::check_header(nh, *nsize, log_id_) == detail::header_problem::none &&
+               nh.segment_no == no + 1 && nh.prev_salt == h.salt && nh.base_seq <= from_seq;
+        (void)env_->close(*nfd);
+      }
+      if (skip) {
+        have_prev = true;
+        prev = h;
+        prev_end_seq = nh.base_seq;
+        continue;
+      }
+    }
     const std::uint64_t map_size = std::min<std::uint64_t>(*size, h.capacity);
     auto mem = env_->map(m.fd, map_size, false);
     if (!mem) {
@@ -244,6 +286,31 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
   rep.problem = log_problem::none;
   rep.offset = 0;
   return rep;
+}
+
+std::vector<segment_info> log_reader::segments() const {
+  std::vector<segment_info> out;
+  for (const std::uint64_t no : segments_) {
+    segment_info si;
+    si.no = no;
+    si.file = dir_ + "/" + detail::segment_file_name(no);
+    si.problem = log_problem::not_a_log;
+    if (auto fd = env_->open(si.file, false, false)) {
+      auto size = env_->file_size(*fd);
+      if (size) si.file_size = *size;
+      if (size && *size >= sizeof(si.header) &&
+          env_->read_at(*fd, 0, &si.header, sizeof(si.header)).is_ok()) {
+        const detail::header_problem p = detail::check_header(si.header, *size, log_id_);
+        si.spare = p == detail::header_problem::not_active;
+        si.problem = si.spare ? log_problem::none : from(p);
+      }
+      (void)env_->close(*fd);
+    } else {
+      continue;  // deleted by retention since open()
+    }
+    out.push_back(si);
+  }
+  return out;
 }
 
 }  // namespace keel::eventlog

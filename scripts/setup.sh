@@ -8,7 +8,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   libconcurrentqueue-dev libmimalloc-dev liblz4-dev libxxhash-dev
   libbenchmark-dev libgtest-dev libgmock-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev libcli11-dev
   python3 python3-xxhash
 )
 

@@ -36,6 +36,11 @@ struct record_view {
   std::uint64_t offset = 0;  // of the frame in its segment file
 };
 
+// "message", "spawn", ... for a known type (the safe-to-ignore bit is ignored); "" otherwise.
+std::string_view to_string(record_type t) noexcept;
+// The record type named `name` ("message", "state_hash", ...); false if there is none.
+bool parse_record_type(std::string_view name, record_type& out) noexcept;
+
 enum class log_problem : std::uint8_t {
   none,               // the scan reached the end of the log (or the visitor stopped it)
   in_flight,          // the last segment ends with a frame being written (a live log)
@@ -68,6 +73,16 @@ struct scan_report {
   std::string message() const;
 };
 
+// One segment file as its header says now (a live writer changes the mutable fields).
+struct segment_info {
+  std::uint64_t no = 0;
+  std::string file;
+  std::uint64_t file_size = 0;
+  segment_header header{};
+  bool spare = false;                       // prepared by the writer, never used
+  log_problem problem = log_problem::none;  // what is wrong with the header, if anything
+};
+
 class log_reader {
  public:
   // Reads LOG.meta and lists the segments. errc::corrupt if `dir` holds no keel log (the message
@@ -75,8 +90,15 @@ class log_reader {
   static result<log_reader> open(const std::string& dir, io_env* env = nullptr);
 
   // Visits the records with seq >= from_seq, in order; the visitor returns false to stop.
+  // Segments that end before from_seq are skipped by their headers, without being read.
   scan_report scan(const std::function<bool(const record_view&)>& visit,
                    std::uint64_t from_seq = 0) const;
+
+  // The segments' headers, in order (a file that cannot be read has problem not_a_log).
+  std::vector<segment_info> segments() const;
+  // LOG.meta's log id and creation time.
+  const std::uint8_t* log_id() const noexcept { return log_id_; }
+  std::int64_t created_ns() const noexcept { return created_ns_; }
 
   const std::string& dir() const noexcept { return dir_; }
   std::size_t segment_count() const noexcept { return segments_.size(); }
@@ -86,6 +108,7 @@ class log_reader {
   std::string dir_;
   io_env* env_ = nullptr;
   std::uint8_t log_id_[16] = {};
+  std::int64_t created_ns_ = 0;
   std::vector<std::uint64_t> segments_;  // numbers, ascending
 };
 

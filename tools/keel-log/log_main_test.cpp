@@ -1,0 +1,349 @@
+// keel-log, every command on good and bad logs: output, filters, payload decoding with an
+// application's types, follow mode on a live log, recovery, and the exit codes (0 OK,
+// 1 corruption, 2 usage, 3 I/O).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <keel/core/codec.h>
+#include <keel/core/type_registry.h>
+#include <keel/eventlog/log.h>
+#include <keel/eventlog/reader.h>
+#include <keel/tools/log_main.h>
+
+namespace {
+
+namespace el = keel::eventlog;
+namespace fs = std::filesystem;
+
+struct order_placed {
+  static constexpr std::string_view keel_name = "test.keel_log.order_placed/1";
+  std::uint64_t order = 0;
+  std::string sku;
+  static constexpr auto keel_fields = keel::fields(keel::field("order", &order_placed::order),
+                                                   keel::field("sku", &order_placed::sku));
+};
+
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string t = (fs::temp_directory_path() / "keel-log-tool-XXXXXX").string();
+    path_ = ::mkdtemp(t.data());
+  }
+  ~temp_dir() { fs::remove_all(path_); }
+  std::string log() const { return path_ + "/log"; }
+
+ private:
+  std::string path_;
+};
+
+struct run_result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs log_main in this process with std::cout and std::cerr captured.
+run_result run(std::vector<std::string> args, const keel::type_registry& types) {
+  args.insert(args.begin(), "keel-log");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  std::ostringstream out;
+  std::ostringstream err;
+  std::streambuf* old_out = std::cout.rdbuf(out.rdbuf());
+  std::streambuf* old_err = std::cerr.rdbuf(err.rdbuf());
+  run_result r;
+  r.code = keel::tools::log_main(static_cast<int>(argv.size()), argv.data(), types);
+  std::cout.rdbuf(old_out);
+  std::cerr.rdbuf(old_err);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+std::size_t lines(const std::string& s) {
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+bool has(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
+
+// 3 segments' worth of records (2.4 MB of events): orders (a codec type) for actors 1..3,
+// correlation i % 5 + 1; every tenth record an event with a payload of an unknown type.
+class keel_log_tool : public ::testing::Test {
+ protected:
+  static constexpr int k_records = 600;
+
+  void SetUp() override {
+    ASSERT_TRUE(types_.add<order_placed>());
+    el::log_options o;
+    o.segment_size = 1u << 20;
+    o.max_record = 64u << 10;
+    auto log = el::event_log::open(t_.log(), o).value();
+    for (int i = 0; i < k_records; ++i) append(*log, i);
+    last_seq_ = log->next_seq() - 1;
+  }
+
+  void append(el::event_log& log, int i) {
+    el::record_in r;
+    r.ts_ns = 1'000'000 + i * 1000;
+    r.actor_id = static_cast<std::uint64_t>(i % 3 + 1);
+    r.actor_seq = static_cast<std::uint64_t>(i / 3 + 1);
+    r.message_id = static_cast<std::uint64_t>(1000 + i);
+    r.correlation = static_cast<std::uint64_t>(i % 5 + 1);
+    r.causation = i >= 5 ? static_cast<std::uint64_t>(1000 + i - 5) : 0;
+    std::vector<std::byte> bytes;
+    if (i % 10 == 9) {
+      r.type = el::record_type::event;
+      r.payload_type = 0x77;
+      bytes.assign(40000, std::byte{0xab});
+    } else {
+      order_placed o;
+      o.order = static_cast<std::uint64_t>(i);
+      o.sku = "sku-" + std::to_string(i);
+      bytes = keel::encode(o);
+      r.payload_type = keel::type_id_of<order_placed>();
+    }
+    r.payload = bytes;
+    ASSERT_TRUE(log.append(r));
+  }
+
+  std::string seg(std::uint64_t no) const {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "/seg/%020llu.evl", static_cast<unsigned long long>(no));
+    return t_.log() + buf;
+  }
+
+  temp_dir t_;
+  keel::type_registry types_;
+  std::uint64_t last_seq_ = 0;
+};
+
+TEST_F(keel_log_tool, info_and_verify_describe_a_sound_log) {
+  run_result r = run({"info", t_.log()}, types_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "records:    600 (seq 1..600)")) << r.out;
+  EXPECT_TRUE(has(r.out, "writer:     not running")) << r.out;
+  r = run({"verify", t_.log()}, types_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "ok: 600 records in ")) << r.out;
+  EXPECT_TRUE(has(r.out, "seq 1..600")) << r.out;
+}
+
+TEST_F(keel_log_tool, dump_filters_and_decodes_payloads_it_knows) {
+  run_result r = run(
+      {"dump", t_.log(), "--actor", "2", "--type", "message", "--from-seq", "10", "--to-seq", "60"},
+      types_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  // Seqs 10..60 with actor 2 (i % 3 == 1: seq % 3 == 2) that are messages (seq % 10 != 0).
+  std::size_t want = 0;
+  for (int seq = 10; seq <= 60; ++seq) want += (seq % 3 == 2 && seq % 10 != 0) ? 1 : 0;
+  EXPECT_EQ(lines(r.out), want) << r.out;
+  EXPECT_TRUE(has(r.out,
+                  "#11 message ts=1010000 actor=2/4 msg=1010 corr=1 cause=1005 "
+                  "test.keel_log.order_placed/1 {\"order\":10,\"sku\":\"sku-10\"}"))
+      << r.out;
+  EXPECT_FALSE(has(r.out, "actor=1/")) << r.out;
+
+  r = run({"dump", t_.log(), "--corr", "3", "--json", "--limit", "4"}, types_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out), 4u) << r.out;
+  EXPECT_TRUE(has(r.out, "{\"seq\":3,\"type\":\"message\",\"ts_ns\":1002000,\"actor\":3,"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "\"payload\":{\"order\":2,\"sku\":\"sku-2\"}")) << r.out;
+
+  // An unknown payload type prints as hex; with --payload-type by id.
+  r = run({"dump", t_.log(), "--payload-type", "0x77", "--limit", "1"}, types_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "#10 event")) << r.out;
+  EXPECT_TRUE(has(r.out, "hex:abab")) << r.out;
+  EXPECT_TRUE(has(r.out, "(40000 bytes)")) << r.out;
+  // By the name of a type the tool knows.
+  r = run({"dump", t_.log(), "--payload-type", "test.keel_log.order_placed/1", "--to-seq", "10"},
+          types_);
+  EXPECT_EQ(lines(r.out), 9u) << r.out;
+  // The stock tool, which knows no types, shows the same payload as hex.
+  const keel::type_registry none;
+  r = run({"dump", t_.log(), "--to-seq", "1"}, none);
+  EXPECT_TRUE(has(r.out, "#1 message")) << r.out;
+  EXPECT_TRUE(has(r.out, " hex:")) << r.out;
+  // Time range.
+  r = run({"dump", t_.log(), "--from-ts", "1100000", "--to-ts", "1102000"}, types_);
+  EXPECT_EQ(lines(r.out), 3u) << r.out;
+  EXPECT_TRUE(has(r.out, "#101 ")) << r.out;
+}
+
+TEST_F(keel_log_tool, tail_prints_the_last_records_and_follows_a_live_log) {
+  run_result r = run({"tail", "-n", "3", t_.log()}, types_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out), 3u);
+  EXPECT_TRUE(has(r.out, "#598 ") && has(r.out, "#599 ") && has(r.out, "#600 ")) << r.out;
+  // -f: a writer appends 20 more while the tool follows; it prints exactly those.
+  el::log_options o;
+  o.segment_size = 1u << 20;
+  o.max_record = 64u << 10;
+  auto log = el::event_log::open(t_.log(), o).value();
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = k_records; i < k_records + 20; ++i) append(*log, i);
+  });
+  r = run({"tail", "-n", "0", "-f", "--stop-after", "20", "--poll-ms", "5", t_.log()}, types_);
+  writer.join();
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out), 20u) << r.out;
+  EXPECT_TRUE(has(r.out, "#601 ") && has(r.out, "#620 ")) << r.out;
+  EXPECT_FALSE(has(r.out, "#600 ")) << r.out;
+  // And a writer holds the log: info says so, recover refuses (exit 3).
+  r = run({"info", t_.log()}, types_);
+  EXPECT_TRUE(has(r.out, "writer:     running")) << r.out;
+  r = run({"recover", "--apply", t_.log()}, types_);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_TRUE(has(r.err, "a writer has the log open")) << r.err;
+}
+
+TEST_F(keel_log_tool, trace_shows_one_correlation_in_causal_order) {
+  run_result r = run({"trace", t_.log(), "--corr", "4"}, types_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "correlation 4: 120 records")) << r.out;
+  EXPECT_TRUE(has(r.out, "3 actors")) << r.out;
+  // Every record of correlation 4 and no other: seq % 5 == 4.
+  EXPECT_FALSE(has(r.out, "corr=3 ")) << r.out;
+  EXPECT_TRUE(has(r.out, "+0.000000s #4 message")) << r.out;
+  // #9 was caused by #4 (message 1003 -> 1008): indented under it.
+  EXPECT_TRUE(has(r.out, "+0.000005s   #9 message")) << r.out;
+  r = run({"trace", t_.log(), "--corr", "99"}, types_);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_TRUE(has(r.err, "no records with correlation id 99")) << r.err;
+  r = run({"trace", t_.log(), "--corr", "x1"}, types_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "--corr: 'x1' is not a number")) << r.err;
+}
+
+TEST_F(keel_log_tool, stats_counts_by_type_payload_and_actor) {
+  run_result r = run({"stats", t_.log()}, types_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "records:        600 in ")) << r.out;
+  EXPECT_TRUE(has(r.out, "  message 540\n  event 60\n")) << r.out;
+  EXPECT_TRUE(has(r.out, "  test.keel_log.order_placed/1 540\n")) << r.out;
+  EXPECT_TRUE(has(r.out, "  1 200\n")) << r.out;
+}
+
+TEST_F(keel_log_tool, verify_names_the_file_and_offset_of_damage) {
+  // A flipped byte in the first segment's 10th frame payload.
+  el::scan_report rep;
+  std::uint64_t offset = 0;
+  auto reader = el::log_reader::open(t_.log()).value();
+  (void)reader.scan([&](const el::record_view& v) {
+    if (v.header.seq == 10) offset = v.offset + el::k_frame_header + 100;
+    return v.header.seq < 10;
+  });
+  ASSERT_NE(offset, 0u);
+  {
+    std::fstream f(seg(0), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.put('\x01');
+  }
+  run_result r = run({"verify", t_.log()}, types_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.err, seg(0) + " at offset ")) << r.err;
+  EXPECT_TRUE(has(r.err, "checksum mismatch")) << r.err;
+  // dump stops there too, with the same exit code, after printing what came before.
+  r = run({"dump", t_.log()}, types_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.out), 9u);
+}
+
+TEST_F(keel_log_tool, a_missing_segment_and_a_foreign_directory_are_named) {
+  ASSERT_TRUE(fs::remove(seg(1)));
+  run_result r = run({"verify", t_.log()}, types_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.err, "00000000000000000001.evl")) << r.err;
+  EXPECT_TRUE(has(r.err, "missing")) << r.err;
+  // No log at all: an I/O error (3); a file that is not a keel log's LOG.meta: corruption (1).
+  temp_dir other;
+  r = run({"info", other.log()}, types_);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_TRUE(has(r.err, "LOG.meta")) << r.err;
+  fs::create_directories(other.log());
+  std::ofstream(other.log() + "/LOG.meta")
+      << std::string(64, 'x');  // long enough not to be "truncated"
+  r = run({"info", other.log()}, types_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.err, "not a keel log")) << r.err;
+}
+
+TEST_F(keel_log_tool, recover_shows_then_clears_a_torn_tail) {
+  run_result r = run({"recover", t_.log()}, types_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(has(r.out, "clear ")) << r.out;
+  // A torn frame after the last one: a plausible length and garbage.
+  std::uint64_t end = 0;
+  std::uint64_t last_seg = 0;
+  auto reader = el::log_reader::open(t_.log()).value();
+  (void)reader.scan([&](const el::record_view& v) {
+    end = v.offset + el::align_up(static_cast<std::uint64_t>(v.header.len));
+    last_seg = v.segment_no;
+    return true;
+  });
+  {
+    std::fstream f(seg(last_seg), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(end));
+    const std::int32_t len = 200;
+    f.write(reinterpret_cast<const char*>(&len), sizeof(len));
+    f.write("garbage!", 8);
+  }
+  r = run({"verify", t_.log()}, types_);
+  EXPECT_EQ(r.code, 0) << r.err;  // a torn tail is where a crash stopped, not damage
+  EXPECT_TRUE(has(r.err, "torn tail")) << r.err;
+  r = run({"recover", "--dry-run", t_.log()}, types_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "clear " + seg(last_seg) + " after offset " + std::to_string(end)))
+      << r.out;
+  r = run({"recover", "--apply", t_.log()}, types_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "bytes of torn tail cleared")) << r.out;
+  r = run({"verify", t_.log()}, types_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(has(r.out, "ok: 600 records")) << r.out;
+}
+
+TEST_F(keel_log_tool, usage_errors_exit_2_and_help_exits_0) {
+  run_result r = run({}, types_);
+  EXPECT_EQ(r.code, 2);
+  r = run({"frob", t_.log()}, types_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "unknown command 'frob'")) << r.err;
+  r = run({"dump"}, types_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "log")) << r.err;
+  r = run({"dump", t_.log(), "--type", "bogus"}, types_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "--type: 'bogus' is not a record type")) << r.err;
+  r = run({"dump", t_.log(), "--from-seq", "9", "--to-seq", "3"}, types_);
+  EXPECT_EQ(r.code, 2);
+  r = run({"dump", t_.log(), "--payload-type", "no.such.type"}, types_);
+  EXPECT_EQ(r.code, 2);
+  r = run({"recover", "--apply", "--dry-run", t_.log()}, types_);
+  EXPECT_EQ(r.code, 2);
+  r = run({"--help"}, types_);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_TRUE(has(r.out, "verify")) << r.out;
+  r = run({"dump", "--help"}, types_);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_TRUE(has(r.out, "--corr")) << r.out;
+  r = run({"--version"}, types_);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_TRUE(has(r.out, std::string("keel-log ") + KEEL_VERSION_STRING)) << r.out;
+}
+
+}  // namespace
