@@ -31,8 +31,8 @@ install(EXPORT keelTargets
         DESTINATION ${KEEL_INSTALL_CMAKEDIR})
 
 # keelConfig.cmake recreates the targets that keel's link interface names (a static libkeel.a
-# carries its PRIVATE dependencies as $<LINK_ONLY:...>): Threads::Threads, PkgConfig::keel_xxhash
-# and, in a mimalloc build, mimalloc.
+# carries its PRIVATE dependencies as $<LINK_ONLY:...>): Threads::Threads, PkgConfig::keel_xxhash,
+# PkgConfig::keel_lz4 and, in a mimalloc build, mimalloc.
 configure_package_config_file(
   ${PROJECT_SOURCE_DIR}/cmake/keelConfig.cmake.in
   ${PROJECT_BINARY_DIR}/keelConfig.cmake

@@ -60,7 +60,8 @@ struct retained_segment {
   std::uint64_t end_seq = 0;  // one past its last record's seq
   std::uint64_t bytes = 0;    // its file's size
   std::int64_t created_ns = 0;
-  bool synced = false;  // its records are on stable storage (sync() need not reopen it)
+  bool synced = false;      // its records are on stable storage (sync() need not reopen it)
+  bool compressed = false;  // its file is the .evz
 };
 
 class event_log::impl {
@@ -91,6 +92,11 @@ class event_log::impl {
   void roll_by_age();            // the log's thread, mu_ held
   void apply_retention();        // the log's thread, mu_ held
   void wake_thread() noexcept;
+  // log_compress.cpp: the compressor thread (started on the first segment queued).
+  void queue_compression(std::uint64_t no);  // any thread
+  void stop_compressor();
+  void compress_one(std::uint64_t no);  // the compressor thread
+  void warn(const status& why);
   std::uint64_t next_seq() const noexcept;
   std::uint64_t committed_end(log_segment* s, std::uint64_t from, std::uint64_t limit,
                               std::uint64_t& records);
@@ -132,6 +138,12 @@ class event_log::impl {
   status failure_;                                     // guarded by fail_mu_
   std::mutex fail_mu_;
   std::thread thread_;
+
+  std::mutex compress_mu_;  // guards the three below
+  std::condition_variable compress_cv_;
+  std::deque<std::uint64_t> compress_queue_;
+  bool compress_stop_ = false;
+  std::thread compress_thread_;
 };
 
 }  // namespace keel::eventlog

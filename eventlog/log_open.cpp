@@ -5,6 +5,7 @@
 #include <fstream>
 #include <vector>
 
+#include "eventlog/compress.h"
 #include "eventlog/log_impl.h"
 #include "eventlog/meta.h"
 
@@ -50,6 +51,8 @@ status log_options::validate() const {
     return bad("sync_interval", "must be between 1 ms and 1 h");
   if (roll_after.count() < 0) return bad("roll_after", "must not be negative");
   if (retain_age.count() < 0) return bad("retain_age", "must not be negative");
+  if (compression_level < 0 || compression_level > 12)
+    return bad("compression_level", "must be between 0 (off) and 12");
   if (mode != durability::page_cache && mode != durability::interval &&
       mode != durability::group_commit)
     return bad("mode", "is not a durability mode");
@@ -63,6 +66,7 @@ event_log::impl::impl(std::string dir, log_options o)
 
 event_log::impl::~impl() {
   stop_thread();
+  stop_compressor();
   for (auto& s : segments_) {
     if (s->base != nullptr) (void)env_->unmap(s->base, s->released ? k_header_size : s->capacity);
     if (s->fd >= 0) (void)env_->close(s->fd);
@@ -82,17 +86,21 @@ status event_log::impl::open() {
   // The segments present, by number.
   auto names = env_->list_dir(dir_ + "/seg");
   if (!names) return names.error();
-  std::vector<std::uint64_t> numbers;
   for (const std::string& n : *names) {
-    std::uint64_t no = 0;
-    if (detail::parse_segment_file_name(n, no)) {
-      numbers.push_back(no);
-    } else if (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0) {
-      // A spare a crash interrupted before its rename: never part of the log.
+    if (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0) {
+      // A spare, or a compressed copy, that a crash interrupted before its rename.
       if (status st = env_->unlink(dir_ + "/seg/" + n); !st) return st;
     }
   }
-  std::sort(numbers.begin(), numbers.end());
+  std::vector<detail::segment_file> files = detail::list_segments(*names);
+  for (detail::segment_file& f : files) {
+    if (f.also_uncompressed) {
+      // A compression cut short between its rename and the original's removal: the original is
+      // complete; the compressor does it again.
+      if (status st = env_->unlink(dir_ + "/" + detail::compressed_file_name(f.no)); !st) return st;
+      f.also_uncompressed = false;
+    }
+  }
 
   // LOG.meta: the log's id.
   auto top = env_->list_dir(dir_);
@@ -101,7 +109,7 @@ status event_log::impl::open() {
   if (has_meta) {
     if (status st = detail::read_meta(*env_, dir_, log_id_); !st) return st;
   } else {
-    if (!numbers.empty()) return corrupt(dir_ + ": segments without LOG.meta");
+    if (!files.empty()) return corrupt(dir_ + ": segments without LOG.meta");
     if (status st = detail::create_meta(*env_, dir_, log_id_); !st) return st;
     recovery_.created = true;
   }
@@ -113,9 +121,11 @@ status event_log::impl::open() {
   // before. Spares (prepared, never activated) after the last active segment are removed; one
   // before an active segment is a hole in the chain.
   std::vector<segment_header> headers;
+  std::vector<detail::segment_file> header_files;
+  std::vector<std::uint64_t> header_sizes;
   std::vector<std::string> spare_paths;
-  for (const std::uint64_t no : numbers) {
-    const std::string path = dir_ + "/" + detail::segment_file_name(no);
+  for (const detail::segment_file& file : files) {
+    const std::string path = dir_ + "/" + file.rel();
     auto fd = env_->open(path, false, false);
     if (!fd) return fd.error();
     segment_header h{};
@@ -124,13 +134,18 @@ status event_log::impl::open() {
     if (st && *size >= sizeof(h)) st = env_->read_at(*fd, 0, &h, sizeof(h));
     (void)env_->close(*fd);
     if (!st) return st;
-    const detail::header_problem p = detail::check_header(h, *size, log_id_);
-    if (p == detail::header_problem::not_active) {
+    // A compressed segment is shorter than its capacity; its header is the original's.
+    const std::uint64_t checked_size = file.compressed ? std::max(*size, h.capacity) : *size;
+    const detail::header_problem p = detail::check_header(h, checked_size, log_id_);
+    if (p == detail::header_problem::not_active && !file.compressed) {
       spare_paths.push_back(path);
       continue;
     }
     if (p != detail::header_problem::none) {
       return corrupt(path + ": " + std::string(detail::to_string(p)));
+    }
+    if (file.compressed && h.sealed_end == 0) {
+      return corrupt(path + ": a compressed segment that was never sealed");
     }
     if (!spare_paths.empty()) {
       return corrupt(spare_paths.front() + ": never written, but segments after it were");
@@ -147,6 +162,8 @@ status event_log::impl::open() {
         return corrupt(path + ": base_seq " + std::to_string(h.base_seq) +
                        " does not follow segment " + std::to_string(prev.segment_no));
     }
+    header_files.push_back(file);
+    header_sizes.push_back(*size);
     headers.push_back(h);
   }
   for (const std::string& path : spare_paths) {
@@ -170,6 +187,10 @@ status event_log::impl::open() {
   // A crash soon after rolls can leave claims in flight in the segments rolled away and not yet
   // sealed (the log's thread seals a segment once its claims are committed): repair each of
   // them, oldest first, and seal it; then the last one, where appending resumes.
+  if (header_files.back().compressed) {
+    return corrupt(dir_ + "/" + header_files.back().rel() +
+                   ": the newest segment is compressed (it must be the active one)");
+  }
   std::size_t first_unsealed = headers.size() - 1;
   while (first_unsealed > 0 && headers[first_unsealed - 1].sealed_end == 0) --first_unsealed;
   // The sealed ones, for retention. Those that an earlier writer never synced (their `durable`
@@ -179,9 +200,10 @@ status event_log::impl::open() {
     retained_segment r;
     r.no = h.segment_no;
     r.end_seq = h.base_seq + h.record_count;
-    r.bytes = h.capacity;
+    r.bytes = header_sizes[i];
     r.created_ns = headers[i + 1].created_ns;  // when it was rolled
-    r.synced = h.durable >= h.capacity;
+    r.compressed = header_files[i].compressed;
+    r.synced = r.compressed || h.durable >= h.capacity;
     if (!r.synced) {
       const std::string path = dir_ + "/" + detail::segment_file_name(h.segment_no);
       auto fd = env_->open(path, false, false);
@@ -192,6 +214,7 @@ status event_log::impl::open() {
       r.synced = true;
     }
     retained_.push_back(r);
+    if (!r.compressed) queue_compression(r.no);  // a backlog an earlier writer left
   }
   for (std::size_t i = first_unsealed; i + 1 < headers.size(); ++i) {
     std::uint64_t ordinals = 0;

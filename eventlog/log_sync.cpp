@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "eventlog/compress.h"
 #include "eventlog/log_impl.h"
 
 #include <keel/sched/clock.h>
@@ -141,6 +142,7 @@ void event_log::impl::release(log_segment* s) {
   s->fd = -1;
   s->released = true;
   retained_.push_back(r);
+  queue_compression(r.no);
 }
 
 // roll_after: rolls the active segment when it is old enough and holds a record, by claiming
@@ -177,7 +179,9 @@ void event_log::impl::apply_retention() {
     const bool too_old = opt_.retain_age.count() > 0 &&
                          std::chrono::nanoseconds(now - r.created_ns) > opt_.retain_age;
     if (!(too_big || too_old) || r.end_seq > floor) break;
-    if (status st = env_->unlink(dir_ + "/" + detail::segment_file_name(r.no)); !st) {
+    const std::string file =
+        r.compressed ? detail::compressed_file_name(r.no) : detail::segment_file_name(r.no);
+    if (status st = env_->unlink(dir_ + "/" + file); !st) {
       fail(st);
       return;
     }

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "eventlog/compress.h"
 #include "eventlog/meta.h"
 #include "eventlog/segment.h"
 
@@ -109,6 +110,8 @@ std::string_view to_string(log_problem p) noexcept {
       return "checksum mismatch";
     case log_problem::unknown_type:
       return "unknown record type";
+    case log_problem::bad_compressed:
+      return "a compressed segment that does not restore";
   }
   return "unknown";
 }
@@ -134,11 +137,9 @@ result<log_reader> log_reader::open(const std::string& dir, io_env* env) {
   if (status st = detail::read_meta(*r.env_, dir, r.log_id_, &r.created_ns_); !st) return st;
   auto names = r.env_->list_dir(dir + "/seg");
   if (!names) return names.error();
-  for (const std::string& n : *names) {
-    std::uint64_t no = 0;
-    if (detail::parse_segment_file_name(n, no)) r.segments_.push_back(no);
+  for (const detail::segment_file& f : detail::list_segments(*names)) {
+    r.segments_.push_back(seg_file{f.no, f.compressed});
   }
-  std::sort(r.segments_.begin(), r.segments_.end());
   return r;
 }
 
@@ -149,7 +150,8 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
   // the log; the newest active one is where the log may end early.
   std::size_t last = segments_.size();
   while (last > 0) {
-    const std::string path = dir_ + "/" + detail::segment_file_name(segments_[last - 1]);
+    if (segments_[last - 1].compressed) break;
+    const std::string path = dir_ + "/" + detail::segment_file_name(segments_[last - 1].no);
     segment_header h{};
     bool spare = false;
     if (auto fd = env_->open(path, false, false)) {
@@ -165,15 +167,25 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
   segment_header prev{};
   std::uint64_t prev_end_seq = 0;
   for (std::size_t i = 0; i < last; ++i) {
-    const std::uint64_t no = segments_[i];
-    const std::string rel = detail::segment_file_name(no);
-    const std::string path = dir_ + "/" + rel;
-    rep.file = path;
+    const std::uint64_t no = segments_[i].no;
+    bool compressed = segments_[i].compressed;
+    std::string path = dir_ + "/" + detail::segment_file_name(no);
+    if (compressed) path = dir_ + "/" + detail::compressed_file_name(no);
     rep.offset = 0;
     rep.in_last_segment = i + 1 == last;
     mapped_file m;
     m.env = env_;
     auto fd = env_->open(path, false, false);
+    if (!fd && !compressed) {
+      // Compressed by the writer since open(): the .evz replaced the .evl.
+      const std::string evz = dir_ + "/" + detail::compressed_file_name(no);
+      if (auto zfd = env_->open(evz, false, false)) {
+        fd = zfd;
+        path = evz;
+        compressed = true;
+      }
+    }
+    rep.file = path;
     if (!fd && !have_prev) continue;  // the oldest, deleted by retention since open()
     if (!fd) {
       rep.problem = log_problem::missing_segment;
@@ -190,9 +202,11 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
       rep.problem = log_problem::not_a_log;
       return rep;
     }
-    detail::header_problem hp = detail::check_header(h, *size, log_id_);
+    detail::header_problem hp =
+        detail::check_header(h, compressed ? std::max(*size, h.capacity) : *size, log_id_);
     // A file cut shorter than its header says: its frames up to the cut still count.
-    const bool cut = hp == detail::header_problem::bad_geometry && h.capacity > *size &&
+    const bool cut = !compressed && hp == detail::header_problem::bad_geometry &&
+                     h.capacity > *size &&
                      detail::check_header(h, h.capacity, log_id_) == detail::header_problem::none;
     if (cut) hp = detail::header_problem::none;
     if (hp != detail::header_problem::none) {
@@ -213,12 +227,20 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
     // Seek: a segment whose successor starts at or before from_seq holds nothing wanted.
     if (from_seq > h.base_seq && i + 1 < last) {
       segment_header nh{};
-      const std::string next = dir_ + "/" + detail::segment_file_name(segments_[i + 1]);
+      const seg_file& nf = segments_[i + 1];
+      const std::string next =
+          dir_ + "/" +
+          (nf.compressed ? detail::compressed_file_name(nf.no) : detail::segment_file_name(nf.no));
       bool skip = false;
-      if (auto nfd = env_->open(next, false, false)) {
+      auto nfd = env_->open(next, false, false);
+      if (!nfd && !nf.compressed) {
+        nfd = env_->open(dir_ + "/" + detail::compressed_file_name(nf.no), false, false);
+      }
+      if (nfd) {
         auto nsize = env_->file_size(*nfd);
-        skip = nsize && env_->read_at(*nfd, 0, &nh, sizeof(nh)).is_ok() &&
-               detail::check_header(nh, *nsize, log_id_) == detail::header_problem::none &&
+        skip = nsize && *nsize >= sizeof(nh) && env_->read_at(*nfd, 0, &nh, sizeof(nh)).is_ok() &&
+               detail::check_header(nh, std::max(*nsize, nh.capacity), log_id_) ==
+                   detail::header_problem::none &&
                nh.segment_no == no + 1 && nh.prev_salt == h.salt && nh.base_seq <= from_seq;
         (void)env_->close(*nfd);
       }
@@ -229,15 +251,30 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
         continue;
       }
     }
-    const std::uint64_t map_size = std::min<std::uint64_t>(*size, h.capacity);
-    auto mem = env_->map(m.fd, map_size, false);
-    if (!mem) {
-      rep.problem = log_problem::not_a_log;
-      return rep;
+    // A compressed segment is restored into memory, an uncompressed one mapped.
+    std::vector<char> restored;
+    std::uint64_t map_size = std::min<std::uint64_t>(*size, h.capacity);
+    const char* base = nullptr;
+    if (compressed) {
+      std::vector<char> evz(*size);
+      if (!env_->read_at(m.fd, 0, evz.data(), evz.size()) ||
+          !detail::decompress_segment(evz, restored, path) ||
+          std::memcmp(restored.data(), &h, sizeof(h)) != 0) {
+        rep.problem = log_problem::bad_compressed;
+        return rep;
+      }
+      map_size = restored.size();
+      base = restored.data();
+    } else {
+      auto mem = env_->map(m.fd, map_size, false);
+      if (!mem) {
+        rep.problem = log_problem::not_a_log;
+        return rep;
+      }
+      m.base = *mem;
+      m.size = map_size;
+      base = static_cast<const char*>(m.base);
     }
-    m.base = *mem;
-    m.size = map_size;
-    const char* base = static_cast<const char*>(m.base);
     bool stopped = false;
     std::uint64_t last_seq = h.base_seq - 1;
     const detail::scan_result r = detail::scan_frames(
@@ -269,13 +306,15 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
       rep.problem = past_cut ? log_problem::truncated : from(r.stop);
       return rep;
     }
-    // A segment that is not the last must be full: its frames (and the padding) reach its end.
-    if (!rep.in_last_segment && r.end + k_min_frame <= h.capacity) {
+    // A segment that is not the last must be full: its frames (and the padding) reach its end;
+    // a compressed one's reach its sealed end.
+    if (compressed ? r.end != h.sealed_end
+                   : (!rep.in_last_segment && r.end + k_min_frame <= h.capacity)) {
       rep.problem = log_problem::truncated;
       return rep;
     }
     // The last segment's file may be shorter than its capacity only if it was cut.
-    if (*size < h.capacity) {
+    if (!compressed && *size < h.capacity) {
       rep.problem = log_problem::truncated;
       return rep;
     }
@@ -290,17 +329,26 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
 
 std::vector<segment_info> log_reader::segments() const {
   std::vector<segment_info> out;
-  for (const std::uint64_t no : segments_) {
+  for (const seg_file& f : segments_) {
     segment_info si;
-    si.no = no;
-    si.file = dir_ + "/" + detail::segment_file_name(no);
+    si.no = f.no;
+    si.compressed = f.compressed;
+    si.file = dir_ + "/" +
+              (f.compressed ? detail::compressed_file_name(f.no) : detail::segment_file_name(f.no));
     si.problem = log_problem::not_a_log;
-    if (auto fd = env_->open(si.file, false, false)) {
+    auto fd = env_->open(si.file, false, false);
+    if (!fd && !f.compressed) {  // compressed since open()
+      si.compressed = true;
+      si.file = dir_ + "/" + detail::compressed_file_name(f.no);
+      fd = env_->open(si.file, false, false);
+    }
+    if (fd) {
       auto size = env_->file_size(*fd);
       if (size) si.file_size = *size;
       if (size && *size >= sizeof(si.header) &&
           env_->read_at(*fd, 0, &si.header, sizeof(si.header)).is_ok()) {
-        const detail::header_problem p = detail::check_header(si.header, *size, log_id_);
+        const detail::header_problem p = detail::check_header(
+            si.header, si.compressed ? std::max(*size, si.header.capacity) : *size, log_id_);
         si.spare = p == detail::header_problem::not_active;
         si.problem = si.spare ? log_problem::none : from(p);
       }

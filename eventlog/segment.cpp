@@ -2,8 +2,12 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
+
+#include "eventlog/compress.h"
 
 namespace keel::eventlog::detail {
 
@@ -23,6 +27,35 @@ bool parse_segment_file_name(std::string_view name, std::uint64_t& segment_no) {
   }
   segment_no = n;
   return true;
+}
+
+std::string segment_file::rel() const {
+  return compressed ? compressed_file_name(no) : segment_file_name(no);
+}
+
+std::vector<segment_file> list_segments(const std::vector<std::string>& names) {
+  std::map<std::uint64_t, segment_file> by_no;
+  for (const std::string& n : names) {
+    std::uint64_t no = 0;
+    if (parse_segment_file_name(n, no)) {
+      segment_file& f = by_no[no];
+      f.no = no;
+      if (f.compressed) f.also_uncompressed = true;
+      f.compressed = false;
+    } else if (parse_compressed_file_name(n, no)) {
+      auto [it, fresh] = by_no.try_emplace(no);
+      it->second.no = no;
+      if (fresh) {
+        it->second.compressed = true;
+      } else {
+        it->second.also_uncompressed = true;
+      }
+    }
+  }
+  std::vector<segment_file> out;
+  out.reserve(by_no.size());
+  for (const auto& [no, f] : by_no) out.push_back(f);
+  return out;
 }
 
 std::uint64_t header_checksum(const segment_header& h) noexcept {

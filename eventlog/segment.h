@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <keel/base/status.h>
 #include <keel/eventlog/format.h>
@@ -19,6 +20,16 @@ namespace keel::eventlog::detail {
 std::string segment_file_name(std::uint64_t segment_no);
 // The number in such a name; false if `name` is not one.
 bool parse_segment_file_name(std::string_view name, std::uint64_t& segment_no);
+
+// A segment as the directory holds it: its .evl file, or, once compressed, its .evz file.
+struct segment_file {
+  std::uint64_t no = 0;
+  bool compressed = false;
+  bool also_uncompressed = false;  // both files exist (a compression cut short): .evl is used
+  std::string rel() const;         // "seg/<n>.evl" or "seg/<n>.evz"
+};
+// The segments among the names in <dir>/seg, ascending.
+std::vector<segment_file> list_segments(const std::vector<std::string>& names);
 
 std::uint64_t header_checksum(const segment_header& h) noexcept;
 // XXH3-64 of the frame's bytes [16, len) seeded with salt ^ (its first 8 bytes): everything but

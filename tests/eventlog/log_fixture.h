@@ -1,5 +1,5 @@
 // Shared by the event log tests: a temporary directory removed at the end of the test, and the
-// small segments the tests use (1 MiB, so that a few thousand records roll).
+// small segments the tests use (1 MiB, so that a few thousand records roll, not compressed).
 #pragma once
 
 #include <stdlib.h>
@@ -33,10 +33,12 @@ class temp_dir {
   std::string path_;
 };
 
+// Uncompressed: most tests look at .evl files; compression_test turns it on.
 inline log_options small_segments() {
   log_options o;
   o.segment_size = 1u << 20;
   o.max_record = 64u << 10;
+  o.compression_level = 0;
   return o;
 }
 

@@ -51,6 +51,7 @@ int cmd_info(context& c, const std::string& dir) {
   const std::vector<el::segment_info> segs = reader->segments();
   std::uint64_t bytes = 0;
   std::uint64_t spares = 0;
+  std::uint64_t compressed = 0;
   std::uint64_t sealed_records = 0;
   const el::segment_info* last = nullptr;
   for (const el::segment_info& s : segs) {
@@ -63,6 +64,7 @@ int cmd_info(context& c, const std::string& dir) {
       c.err << "keel-log: corrupt: " << s.file << ": " << el::to_string(s.problem) << "\n";
       return k_exit_corrupt;
     }
+    compressed += s.compressed ? 1 : 0;
     if (last != nullptr && last->header.sealed_end != 0)
       sealed_records += last->header.record_count;
     last = &s;
@@ -90,6 +92,7 @@ int cmd_info(context& c, const std::string& dir) {
   const std::uint64_t active = segs.size() - spares;
   c.out << "segments:   " << active << " (numbers " << segs.front().no << ".." << last->no << "), "
         << bytes << " bytes on disk";
+  if (compressed != 0) c.out << ", " << compressed << " compressed";
   if (spares != 0) c.out << ", " << spares << " spare";
   c.out << "\n";
   c.out << "records:    " << sealed_records + tail_records;

@@ -88,6 +88,7 @@ class keel_log_tool : public ::testing::Test {
     el::log_options o;
     o.segment_size = 1u << 20;
     o.max_record = 64u << 10;
+    o.compression_level = 0;  // the damage tests edit .evl files
     auto log = el::event_log::open(t_.log(), o).value();
     for (int i = 0; i < k_records; ++i) append(*log, i);
     last_seq_ = log->next_seq() - 1;
@@ -191,6 +192,7 @@ TEST_F(keel_log_tool, tail_prints_the_last_records_and_follows_a_live_log) {
   el::log_options o;
   o.segment_size = 1u << 20;
   o.max_record = 64u << 10;
+  o.compression_level = 0;
   auto log = el::event_log::open(t_.log(), o).value();
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -117,6 +117,33 @@ struct frame_header {
 static_assert(sizeof(frame_header) == 80);
 inline constexpr std::uint32_t k_frame_header = sizeof(frame_header);
 
+// A compressed sealed segment (seg/<n>.evz): the segment's header page, byte for byte, then this
+// header, then `block_count` index entries, then the blocks. The blocks hold the segment's bytes
+// [k_header_size, raw_end) after the header transform (docs/eventlog-format.md, "Compressed
+// segments"), cut into blocks of `block_size` bytes (the last may be shorter), each compressed
+// on its own with LZ4 (HC levels).
+inline constexpr std::string_view k_compressed_magic{"KEELSGZ\0", 8};
+inline constexpr std::uint16_t k_codec_lz4_delta = 1;  // LZ4 blocks of delta-transformed frames
+struct compressed_header {
+  char magic[8];  // k_compressed_magic
+  std::uint16_t version;
+  std::uint16_t codec;  // k_codec_lz4_delta
+  std::uint32_t block_size;
+  std::uint32_t block_count;
+  std::uint32_t reserved0;
+  std::uint64_t raw_end;   // the segment's sealed_end: the bytes before it are restored
+  std::uint64_t raw_xxh3;  // XXH3-64 (seed 0) of the restored bytes [k_header_size, raw_end)
+  std::uint64_t reserved1;
+  std::uint64_t xxh3;  // XXH3-64 (seed 0) of this header's bytes before it and of the index
+};
+static_assert(sizeof(compressed_header) == 56);
+struct compressed_block {
+  std::uint32_t compressed_size;
+  std::uint32_t raw_size;
+  std::uint64_t xxh3;  // XXH3-64 (seed 0) of the compressed bytes
+};
+static_assert(sizeof(compressed_block) == 16);
+
 // LOG.meta: the log's identity, written once when the log is created (to a temporary file,
 // synced, renamed).
 struct log_meta {

@@ -55,6 +55,7 @@ enum class log_problem : std::uint8_t {
   bad_length,         // a frame length that cannot be
   checksum_mismatch,  // a frame whose bytes do not match its checksum
   unknown_type,       // a record type this build does not know and may not skip
+  bad_compressed,     // a compressed segment (.evz) that does not restore
 };
 std::string_view to_string(log_problem p) noexcept;
 
@@ -80,6 +81,7 @@ struct segment_info {
   std::uint64_t file_size = 0;
   segment_header header{};
   bool spare = false;                       // prepared by the writer, never used
+  bool compressed = false;                  // a .evz (file_size is the compressed size)
   log_problem problem = log_problem::none;  // what is wrong with the header, if anything
 };
 
@@ -109,7 +111,11 @@ class log_reader {
   io_env* env_ = nullptr;
   std::uint8_t log_id_[16] = {};
   std::int64_t created_ns_ = 0;
-  std::vector<std::uint64_t> segments_;  // numbers, ascending
+  struct seg_file {
+    std::uint64_t no = 0;
+    bool compressed = false;
+  };
+  std::vector<seg_file> segments_;  // ascending
 };
 
 }  // namespace keel::eventlog

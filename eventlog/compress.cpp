@@ -1,0 +1,228 @@
+#include "eventlog/compress.h"
+
+#include <lz4.h>
+#include <lz4hc.h>
+#include <xxhash.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "eventlog/segment.h"
+
+namespace keel::eventlog::detail {
+namespace {
+
+constexpr std::size_t k_first_field = 16;  // seq
+constexpr std::size_t k_fields = 8;        // seq .. payload_type
+
+status corrupt_at(const char* what, std::uint64_t offset) {
+  return status(errc::corrupt, std::string(what) + " at offset " + std::to_string(offset));
+}
+
+bool is_padding(const char* f) {
+  std::uint16_t type = 0;
+  std::memcpy(&type, f + 4, sizeof(type));
+  return type == static_cast<std::uint16_t>(record_type::padding);
+}
+
+// Builds the transformed byte stream block by block and compresses each block when full.
+class block_writer {
+ public:
+  block_writer(std::vector<char>& out, int level) : out_(out), level_(level) {
+    buf_.reserve(k_compress_block);
+  }
+  void put(const char* p, std::size_t n) {
+    while (n > 0) {
+      const std::size_t take = std::min(n, k_compress_block - buf_.size());
+      buf_.insert(buf_.end(), p, p + take);
+      p += take;
+      n -= take;
+      if (buf_.size() == k_compress_block) flush();
+    }
+  }
+  void flush() {
+    if (buf_.empty()) return;
+    const int bound = LZ4_compressBound(static_cast<int>(buf_.size()));
+    data_.resize(used_ + static_cast<std::size_t>(bound));
+    const int n = LZ4_compress_HC(buf_.data(), data_.data() + used_, static_cast<int>(buf_.size()),
+                                  bound, level_);
+    compressed_block b{};
+    b.compressed_size = static_cast<std::uint32_t>(n);
+    b.raw_size = static_cast<std::uint32_t>(buf_.size());
+    b.xxh3 = XXH3_64bits(data_.data() + used_, static_cast<std::size_t>(n));
+    index_.push_back(b);
+    used_ += static_cast<std::size_t>(n);
+    buf_.clear();
+  }
+  // Appends the index and the blocks to `out_` after `h`.
+  void finish(compressed_header& h) {
+    flush();
+    h.block_count = static_cast<std::uint32_t>(index_.size());
+    XXH3_state_t* st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    XXH3_64bits_update(st, &h, offsetof(compressed_header, xxh3));
+    XXH3_64bits_update(st, index_.data(), index_.size() * sizeof(compressed_block));
+    h.xxh3 = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    const char* hp = reinterpret_cast<const char*>(&h);
+    out_.insert(out_.end(), hp, hp + sizeof(h));
+    const char* ip = reinterpret_cast<const char*>(index_.data());
+    out_.insert(out_.end(), ip, ip + index_.size() * sizeof(compressed_block));
+    out_.insert(out_.end(), data_.data(), data_.data() + used_);
+  }
+
+ private:
+  std::vector<char>& out_;
+  int level_;
+  std::vector<char> buf_;
+  std::vector<char> data_;
+  std::size_t used_ = 0;
+  std::vector<compressed_block> index_;
+};
+
+}  // namespace
+
+std::string compressed_file_name(std::uint64_t segment_no) {
+  std::string n = segment_file_name(segment_no);
+  n.replace(n.size() - 3, 3, "evz");
+  return n;
+}
+
+bool parse_compressed_file_name(std::string_view name, std::uint64_t& segment_no) {
+  if (name.size() != 24 || name.substr(20) != ".evz") return false;
+  std::string as_evl(name.substr(0, 20));
+  as_evl += ".evl";
+  return parse_segment_file_name(as_evl, segment_no);
+}
+
+result<std::vector<char>> compress_segment(const char* base, std::uint64_t sealed_end,
+                                           std::uint64_t salt, int level) {
+  std::vector<char> out(base, base + k_header_size);
+  block_writer w(out, level);
+  std::uint64_t prev[k_fields] = {};
+  std::vector<char> frame;
+  XXH3_state_t* raw = XXH3_createState();
+  XXH3_64bits_reset(raw);
+  std::uint64_t off = k_header_size;
+  while (off < sealed_end) {
+    const char* f = base + off;
+    std::int32_t len = 0;
+    std::memcpy(&len, f, sizeof(len));
+    const auto ulen = static_cast<std::uint64_t>(len);
+    if (len < static_cast<std::int32_t>(k_min_frame) || off + align_up(ulen) > sealed_end) {
+      XXH3_freeState(raw);
+      return corrupt_at("an impossible frame length", off);
+    }
+    std::uint64_t sum = 0;
+    std::memcpy(&sum, f + 8, sizeof(sum));
+    if (frame_checksum(f, static_cast<std::uint32_t>(ulen), salt) != sum) {
+      XXH3_freeState(raw);
+      return corrupt_at("a checksum mismatch", off);
+    }
+    const std::uint64_t step = align_up(ulen);
+    XXH3_64bits_update(raw, f, step);
+    frame.assign(f, f + step);
+    std::memset(frame.data() + 8, 0, 8);  // the checksum, recomputed on restore
+    if (!is_padding(f) && ulen >= k_frame_header) {
+      for (std::size_t i = 0; i < k_fields; ++i) {
+        std::uint64_t v = 0;
+        std::memcpy(&v, f + k_first_field + 8 * i, 8);
+        const std::uint64_t d = v - prev[i];
+        std::memcpy(frame.data() + k_first_field + 8 * i, &d, 8);
+        prev[i] = v;
+      }
+    }
+    w.put(frame.data(), frame.size());
+    off += step;
+  }
+  compressed_header h{};
+  std::memcpy(h.magic, k_compressed_magic.data(), sizeof(h.magic));
+  h.version = k_format_version;
+  h.codec = k_codec_lz4_delta;
+  h.block_size = k_compress_block;
+  h.raw_end = sealed_end;
+  h.raw_xxh3 = XXH3_64bits_digest(raw);
+  XXH3_freeState(raw);
+  w.finish(h);
+  return out;
+}
+
+status decompress_segment(std::span<const char> evz, std::vector<char>& out,
+                          const std::string& file) {
+  auto bad = [&](const std::string& what) { return status(errc::corrupt, file + ": " + what); };
+  if (evz.size() < k_header_size + sizeof(compressed_header)) return bad("truncated");
+  compressed_header h{};
+  std::memcpy(&h, evz.data() + k_header_size, sizeof(h));
+  if (std::memcmp(h.magic, k_compressed_magic.data(), sizeof(h.magic)) != 0) {
+    return bad("not a compressed keel segment");
+  }
+  if (h.version != k_format_version || h.codec != k_codec_lz4_delta) {
+    return bad("a compressed segment version or codec this build does not read");
+  }
+  const std::size_t index_at = k_header_size + sizeof(h);
+  const std::size_t index_bytes = std::size_t{h.block_count} * sizeof(compressed_block);
+  if (evz.size() < index_at + index_bytes) return bad("truncated index");
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  XXH3_64bits_update(st, &h, offsetof(compressed_header, xxh3));
+  XXH3_64bits_update(st, evz.data() + index_at, index_bytes);
+  const std::uint64_t want = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  if (want != h.xxh3) return bad("compressed header checksum mismatch");
+  if (h.raw_end < k_header_size || h.block_size == 0 || h.block_size > (64u << 20)) {
+    return bad("compressed header sizes out of range");
+  }
+  out.assign(evz.data(), evz.data() + k_header_size);
+  out.resize(h.raw_end);
+  std::size_t at = index_at + index_bytes;
+  std::size_t filled = k_header_size;
+  for (std::uint32_t i = 0; i < h.block_count; ++i) {
+    compressed_block b{};
+    std::memcpy(&b, evz.data() + index_at + i * sizeof(b), sizeof(b));
+    const std::string block = "block " + std::to_string(i) + " at offset " + std::to_string(at);
+    if (b.compressed_size > evz.size() - at || b.raw_size > h.block_size ||
+        b.raw_size > out.size() - filled) {
+      return bad(block + ": sizes out of range");
+    }
+    if (XXH3_64bits(evz.data() + at, b.compressed_size) != b.xxh3) {
+      return bad(block + ": checksum mismatch");
+    }
+    const int n =
+        LZ4_decompress_safe(evz.data() + at, out.data() + filled,
+                            static_cast<int>(b.compressed_size), static_cast<int>(b.raw_size));
+    if (n != static_cast<int>(b.raw_size)) return bad(block + ": does not decompress");
+    at += b.compressed_size;
+    filled += b.raw_size;
+  }
+  if (filled != h.raw_end) return bad("the blocks do not fill the segment");
+  // Undo the transform and restore the checksums.
+  const segment_header* sh = reinterpret_cast<const segment_header*>(out.data());
+  std::uint64_t prev[k_fields] = {};
+  std::uint64_t off = k_header_size;
+  while (off < h.raw_end) {
+    char* f = out.data() + off;
+    std::int32_t len = 0;
+    std::memcpy(&len, f, sizeof(len));
+    const auto ulen = static_cast<std::uint64_t>(len);
+    if (len < static_cast<std::int32_t>(k_min_frame) || off + align_up(ulen) > h.raw_end) {
+      return bad("an impossible frame length at offset " + std::to_string(off));
+    }
+    if (!is_padding(f) && ulen >= k_frame_header) {
+      for (std::size_t i = 0; i < k_fields; ++i) {
+        std::uint64_t d = 0;
+        std::memcpy(&d, f + k_first_field + 8 * i, 8);
+        prev[i] += d;
+        std::memcpy(f + k_first_field + 8 * i, &prev[i], 8);
+      }
+    }
+    const std::uint64_t sum = frame_checksum(f, static_cast<std::uint32_t>(ulen), sh->salt);
+    std::memcpy(f + 8, &sum, sizeof(sum));
+    off += align_up(ulen);
+  }
+  if (XXH3_64bits(out.data() + k_header_size, h.raw_end - k_header_size) != h.raw_xxh3) {
+    return bad("the restored frames do not match their checksum");
+  }
+  return status();
+}
+
+}  // namespace keel::eventlog::detail
