@@ -50,6 +50,8 @@ std::string_view to_string(errc code) noexcept {
       return "corrupt";
     case errc::no_space:
       return "no_space";
+    case errc::not_found:
+      return "not_found";
   }
   return "unknown";
 }

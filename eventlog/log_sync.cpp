@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <thread>
 
@@ -129,7 +130,13 @@ void event_log::impl::release(log_segment* s) {
   void* copy =
       ::mmap(nullptr, k_header_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (copy == MAP_FAILED) return;  // keep it mapped: it costs address space, nothing else
-  std::memcpy(copy, s->base, k_header_size);
+  // The tail word atomically (late appenders may be bumping it), the rest as bytes.
+  constexpr std::size_t tail_at = offsetof(segment_header, tail);
+  std::memcpy(copy, s->base, tail_at);
+  const std::uint64_t tail = __atomic_load_n(s->tail_word(), __ATOMIC_RELAXED);
+  std::memcpy(static_cast<char*>(copy) + tail_at, &tail, sizeof(tail));
+  std::memcpy(static_cast<char*>(copy) + tail_at + 8, s->base + tail_at + 8,
+              k_header_size - tail_at - 8);
   // One step: the header page's address now holds the copy (a claim made meanwhile on the file's
   // page is past the end either way).
   if (::mremap(copy, k_header_size, k_header_size, MREMAP_MAYMOVE | MREMAP_FIXED, s->base) ==

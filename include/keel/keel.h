@@ -13,10 +13,14 @@
 #include <keel/core/mailbox.h>
 #include <keel/core/message.h>
 #include <keel/core/monitor.h>
+#include <keel/core/state.h>
 #include <keel/core/supervisor.h>
 #include <keel/core/timer.h>
 #include <keel/core/type_registry.h>
+#include <keel/eventlog/event_sourced.h>
 #include <keel/eventlog/format.h>
 #include <keel/eventlog/io_env.h>
+#include <keel/eventlog/journal.h>
 #include <keel/eventlog/log.h>
 #include <keel/eventlog/reader.h>
+#include <keel/eventlog/snapshot.h>

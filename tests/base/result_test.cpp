@@ -45,6 +45,7 @@ TEST(status, ok_is_free_and_names_codes) {
   EXPECT_EQ(keel::to_string(keel::errc::log_failed), "log_failed");
   EXPECT_EQ(keel::to_string(keel::errc::corrupt), "corrupt");
   EXPECT_EQ(keel::to_string(keel::errc::no_space), "no_space");
+  EXPECT_EQ(keel::to_string(keel::errc::not_found), "not_found");
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ enum class errc : std::uint16_t {
   log_failed = 19,          // the event log saw a sync error and takes no more appends
   corrupt = 20,             // bytes on disk are not what was written; the message says where
   no_space = 21,            // not enough free space on the log's file system
+  not_found = 22,           // no such snapshot (or other named thing that is not there)
 };
 
 // The stable lower-case name of a code, e.g. "actor_stopped".

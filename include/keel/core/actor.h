@@ -123,6 +123,9 @@ class actor_base {
   actor_handle sender() const noexcept { return current_ ? current_->sender : actor_handle{}; }
   // The correlation id of the message being handled.
   message_id correlation() const noexcept { return current_ ? current_->correlation : 0; }
+  // The id of the message being handled (0 outside a handler): what a record or a message
+  // caused by it names as its causation.
+  message_id current_message() const noexcept { return current_ ? current_->id : 0; }
   // The time, in ns: the worker's cached clock tick, refreshed between handlers (per activation
   // and every 8 messages), so constant within one handler. Under the deterministic executor it
   // is the virtual clock. Actor code that reads time only through now() can be replayed.

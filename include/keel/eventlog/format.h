@@ -144,6 +144,30 @@ struct compressed_block {
 };
 static_assert(sizeof(compressed_block) == 16);
 
+// A snapshot file (<log>/snap/<scope, 16 hex digits>/<covers_seq, 20 digits>.snap): this
+// header, `block_count` index entries (compressed_block), then the blocks: the state's bytes
+// cut into blocks of `block_size`, each compressed on its own with LZ4 (docs/eventlog-format.md,
+// "Snapshots").
+inline constexpr std::string_view k_snapshot_magic{"KEELSNP\0", 8};
+inline constexpr std::uint16_t k_codec_lz4 = 1;  // LZ4 blocks, no transform
+struct snapshot_header {
+  char magic[8];  // k_snapshot_magic
+  std::uint16_t version;
+  std::uint16_t codec;  // k_codec_lz4
+  std::uint32_t block_size;
+  std::uint64_t scope;             // whose state: an event-sourced actor's persistence id
+  std::uint64_t covers_seq;        // the log's seq of the last record the state includes
+  std::uint64_t covers_actor_seq;  // that scope's own sequence number of the same record
+  std::int64_t ts_ns;              // CLOCK_REALTIME when it was taken
+  std::uint64_t raw_size;          // the state's size in bytes
+  std::uint64_t state_hash;        // XXH3-64 (seed 0) of the state's bytes
+  std::uint32_t block_count;
+  std::uint32_t reserved0;
+  std::uint8_t log_id[16];  // the log it belongs to
+  std::uint64_t xxh3;       // XXH3-64 (seed 0) of the bytes before it and of the index
+};
+static_assert(sizeof(snapshot_header) == 96);
+
 // LOG.meta: the log's identity, written once when the log is created (to a temporary file,
 // synced, renamed).
 struct log_meta {
