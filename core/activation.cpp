@@ -75,6 +75,26 @@ bool try_go_idle(actor_cell* c, std::uintptr_t closed) noexcept {
   return false;
 }
 
+#if !defined(KEEL_NO_HOOKS)
+// The hooks' view of the delivery of `e` to `c` (payload left null: on_deliver sets it).
+deliver_event delivered(actor_cell* c, std::uint32_t gen, const envelope* e, const actor_base* b,
+                        std::uint64_t input_no) noexcept {
+  deliver_event ev{actor_handle{c->slot, gen},
+                   c->id,
+                   e->type,
+                   e->ops->name,
+                   e->id,
+                   e->correlation,
+                   e->causation,
+                   e->timestamp};
+  ev.actor_type = c->system->type_name_of(c->type_index);
+  ev.now = cached_now(c);
+  ev.input_no = input_no;
+  ev.actor = b;
+  return ev;
+}
+#endif
+
 }  // namespace
 
 cell_extras& extras_of(actor_cell* c) {
@@ -446,6 +466,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       dead(e, c, dead_letter_reason::actor_stopped, false);
       return;
     }
+    const std::uint8_t arrival_flags = e->flags;  // (the timer bit is cleared below)
     if (e->flags & (envelope_flags::timer | envelope_flags::is_reply | envelope_flags::internal |
                     envelope_flags::counted)) [[unlikely]] {
       if ((e->flags & envelope_flags::counted) && !deliver_counted(c, e)) return;
@@ -481,15 +502,13 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     }
     owner_add(l->counters[c->type_index].received);
 #if !defined(KEEL_NO_HOOKS)
+    std::uint64_t input_no = 0;
     if (any_hooks) {
-      deliver_event ev{actor_handle{c->slot, gen},
-                       c->id,
-                       e->type,
-                       e->ops->name,
-                       e->id,
-                       e->correlation,
-                       e->causation,
-                       e->timestamp};
+      cell_extras* x = try_extras_of(c);
+      input_no = x != nullptr ? ++x->hook_inputs : 0;
+      deliver_event ev = delivered(c, gen, e, b, input_no);
+      ev.payload = e->payload();
+      ev.flags = arrival_flags;
       for (const auto& h : hooks) {
         if (h->enabled()) h->on_deliver(ev);
       }
@@ -500,6 +519,16 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     const dispatch_result result = b->dispatch_caught(*e, l->caught);
     if (result == dispatch_result::threw) [[unlikely]]
       fail(e, failure_kind::exception, &l->caught);
+#if !defined(KEEL_NO_HOOKS)
+    if (any_hooks && result == dispatch_result::handled &&
+        (runtime_access::requests(b) & runtime_access::k_fail) == 0) {
+      deliver_event ev = delivered(c, gen, e, b, input_no);
+      ev.flags = arrival_flags;
+      for (const auto& h : hooks) {
+        if (h->enabled()) h->on_handled(ev);
+      }
+    }
+#endif
     l->current = nullptr;
     if (result == dispatch_result::unhandled) {
       dead(e, c, dead_letter_reason::unhandled_message, false);

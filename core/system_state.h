@@ -136,6 +136,9 @@ struct cell_extras {
   // actor::await_capacity continuations, by token (capacity_msg), and the last token used.
   std::unordered_map<std::uint64_t, std::function<void()>> capacity_waits;
   std::uint64_t capacity_serial = 0;
+  // Messages delivered while hooks were attached (deliver_event::input_no): kept across
+  // restarts, so that recorded input numbers run on through them.
+  std::uint64_t hook_inputs = 0;
 };
 
 // System lane: add (or, add false, remove) a watcher.

@@ -57,7 +57,7 @@ result<std::uint64_t> event_log::impl::append(const record_in& r) noexcept {
       frame_header fh;
       fh.len = static_cast<std::int32_t>(len);
       fh.type = static_cast<std::uint16_t>(r.type);
-      fh.flags = 0;
+      fh.flags = r.flags;
       fh.checksum = 0;
       fh.seq = h.base_seq + ordinal;
       fh.ts_ns = r.ts_ns;

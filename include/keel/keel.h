@@ -23,4 +23,5 @@
 #include <keel/eventlog/journal.h>
 #include <keel/eventlog/log.h>
 #include <keel/eventlog/reader.h>
+#include <keel/eventlog/recorder.h>
 #include <keel/eventlog/snapshot.h>

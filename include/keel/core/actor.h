@@ -50,6 +50,7 @@
 namespace keel {
 
 class actor_system;
+class state_writer;
 
 namespace detail {
 actor_system& system_of(actor_cell* c) noexcept;
@@ -113,6 +114,12 @@ class actor_base {
                                                   detail::caught_exception& out) noexcept;
   // Whether the actor handles messages of type `t`.
   virtual bool handles(type_id t) const noexcept = 0;
+  // Writes the actor's state (save_state, state.h) and returns true, or false if its class has
+  // none. Used by recording (STATE_HASH), replay and steering; not by the message path.
+  virtual bool save_state_to(state_writer& w) const {
+    (void)w;
+    return false;
+  }
 
  protected:
   // This actor's untyped ref and handle.
@@ -335,6 +342,14 @@ class actor : public actor_base {
     return detail::dispatch_result::threw;
   }
   bool handles(type_id t) const noexcept final { return ((t == type_id_of<Handled>()) || ...); }
+  bool save_state_to(state_writer& w) const final {
+    if constexpr (requires(const Self& s) { s.save_state(w); }) {
+      static_cast<const Self&>(*this).save_state(w);
+      return true;
+    } else {
+      return false;
+    }
+  }
 };
 
 // The declared type name of an actor class (a compile error if it has none).

@@ -23,6 +23,8 @@
 
 namespace keel {
 
+class actor_base;
+
 enum class hook_phase : std::uint8_t {
   chaos = 0,
   redirect = 1,
@@ -57,6 +59,17 @@ struct deliver_event {
   message_id correlation = 0;
   message_id causation = 0;
   std::uint64_t sent_at = 0;  // the sender's cached tick
+  // For recording (eventlog/recorder.h): the message (valid during the callback only; nullptr
+  // in on_handled, where the handler may have moved from it), the now() the handler sees, this
+  // actor's count of messages delivered while hooks were attached (1 for the first), the
+  // envelope's flags (a timer's message has envelope_flags::timer), and the actor object (for
+  // its state: actor_base::save_state_to).
+  const void* payload = nullptr;
+  std::string_view actor_type;  // the receiving actor's declared type name (static storage)
+  std::uint64_t now = 0;
+  std::uint64_t input_no = 0;
+  std::uint8_t flags = 0;
+  const actor_base* actor = nullptr;
 };
 
 struct lifecycle_event {
@@ -104,6 +117,8 @@ class hook_subscriber {
     return send_decision::pass;
   }
   virtual void on_deliver(const deliver_event& ev) noexcept { (void)ev; }
+  // After the handler of a delivered message returned normally (not when it threw or failed).
+  virtual void on_handled(const deliver_event& ev) noexcept { (void)ev; }
   virtual void on_activation_begin(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_activation_end(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_spawn(const lifecycle_event& ev) noexcept { (void)ev; }

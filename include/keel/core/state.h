@@ -35,6 +35,8 @@ class state_writer {
     return *this;
   }
   const std::vector<std::byte>& bytes() const noexcept { return bytes_; }
+  // Empties it, keeping its capacity (a writer reused per state hash allocates once).
+  void clear() noexcept { bytes_.clear(); }
   std::vector<std::byte> take() noexcept { return std::move(bytes_); }
 
  private:

@@ -137,6 +137,14 @@ class event_sourced_actor : public actor_base {
     }
     return keel::detail::dispatch_result::threw;
   }
+  bool save_state_to(state_writer& w) const final {
+    if constexpr (stateful<Self>) {
+      static_cast<const Self&>(*this).save_state(w);
+      return true;
+    } else {
+      return false;
+    }
+  }
   bool handles(type_id t) const noexcept final {
     return ((t == type_id_of<Handled>()) || ...) || t == type_id_of<detail_es::persisted>() ||
            t == type_id_of<detail_es::recover_step>();

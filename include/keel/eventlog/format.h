@@ -50,6 +50,10 @@ enum class record_type : std::uint16_t {
   quarantine = 16,
 };
 inline constexpr std::uint16_t k_safe_ignore = 0x8000;
+
+// frame_header::flags.
+inline constexpr std::uint16_t k_flag_no_payload = 1;  // the payload's type has no codec: omitted
+inline constexpr std::uint16_t k_flag_sampled = 2;     // one input in N was recorded (tracing)
 inline constexpr std::uint16_t k_last_known_type = 16;
 
 // Segment header flags (written once, at activation: the flags are checksummed). A segment is
@@ -101,7 +105,7 @@ static_assert(sizeof(segment_header) <= k_header_size);
 struct frame_header {
   std::int32_t len;
   std::uint16_t type;   // record_type, plus k_safe_ignore
-  std::uint16_t flags;  // 0; reserved (payload codec, ...)
+  std::uint16_t flags;  // k_flag_* bits
   // XXH3-64 of bytes [16, len) with seed = salt ^ (the frame's first 8 bytes as a u64): every
   // byte of the frame but the checksum itself, under the segment's salt.
   std::uint64_t checksum;

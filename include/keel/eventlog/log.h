@@ -94,6 +94,7 @@ struct log_options {
 // What append() writes. The payload is copied into the log.
 struct record_in {
   record_type type = record_type::message;
+  std::uint16_t flags = 0;  // k_flag_* (format.h)
   std::int64_t ts_ns = 0;
   std::uint64_t actor_id = 0;
   std::uint64_t actor_seq = 0;

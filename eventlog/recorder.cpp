@@ -1,0 +1,229 @@
+#include <cstring>
+
+#include <keel/core/actor.h>
+#include <keel/core/envelope.h>
+#include <keel/core/state.h>
+#include <keel/eventlog/recorder.h>
+
+namespace keel::eventlog {
+namespace {
+
+// '*' matches any run of characters; everything else matches itself.
+bool glob(std::string_view pat, std::string_view s) noexcept {
+  std::size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
+  while (i < s.size()) {
+    if (p < pat.size() && pat[p] == '*') {
+      star = p++;
+      mark = i;
+    } else if (p < pat.size() && pat[p] == s[i]) {
+      ++p;
+      ++i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
+
+std::size_t slot_of(std::uint64_t key, std::size_t i, std::size_t n) noexcept {
+  return static_cast<std::size_t>((key ^ (key >> 29)) + i) & (n - 1);
+}
+
+// Per-thread buffers, reused: no allocation once they have grown to the largest payload.
+thread_local std::vector<std::byte> t_payload;
+thread_local state_writer t_state;
+
+}  // namespace
+
+status recording_options::validate() const {
+  if (sample_one_in == 0) {
+    return status(errc::invalid_config, "recording_options.sample_one_in: must be at least 1");
+  }
+  for (const std::string& p : actor_types) {
+    if (p.empty()) {
+      return status(errc::invalid_config, "recording_options.actor_types: an empty pattern");
+    }
+  }
+  return status();
+}
+
+result<std::shared_ptr<recorder>> recorder::create(event_log& log, recording_options o) {
+  if (status st = o.validate(); !st) return st;
+  return std::make_shared<recorder>(log, std::move(o));
+}
+
+recorder::recorder(event_log& log, recording_options o)
+    : hook_subscriber(hook_phase::recording), log_(log), opt_(std::move(o)) {}
+
+void recorder::use_types(const type_registry& types) noexcept {
+  types_.store(&types, std::memory_order_release);
+}
+
+recording_counters recorder::counters() const noexcept {
+  recording_counters c;
+  c.inputs = inputs_.load(std::memory_order_relaxed);
+  c.no_payload = no_payload_.load(std::memory_order_relaxed);
+  c.state_hashes = state_hashes_.load(std::memory_order_relaxed);
+  c.lifecycle = lifecycle_.load(std::memory_order_relaxed);
+  c.failed = failed_.load(std::memory_order_relaxed);
+  return c;
+}
+
+bool recorder::selected(std::string_view actor_type) noexcept {
+  const char* key = actor_type.data();
+  const auto k = reinterpret_cast<std::uintptr_t>(key);
+  for (std::size_t i = 0; i < k_slots; ++i) {
+    select_slot& s = selected_[slot_of(k, i, k_slots)];
+    const char* have = s.key.load(std::memory_order_acquire);
+    if (have == key) {
+      const std::uint8_t v = s.value.load(std::memory_order_acquire);
+      if (v != 0) return v == 1;
+      break;  // being filled: decide on the slow path
+    }
+    if (have == nullptr) break;
+  }
+  bool yes = false;
+  for (const std::string& p : opt_.actor_types) yes = yes || glob(p, actor_type);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (std::size_t i = 0; i < k_slots; ++i) {
+    select_slot& s = selected_[slot_of(k, i, k_slots)];
+    const char* have = s.key.load(std::memory_order_relaxed);
+    if (have == key) break;
+    if (have == nullptr) {
+      s.value.store(yes ? 1 : 2, std::memory_order_relaxed);
+      s.key.store(key, std::memory_order_release);  // (value first: a reader that sees the key
+      break;                                        // sees it)
+    }
+  }
+  return yes;
+}
+
+const codec_ops* recorder::codec_for(type_id t) noexcept {
+  for (std::size_t i = 0; i < k_slots; ++i) {
+    codec_slot& s = codecs_[slot_of(t, i, k_slots)];
+    const type_id have = s.key.load(std::memory_order_acquire);
+    if (have == t) {
+      if (s.ready.load(std::memory_order_acquire)) return s.value.load(std::memory_order_relaxed);
+      break;
+    }
+    if (have == 0) break;
+  }
+  const type_registry* types = types_.load(std::memory_order_acquire);
+  if (types == nullptr) return nullptr;  // not told yet: not cached either
+  const codec_ops* c = nullptr;
+  try {
+    if (auto e = types->find(t)) c = e->codec;
+  } catch (...) {
+    return nullptr;  // out of memory copying the entry: no payload this time
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (std::size_t i = 0; i < k_slots; ++i) {
+    codec_slot& s = codecs_[slot_of(t, i, k_slots)];
+    const type_id have = s.key.load(std::memory_order_relaxed);
+    if (have == t) break;
+    if (have == 0) {
+      s.value.store(c, std::memory_order_relaxed);
+      s.ready.store(true, std::memory_order_release);
+      s.key.store(t, std::memory_order_release);
+      break;
+    }
+  }
+  return c;
+}
+
+void recorder::on_deliver(const deliver_event& ev) noexcept {
+  if (!selected(ev.actor_type)) return;
+  std::uint16_t flags = 0;
+  if (opt_.sample_one_in > 1) {
+    if (sample_tick_.fetch_add(1, std::memory_order_relaxed) % opt_.sample_one_in != 0) return;
+    flags |= k_flag_sampled;
+  }
+  record_in r;
+  r.type = (ev.flags & envelope_flags::timer) != 0 ? record_type::timer : record_type::message;
+  r.ts_ns = static_cast<std::int64_t>(ev.now);
+  r.actor_id = ev.target_id;
+  r.actor_seq = ev.input_no;
+  r.message_id = ev.id;
+  r.correlation = ev.correlation;
+  r.causation = ev.causation;
+  r.payload_type = ev.type;
+  const codec_ops* codec = codec_for(ev.type);
+  if (codec != nullptr && ev.payload != nullptr) {
+    t_payload.clear();
+    try {
+      codec->encode(ev.payload, t_payload);
+      r.payload = t_payload;
+    } catch (...) {
+      codec = nullptr;  // out of memory growing the buffer: recorded without payload
+    }
+  }
+  if (codec == nullptr) {
+    flags |= k_flag_no_payload;
+    count(no_payload_);
+  }
+  r.flags = flags;
+  if (log_.append(r)) {
+    count(inputs_);
+  } else {
+    count(failed_);
+  }
+}
+
+void recorder::on_handled(const deliver_event& ev) noexcept {
+  const std::uint32_t k = opt_.state_hash_every;
+  if (k == 0 || ev.input_no == 0 || ev.input_no % k != 0 || ev.actor == nullptr ||
+      !selected(ev.actor_type)) {
+    return;
+  }
+  std::uint64_t hash = 0;
+  try {
+    t_state.clear();
+    if (!ev.actor->save_state_to(t_state)) return;
+    hash = state_hash(t_state.bytes());
+  } catch (...) {
+    count(failed_);
+    return;
+  }
+  record_in r;
+  r.type = record_type::state_hash;
+  r.ts_ns = static_cast<std::int64_t>(ev.now);
+  r.actor_id = ev.target_id;
+  r.actor_seq = ev.input_no;
+  r.correlation = ev.correlation;
+  r.payload = std::as_bytes(std::span(&hash, 1));
+  if (log_.append(r)) {
+    count(state_hashes_);
+  } else {
+    count(failed_);
+  }
+}
+
+void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {
+  if (!selected(ev.actor_type)) return;
+  record_in r;
+  r.type = type;
+  r.actor_id = ev.id;
+  const std::string_view text = type == record_type::spawn ? ev.actor_type : ev.reason;
+  r.payload = std::as_bytes(std::span(text.data(), text.size()));
+  if (r.payload.size() + k_frame_header > 4096) r.payload = r.payload.first(4096 - k_frame_header);
+  if (log_.append(r)) {
+    count(lifecycle_);
+  } else {
+    count(failed_);
+  }
+}
+
+void recorder::on_spawn(const lifecycle_event& ev) noexcept { lifecycle(record_type::spawn, ev); }
+void recorder::on_stop(const lifecycle_event& ev) noexcept { lifecycle(record_type::stop, ev); }
+void recorder::on_failure(const lifecycle_event& ev) noexcept {
+  lifecycle(record_type::failure, ev);
+}
+void recorder::on_restart(const lifecycle_event& ev) noexcept {
+  lifecycle(record_type::restart, ev);
+}
+
+}  // namespace keel::eventlog

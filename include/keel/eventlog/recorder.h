@@ -1,0 +1,104 @@
+// keel::eventlog::recorder: records what actors receive into an event log, through the core's
+// hooks, for tracing (keel-log trace) and deterministic replay.
+//
+// For each recorded actor (chosen by actor type name pattern) every delivered message becomes a
+// MESSAGE record (TIMER for a timer's message): actor_id the receiver, actor_seq its input
+// number, the message's id, correlation and causation, ts_ns the now() its handler sees, and
+// the payload in the type's codec (types registered with keel_fields; a type without a codec is
+// recorded with the k_flag_no_payload flag and no payload, and replay refuses it). Every
+// `state_hash_every` inputs, an actor with save_state gets a STATE_HASH record (payload: the
+// XXH3-64 of its saved state, after that input). Spawns, stops, failures and restarts of
+// recorded actors are recorded too (SPAWN's payload is the actor type's name; the others'
+// the reason). With sample_one_in > 1 only one input in N is recorded, flagged
+// k_flag_sampled: for tracing; such an actor cannot be replayed.
+//
+// Give the recorder to system_config::hooks and call use_types(sys->types()) right after the
+// system is created (messages delivered before that are recorded without payload).
+//
+// Cost: per recorded message, one codec encode into a per-thread buffer (no allocation once
+// warm) and one append (no lock, no system call); per unrecorded message, one lookup in a
+// small lock-free cache. Thread safety: the hook callbacks run on any thread, concurrently.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <keel/core/hooks.h>
+#include <keel/core/type_registry.h>
+#include <keel/eventlog/log.h>
+
+namespace keel::eventlog {
+
+struct recording_options {
+  // Actor type names to record: '*' matches any run of characters ("shop.*", "*"). Empty:
+  // none (nothing is recorded).
+  std::vector<std::string> actor_types{"*"};
+  // A STATE_HASH record after every K inputs of a recorded actor with save_state (0: never).
+  std::uint32_t state_hash_every = 0;
+  // Record one input in N (1: all). N > 1 is for tracing only: the inputs are flagged sampled.
+  std::uint32_t sample_one_in = 1;
+
+  status validate() const;
+};
+
+struct recording_counters {
+  std::uint64_t inputs = 0;        // MESSAGE and TIMER records written
+  std::uint64_t no_payload = 0;    // of them, without payload (no codec)
+  std::uint64_t state_hashes = 0;  // STATE_HASH records written
+  std::uint64_t lifecycle = 0;     // SPAWN, STOP, FAILURE and RESTART records written
+  std::uint64_t failed = 0;        // appends that failed (the log is full or failed)
+};
+
+class recorder final : public hook_subscriber {
+ public:
+  // errc::invalid_config from options.validate() is reported by create().
+  static result<std::shared_ptr<recorder>> create(event_log& log, recording_options o = {});
+
+  // The registry whose codecs encode payloads (the system's): call once, before traffic.
+  void use_types(const type_registry& types) noexcept;
+  recording_counters counters() const noexcept;
+
+  void on_deliver(const deliver_event& ev) noexcept override;
+  void on_handled(const deliver_event& ev) noexcept override;
+  void on_spawn(const lifecycle_event& ev) noexcept override;
+  void on_stop(const lifecycle_event& ev) noexcept override;
+  void on_failure(const lifecycle_event& ev) noexcept override;
+  void on_restart(const lifecycle_event& ev) noexcept override;
+
+  recorder(event_log& log, recording_options o);  // use create()
+
+ private:
+  bool selected(std::string_view actor_type) noexcept;
+  const codec_ops* codec_for(type_id t) noexcept;
+  void lifecycle(record_type type, const lifecycle_event& ev) noexcept;
+  void count(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
+
+  event_log& log_;
+  recording_options opt_;
+  std::atomic<const type_registry*> types_{nullptr};
+
+  // Lock-free caches, filled under mu_ on a miss: actor type name (by its static storage's
+  // address) -> selected, and message type id -> codec (null: none).
+  static constexpr std::size_t k_slots = 1024;
+  struct select_slot {
+    std::atomic<const char*> key{nullptr};
+    std::atomic<std::uint8_t> value{0};  // 1 selected, 2 not
+  };
+  struct codec_slot {
+    std::atomic<type_id> key{0};
+    std::atomic<const codec_ops*> value{nullptr};
+    std::atomic<bool> ready{false};
+  };
+  select_slot selected_[k_slots];
+  codec_slot codecs_[k_slots];
+  std::mutex mu_;
+
+  std::atomic<std::uint64_t> inputs_{0}, no_payload_{0}, state_hashes_{0}, lifecycle_{0},
+      failed_{0}, sample_tick_{0};
+};
+
+}  // namespace keel::eventlog
