@@ -466,7 +466,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       dead(e, c, dead_letter_reason::actor_stopped, false);
       return;
     }
-    const std::uint8_t arrival_flags = e->flags;  // (the timer bit is cleared below)
+    [[maybe_unused]] const std::uint8_t arrival_flags = e->flags;  // (timer bit cleared below)
     if (e->flags & (envelope_flags::timer | envelope_flags::is_reply | envelope_flags::internal |
                     envelope_flags::counted)) [[unlikely]] {
       if ((e->flags & envelope_flags::counted) && !deliver_counted(c, e)) return;

@@ -93,13 +93,24 @@ int log_main(int argc, const char* const* argv, const type_registry& types,
   recover->add_flag("--apply", apply, "do it (the log must not be open by a writer)")
       ->excludes(dry);
 
+  CLI::App* snapshot = app.add_subcommand("snapshot", "the snapshots beside the log");
+  snapshot->require_subcommand(1, 1);
+  std::string snap_file;
+  CLI::App* snap_ls = snapshot->add_subcommand("ls", "list every snapshot, verified");
+  log_arg(snap_ls);
+  CLI::App* snap_show = snapshot->add_subcommand("show", "one snapshot file's header and state");
+  snap_show->add_option("file", snap_file, "the .snap file")->required();
+  CLI::App* snap_verify =
+      snapshot->add_subcommand("verify", "check every snapshot; exit 1 naming the damaged ones");
+  log_arg(snap_verify);
+
   // An unknown command gets its own message (CLI11 would only say that one is required).
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
     if (!known) {
       ctx.err << "keel-log: unknown command '" << argv[1]
-              << "' (commands: info, verify, dump, tail, trace, stats, recover)\n"
+              << "' (commands: info, verify, dump, tail, trace, stats, recover, snapshot)\n"
               << "Run 'keel-log --help'.\n";
       return k_exit_usage;
     }
@@ -151,6 +162,9 @@ int log_main(int argc, const char* const* argv, const type_registry& types,
   }
   if (stats->parsed()) return detail::cmd_stats(ctx, dir, top);
   if (recover->parsed()) return detail::cmd_recover(ctx, dir, apply);
+  if (snap_ls->parsed()) return detail::cmd_snapshot_ls(ctx, dir);
+  if (snap_show->parsed()) return detail::cmd_snapshot_show(ctx, snap_file);
+  if (snap_verify->parsed()) return detail::cmd_snapshot_verify(ctx, dir);
   return k_exit_usage;
 }
 

@@ -17,6 +17,7 @@
 #include <keel/core/type_registry.h>
 #include <keel/eventlog/log.h>
 #include <keel/eventlog/reader.h>
+#include <keel/eventlog/snapshot.h>
 #include <keel/tools/log_main.h>
 
 namespace {
@@ -317,6 +318,42 @@ TEST_F(keel_log_tool, recover_shows_then_clears_a_torn_tail) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_TRUE(has(r.out, "ok: 600 records")) << r.out;
+}
+
+TEST_F(keel_log_tool, snapshot_commands_list_show_and_verify) {
+  run_result r = run({"snapshot", "ls", t_.log()}, types_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "no snapshots")) << r.out;
+  auto store = el::snapshot_store::open(t_.log()).value();
+  std::vector<std::byte> state(3000, std::byte{7});
+  const el::snapshot_info a = store->save(0x2a, 100, 10, state).value();
+  const el::snapshot_info b = store->save(0x2a, 200, 20, state).value();
+  r = run({"snapshot", "ls", t_.log()}, types_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "000000000000002a         100         10         3000")) << r.out;
+  EXPECT_TRUE(has(r.out, "000000000000002a         200         20")) << r.out;
+  r = run({"snapshot", "show", b.file}, types_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "covers seq:       200")) << r.out;
+  EXPECT_TRUE(has(r.out, "first bytes:      0707")) << r.out;
+  r = run({"snapshot", "verify", t_.log()}, types_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "ok: 2 snapshots verified")) << r.out;
+  {
+    std::fstream f(a.file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(a.file_size - 2));
+    f.put('\x11');
+  }
+  r = run({"snapshot", "verify", t_.log()}, types_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.err, a.file)) << r.err;
+  r = run({"snapshot", "ls", t_.log()}, types_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.out, "DAMAGED")) << r.out;
+  r = run({"snapshot", "show", t_.log() + "/snap/none.snap"}, types_);
+  EXPECT_EQ(r.code, 3);
+  r = run({"snapshot", t_.log()}, types_);
+  EXPECT_EQ(r.code, 2);
 }
 
 TEST_F(keel_log_tool, usage_errors_exit_2_and_help_exits_0) {

@@ -94,5 +94,8 @@ int cmd_tail(context& c, const std::string& dir, const tail_args& a);
 int cmd_trace(context& c, const std::string& dir, std::uint64_t correlation, bool json);
 int cmd_stats(context& c, const std::string& dir, std::size_t top);
 int cmd_recover(context& c, const std::string& dir, bool apply);
+int cmd_snapshot_ls(context& c, const std::string& dir);
+int cmd_snapshot_show(context& c, const std::string& file);
+int cmd_snapshot_verify(context& c, const std::string& dir);
 
 }  // namespace keel::tools::detail
