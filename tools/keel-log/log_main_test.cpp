@@ -33,6 +33,13 @@ struct order_placed {
                                                    keel::field("sku", &order_placed::sku));
 };
 
+std::vector<std::byte> encode_order(int i) {
+  order_placed o;
+  o.order = static_cast<std::uint64_t>(i);
+  o.sku = "sku-" + std::to_string(i);
+  return keel::encode(o);
+}
+
 class temp_dir {
  public:
   temp_dir() {
@@ -109,10 +116,7 @@ class keel_log_tool : public ::testing::Test {
       r.payload_type = 0x77;
       bytes.assign(40000, std::byte{0xab});
     } else {
-      order_placed o;
-      o.order = static_cast<std::uint64_t>(i);
-      o.sku = "sku-" + std::to_string(i);
-      bytes = keel::encode(o);
+      bytes = encode_order(i);
       r.payload_type = keel::type_id_of<order_placed>();
     }
     r.payload = bytes;
