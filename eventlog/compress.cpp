@@ -169,7 +169,10 @@ status decompress_segment(std::span<const char> evz, std::vector<char>& out,
   const std::uint64_t want = XXH3_64bits_digest(st);
   XXH3_freeState(st);
   if (want != h.xxh3) return bad("compressed header checksum mismatch");
-  if (h.raw_end < k_header_size || h.block_size == 0 || h.block_size > (64u << 20)) {
+  segment_header seg{};
+  std::memcpy(&seg, evz.data(), sizeof(seg));
+  if (h.raw_end < k_header_size || h.raw_end % k_align != 0 || h.raw_end > seg.capacity ||
+      h.block_size == 0 || h.block_size > (64u << 20)) {
     return bad("compressed header sizes out of range");
   }
   out.assign(evz.data(), evz.data() + k_header_size);
@@ -200,6 +203,9 @@ status decompress_segment(std::span<const char> evz, std::vector<char>& out,
   std::uint64_t prev[k_fields] = {};
   std::uint64_t off = k_header_size;
   while (off < h.raw_end) {
+    if (off + k_min_frame > h.raw_end) {
+      return bad("a frame cut short at offset " + std::to_string(off));
+    }
     char* f = out.data() + off;
     std::int32_t len = 0;
     std::memcpy(&len, f, sizeof(len));

@@ -20,6 +20,7 @@ result<std::unique_ptr<journal>> journal::open(const std::string& dir, journal_o
   j->dir_ = dir;
   journal* self = j.get();
   log_options lo = o.log;
+  lo.retention_waits_for_floor = true;  // the snapshot store sets it below
   lo.on_durable = [self, user = o.log.on_durable](std::uint64_t d) {
     self->durable(d);
     if (user) user(d);

@@ -90,6 +90,12 @@ void event_log::impl::compress_one(std::uint64_t no) {
     warn(st);
     return;
   }
+  // The next segment's activated header must reach the disk before this segment's .evz does:
+  // otherwise a power loss could leave a log whose newest file is a compressed segment.
+  if (auto next = env_->open(dir_ + "/" + detail::segment_file_name(no + 1), false, false)) {
+    (void)env_->fdatasync(*next);
+    (void)env_->close(*next);
+  }
   // The swap, under mu_: retention may have deleted the segment meanwhile.
   std::lock_guard<std::mutex> lock(mu_);
   retained_segment* r = nullptr;

@@ -125,6 +125,7 @@ class event_log::impl {
   std::atomic<bool> sync_requested_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> retention_floor_{~std::uint64_t{0}};
+  std::atomic<bool> floor_set_{false};  // set_retention_floor() was called
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   // wait_durable() sleeps on durable_cv_; sync() notifies it, as does fail().

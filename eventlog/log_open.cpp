@@ -337,6 +337,7 @@ void event_log::request_sync() noexcept { impl_->request_sync(); }
 status event_log::wait_durable(std::uint64_t seq) { return impl_->wait_durable(seq); }
 void event_log::set_retention_floor(std::uint64_t seq) noexcept {
   impl_->retention_floor_.store(seq, std::memory_order_relaxed);
+  impl_->floor_set_.store(true, std::memory_order_release);
 }
 
 std::uint64_t event_log::impl::next_seq() const noexcept {

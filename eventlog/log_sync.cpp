@@ -79,6 +79,8 @@ status event_log::impl::prepare_spare() {
   auto mem = env_->map(seg->fd, seg->capacity, true);
   if (!mem) return give_up(mem.error());
   seg->base = static_cast<char*>(*mem);
+  // The header on disk before the name: a crash never leaves a segment file without one.
+  if (status st = env_->fdatasync(seg->fd); !st) return give_up(st);
   if (status st = env_->rename(tmp, path); !st) return give_up(st);
   seg->activated_since_dir_sync = true;
   ++next_segment_no_;
@@ -172,6 +174,7 @@ void event_log::impl::roll_by_age() {
 // record at or after the retention floor.
 void event_log::impl::apply_retention() {
   if (opt_.retain_bytes == 0 && opt_.retain_age.count() <= 0) return;
+  if (opt_.retention_waits_for_floor && !floor_set_.load(std::memory_order_acquire)) return;
   std::uint64_t total = 0;
   for (const retained_segment& r : retained_) total += r.bytes;
   for (const auto& s : segments_) {

@@ -168,6 +168,11 @@ result<snapshot_info> snapshot_store::save(std::uint64_t scope, std::uint64_t co
   }
   const bool new_dir = existing.empty();
   if (status st = env_->make_dir(sdir); !st) return st;
+  // A snapshot must not cover records a crash could still take away: the log would then
+  // reuse their seqs for new records, and recovery from the snapshot would skip those.
+  if (log_ != nullptr && covers_seq < log_->next_seq()) {
+    if (status st = log_->wait_durable(covers_seq); !st) return st;
+  }
 
   snapshot_header h{};
   std::memcpy(h.magic, k_snapshot_magic.data(), sizeof(h.magic));
@@ -248,6 +253,8 @@ result<snapshot_info> snapshot_store::save(std::uint64_t scope, std::uint64_t co
 
 void snapshot_store::need(std::uint64_t scope) {
   std::lock_guard<std::mutex> lock(mu_);
+  // The scope's directory, even empty, says "the whole log is needed" to the next open().
+  (void)env_->make_dir(dir_ + "/" + scope_dir_name(scope));
   oldest_kept_.try_emplace(scope, 0);
   update_floor();
 }
@@ -307,7 +314,8 @@ result<loaded_snapshot> snapshot_store::read_file(const std::string& path, io_en
   if (header_and_index_hash(h, bytes.data() + sizeof(h), index_bytes) != h.xxh3) {
     return bad("header checksum mismatch");
   }
-  if (h.block_size == 0 || h.raw_size > std::uint64_t{h.block_count} * h.block_size) {
+  if (h.block_size == 0 || h.block_size > (64u << 20) ||
+      h.raw_size > std::uint64_t{h.block_count} * h.block_size || h.raw_size > bytes.size() * 256) {
     return bad("header sizes out of range");
   }
   loaded_snapshot out;

@@ -245,6 +245,26 @@ TEST(eventlog_durability, retention_keeps_the_newest_segments_and_what_the_floor
   EXPECT_EQ(again->next_seq(), last + 1);
 }
 
+TEST(eventlog_durability, retention_can_wait_until_a_floor_is_set) {
+  temp_dir t;
+  fault_env env;
+  el::log_options o = el::testing::small_segments();
+  o.env = &env;
+  o.retain_bytes = 2u << 20;
+  o.retention_waits_for_floor = true;  // as a journal opens it
+  auto log = el::event_log::open(t.log(), o).value();
+  std::vector<std::byte> big(8000, std::byte{5});
+  for (int i = 0; i < 1200; ++i) ASSERT_TRUE(log->append(message(big)));  // about 10 segments
+  std::this_thread::sleep_for(300ms);  // rounds of the log's thread: nothing may go yet
+  EXPECT_EQ(env.unlinks(), 0);
+  EXPECT_EQ(seqs(t.log()).front(), 1u);
+  log->set_retention_floor(~std::uint64_t{0});
+  EXPECT_TRUE(eventually([&] {
+    (void)log->append(message(big));
+    return env.unlinks() > 0;
+  }));
+}
+
 TEST(eventlog_durability, retention_by_age_deletes_sealed_segments_once_they_are_old) {
   temp_dir t;
   el::log_options o = el::testing::small_segments();

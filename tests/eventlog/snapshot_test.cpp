@@ -224,6 +224,16 @@ TEST_F(snapshots, saves_mark_the_log_and_hold_its_retention_floor) {
   EXPECT_EQ(marks[0], first_snapshot);
 }
 
+TEST_F(snapshots, a_needed_scope_is_remembered_across_opens) {
+  {
+    auto store = el::snapshot_store::open(t_.log()).value();
+    store->need(77);
+  }
+  // A fresh store attached to the log sets the floor to 1 for it: the whole log is kept.
+  auto store = el::snapshot_store::open(t_.log(), {}, log_.get()).value();
+  EXPECT_EQ(store->scopes(), (std::vector<std::uint64_t>{77}));
+}
+
 TEST(snapshot_options, bad_options_and_a_directory_without_a_log_are_refused) {
   temp_dir t;
   el::snapshot_options o;

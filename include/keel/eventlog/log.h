@@ -70,6 +70,10 @@ struct log_options {
   // every segment at or after retention_floor() are kept whatever their size or age.
   std::uint64_t retain_bytes = 0;
   std::chrono::seconds retain_age{0};
+  // Retention deletes nothing until set_retention_floor() has been called once (a journal sets
+  // this: its snapshot store sets the floor right after the log opens, and the log's thread
+  // must not delete by size or age before it knows what the snapshots still need).
+  bool retention_waits_for_floor = false;
   // Sealed segments are compressed in the background (a .evz beside, then in place of, the
   // .evl) with this LZ4HC level, 1 to 12; 0: not compressed. The default, 4, saves more than
   // gzip -6 on keel's records at about 180 MB/s of one core (docs/benchmarks.md).
