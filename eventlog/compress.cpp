@@ -42,45 +42,88 @@ class block_writer {
   }
   void flush() {
     if (buf_.empty()) return;
-    const int bound = LZ4_compressBound(static_cast<int>(buf_.size()));
-    data_.resize(used_ + static_cast<std::size_t>(bound));
-    const int n = LZ4_compress_HC(buf_.data(), data_.data() + used_, static_cast<int>(buf_.size()),
-                                  bound, level_);
-    compressed_block b{};
-    b.compressed_size = static_cast<std::uint32_t>(n);
-    b.raw_size = static_cast<std::uint32_t>(buf_.size());
-    b.xxh3 = XXH3_64bits(data_.data() + used_, static_cast<std::size_t>(n));
-    index_.push_back(b);
-    used_ += static_cast<std::size_t>(n);
+    add_lz4_block(blocks_, buf_.data(), buf_.size(), level_);
     buf_.clear();
   }
   // Appends the index and the blocks to `out_` after `h`.
   void finish(compressed_header& h) {
     flush();
-    h.block_count = static_cast<std::uint32_t>(index_.size());
-    XXH3_state_t* st = XXH3_createState();
-    XXH3_64bits_reset(st);
-    XXH3_64bits_update(st, &h, offsetof(compressed_header, xxh3));
-    XXH3_64bits_update(st, index_.data(), index_.size() * sizeof(compressed_block));
-    h.xxh3 = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
+    const std::size_t index_bytes = blocks_.index.size() * sizeof(compressed_block);
+    h.block_count = static_cast<std::uint32_t>(blocks_.index.size());
+    h.xxh3 = header_and_index_hash(&h, offsetof(compressed_header, xxh3), blocks_.index.data(),
+                                   index_bytes);
     const char* hp = reinterpret_cast<const char*>(&h);
     out_.insert(out_.end(), hp, hp + sizeof(h));
-    const char* ip = reinterpret_cast<const char*>(index_.data());
-    out_.insert(out_.end(), ip, ip + index_.size() * sizeof(compressed_block));
-    out_.insert(out_.end(), data_.data(), data_.data() + used_);
+    const char* ip = reinterpret_cast<const char*>(blocks_.index.data());
+    out_.insert(out_.end(), ip, ip + index_bytes);
+    out_.insert(out_.end(), blocks_.data.begin(), blocks_.data.end());
   }
 
  private:
   std::vector<char>& out_;
   int level_;
   std::vector<char> buf_;
-  std::vector<char> data_;
-  std::size_t used_ = 0;
-  std::vector<compressed_block> index_;
+  lz4_blocks blocks_;
 };
 
 }  // namespace
+
+void add_lz4_block(lz4_blocks& out, const char* raw, std::size_t n, int level) {
+  const int bound = LZ4_compressBound(static_cast<int>(n));
+  const std::size_t used = out.data.size();
+  out.data.resize(used + static_cast<std::size_t>(bound));
+  char* dst = out.data.data() + used;
+  const int c = level == 0 ? LZ4_compress_default(raw, dst, static_cast<int>(n), bound)
+                           : LZ4_compress_HC(raw, dst, static_cast<int>(n), bound, level);
+  out.data.resize(used + static_cast<std::size_t>(c));
+  compressed_block b{};
+  b.compressed_size = static_cast<std::uint32_t>(c);
+  b.raw_size = static_cast<std::uint32_t>(n);
+  b.xxh3 = XXH3_64bits(dst, static_cast<std::size_t>(c));
+  out.index.push_back(b);
+}
+
+std::uint64_t header_and_index_hash(const void* header, std::size_t checked_bytes,
+                                    const void* index, std::size_t index_bytes) noexcept {
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  XXH3_64bits_update(st, header, checked_bytes);
+  XXH3_64bits_update(st, index, index_bytes);
+  const std::uint64_t v = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  return v;
+}
+
+status restore_lz4_blocks(std::span<const char> file, std::size_t index_at, std::uint32_t count,
+                          std::uint32_t block_size, std::span<char> out, const std::string& name) {
+  std::size_t at = index_at + std::size_t{count} * sizeof(compressed_block);
+  std::size_t filled = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    compressed_block b{};
+    std::memcpy(&b, file.data() + index_at + i * sizeof(b), sizeof(b));
+    const std::string block =
+        name + ": block " + std::to_string(i) + " at offset " + std::to_string(at);
+    if (b.compressed_size > file.size() - at || b.raw_size > block_size ||
+        b.raw_size > out.size() - filled) {
+      return status(errc::corrupt, block + ": sizes out of range (truncated?)");
+    }
+    if (XXH3_64bits(file.data() + at, b.compressed_size) != b.xxh3) {
+      return status(errc::corrupt, block + ": checksum mismatch");
+    }
+    const int n =
+        LZ4_decompress_safe(file.data() + at, out.data() + filled,
+                            static_cast<int>(b.compressed_size), static_cast<int>(b.raw_size));
+    if (n != static_cast<int>(b.raw_size)) {
+      return status(errc::corrupt, block + ": does not decompress");
+    }
+    at += b.compressed_size;
+    filled += b.raw_size;
+  }
+  if (filled != out.size()) {
+    return status(errc::corrupt, name + ": the blocks do not add up to the expected size");
+  }
+  return status();
+}
 
 std::string compressed_file_name(std::uint64_t segment_no) {
   std::string n = segment_file_name(segment_no);
@@ -162,12 +205,8 @@ status decompress_segment(std::span<const char> evz, std::vector<char>& out,
   const std::size_t index_at = k_header_size + sizeof(h);
   const std::size_t index_bytes = std::size_t{h.block_count} * sizeof(compressed_block);
   if (evz.size() < index_at + index_bytes) return bad("truncated index");
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  XXH3_64bits_update(st, &h, offsetof(compressed_header, xxh3));
-  XXH3_64bits_update(st, evz.data() + index_at, index_bytes);
-  const std::uint64_t want = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
+  const std::uint64_t want = header_and_index_hash(&h, offsetof(compressed_header, xxh3),
+                                                   evz.data() + index_at, index_bytes);
   if (want != h.xxh3) return bad("compressed header checksum mismatch");
   segment_header seg{};
   std::memcpy(&seg, evz.data(), sizeof(seg));
@@ -177,27 +216,11 @@ status decompress_segment(std::span<const char> evz, std::vector<char>& out,
   }
   out.assign(evz.data(), evz.data() + k_header_size);
   out.resize(h.raw_end);
-  std::size_t at = index_at + index_bytes;
-  std::size_t filled = k_header_size;
-  for (std::uint32_t i = 0; i < h.block_count; ++i) {
-    compressed_block b{};
-    std::memcpy(&b, evz.data() + index_at + i * sizeof(b), sizeof(b));
-    const std::string block = "block " + std::to_string(i) + " at offset " + std::to_string(at);
-    if (b.compressed_size > evz.size() - at || b.raw_size > h.block_size ||
-        b.raw_size > out.size() - filled) {
-      return bad(block + ": sizes out of range");
-    }
-    if (XXH3_64bits(evz.data() + at, b.compressed_size) != b.xxh3) {
-      return bad(block + ": checksum mismatch");
-    }
-    const int n =
-        LZ4_decompress_safe(evz.data() + at, out.data() + filled,
-                            static_cast<int>(b.compressed_size), static_cast<int>(b.raw_size));
-    if (n != static_cast<int>(b.raw_size)) return bad(block + ": does not decompress");
-    at += b.compressed_size;
-    filled += b.raw_size;
+  if (status st = restore_lz4_blocks(evz, index_at, h.block_count, h.block_size,
+                                     std::span<char>(out).subspan(k_header_size), file);
+      !st) {
+    return st;
   }
-  if (filled != h.raw_end) return bad("the blocks do not fill the segment");
   // Undo the transform and restore the checksums.
   const segment_header* sh = reinterpret_cast<const segment_header*>(out.data());
   std::uint64_t prev[k_fields] = {};

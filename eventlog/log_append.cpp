@@ -24,12 +24,6 @@ void store_committed(char* frame, std::int32_t len) noexcept {
   __atomic_store_n(reinterpret_cast<std::int32_t*>(frame), len, __ATOMIC_RELEASE);
 }
 
-std::int64_t wall_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);  // vDSO: no system call
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace
 
 result<std::uint64_t> event_log::impl::append(const record_in& r) noexcept {
@@ -105,7 +99,7 @@ void event_log::impl::activate(log_segment* s, std::uint64_t base_seq,
   std::memcpy(h.writer_boot_id, boot_id_, sizeof(h.writer_boot_id));
   h.writer_pid = static_cast<std::uint32_t>(::getpid());
   std::memcpy(h.writer_incarnation, incarnation_, sizeof(h.writer_incarnation));
-  h.created_ns = wall_ns();
+  h.created_ns = detail::wall_clock_ns();
   h.tail = k_header_size;  // ordinal 0
   s->base_seq = base_seq;
   s->created_ns = h.created_ns;

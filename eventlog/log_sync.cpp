@@ -19,12 +19,6 @@ namespace {
 // Waits until the frame at `f`, which a claim below the tail covers, is committed, and returns
 // its length. The appender that claimed it is a thread of this process: it may not have stored
 // even its claim marker yet (0) or be writing the frame (negative). 0 only if the log failed.
-std::int64_t wall_now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 std::int32_t wait_committed(const char* f, const std::atomic<bool>& failed) {
   for (unsigned spins = 0;; ++spins) {
     const std::int32_t len = detail::load_commit(f);
@@ -127,7 +121,7 @@ void event_log::impl::release(log_segment* s) {
   r.no = s->no;
   r.end_seq = s->base_seq + s->roll_ordinal;
   r.bytes = s->capacity;
-  r.created_ns = wall_now_ns();  // sealed now: its newest record is older than this
+  r.created_ns = detail::wall_clock_ns();  // sealed now: its newest record is older than this
   r.synced = s->synced_offset >= s->capacity;
   void* copy =
       ::mmap(nullptr, k_header_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -160,7 +154,7 @@ void event_log::impl::roll_by_age() {
   if (opt_.roll_after.count() <= 0 || failed_.load(std::memory_order_acquire)) return;
   log_segment* s = active_.load(std::memory_order_acquire);
   const std::uint64_t tail = __atomic_load_n(s->tail_word(), __ATOMIC_RELAXED);
-  const auto age = std::chrono::nanoseconds(wall_now_ns() - s->created_ns);
+  const auto age = std::chrono::nanoseconds(detail::wall_clock_ns() - s->created_ns);
   if ((tail >> 32) == 0 || age < opt_.roll_after) return;
   // The spare must be ready: roll() would wait for this thread to make it.
   if (spare_.load(std::memory_order_acquire) == nullptr) return;
@@ -180,7 +174,7 @@ void event_log::impl::apply_retention() {
   for (const auto& s : segments_) {
     if (!s->released) total += s->capacity;
   }
-  const std::int64_t now = wall_now_ns();
+  const std::int64_t now = detail::wall_clock_ns();
   const std::uint64_t floor = retention_floor_.load(std::memory_order_relaxed);
   bool removed = false;
   while (!retained_.empty()) {

@@ -169,22 +169,12 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
   for (std::size_t i = 0; i < last; ++i) {
     const std::uint64_t no = segments_[i].no;
     bool compressed = segments_[i].compressed;
-    std::string path = dir_ + "/" + detail::segment_file_name(no);
-    if (compressed) path = dir_ + "/" + detail::compressed_file_name(no);
+    std::string path;
     rep.offset = 0;
     rep.in_last_segment = i + 1 == last;
     mapped_file m;
     m.env = env_;
-    auto fd = env_->open(path, false, false);
-    if (!fd && !compressed) {
-      // Compressed by the writer since open(): the .evz replaced the .evl.
-      const std::string evz = dir_ + "/" + detail::compressed_file_name(no);
-      if (auto zfd = env_->open(evz, false, false)) {
-        fd = zfd;
-        path = evz;
-        compressed = true;
-      }
-    }
+    auto fd = open_segment(segments_[i], path, compressed);
     rep.file = path;
     if (!fd && !have_prev) continue;  // the oldest, deleted by retention since open()
     if (!fd) {
@@ -228,15 +218,10 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
     if (from_seq > h.base_seq && i + 1 < last) {
       segment_header nh{};
       const seg_file& nf = segments_[i + 1];
-      const std::string next =
-          dir_ + "/" +
-          (nf.compressed ? detail::compressed_file_name(nf.no) : detail::segment_file_name(nf.no));
+      std::string next;
+      bool next_compressed = false;
       bool skip = false;
-      auto nfd = env_->open(next, false, false);
-      if (!nfd && !nf.compressed) {
-        nfd = env_->open(dir_ + "/" + detail::compressed_file_name(nf.no), false, false);
-      }
-      if (nfd) {
+      if (auto nfd = open_segment(nf, next, next_compressed)) {
         auto nsize = env_->file_size(*nfd);
         skip = nsize && *nsize >= sizeof(nh) && env_->read_at(*nfd, 0, &nh, sizeof(nh)).is_ok() &&
                detail::check_header(nh, std::max(*nsize, nh.capacity), log_id_) ==
@@ -327,22 +312,30 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
   return rep;
 }
 
+result<int> log_reader::open_segment(const seg_file& f, std::string& path, bool& compressed) const {
+  compressed = f.compressed;
+  path = dir_ + "/" +
+         (compressed ? detail::compressed_file_name(f.no) : detail::segment_file_name(f.no));
+  auto fd = env_->open(path, false, false);
+  if (!fd && !compressed) {
+    // Compressed by the writer since open(): the .evz replaced the .evl.
+    const std::string evz = dir_ + "/" + detail::compressed_file_name(f.no);
+    if (auto zfd = env_->open(evz, false, false)) {
+      path = evz;
+      compressed = true;
+      return zfd;
+    }
+  }
+  return fd;
+}
+
 std::vector<segment_info> log_reader::segments() const {
   std::vector<segment_info> out;
   for (const seg_file& f : segments_) {
     segment_info si;
     si.no = f.no;
-    si.compressed = f.compressed;
-    si.file = dir_ + "/" +
-              (f.compressed ? detail::compressed_file_name(f.no) : detail::segment_file_name(f.no));
     si.problem = log_problem::not_a_log;
-    auto fd = env_->open(si.file, false, false);
-    if (!fd && !f.compressed) {  // compressed since open()
-      si.compressed = true;
-      si.file = dir_ + "/" + detail::compressed_file_name(f.no);
-      fd = env_->open(si.file, false, false);
-    }
-    if (fd) {
+    if (auto fd = open_segment(f, si.file, si.compressed)) {
       auto size = env_->file_size(*fd);
       if (size) si.file_size = *size;
       if (size && *size >= sizeof(si.header) &&

@@ -1,5 +1,6 @@
 #include "eventlog/segment.h"
 
+#include <time.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -56,6 +57,12 @@ std::vector<segment_file> list_segments(const std::vector<std::string>& names) {
   out.reserve(by_no.size());
   for (const auto& [no, f] : by_no) out.push_back(f);
   return out;
+}
+
+std::int64_t wall_clock_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 std::uint64_t header_checksum(const segment_header& h) noexcept {

@@ -31,6 +31,9 @@ struct segment_file {
 // The segments among the names in <dir>/seg, ascending.
 std::vector<segment_file> list_segments(const std::vector<std::string>& names);
 
+// CLOCK_REALTIME in ns (vDSO: no system call): segment and snapshot timestamps.
+std::int64_t wall_clock_ns() noexcept;
+
 std::uint64_t header_checksum(const segment_header& h) noexcept;
 // XXH3-64 of the frame's bytes [16, len) seeded with salt ^ (its first 8 bytes): everything but
 // the checksum field. `frame` holds `len` bytes and its len field already says `len`.

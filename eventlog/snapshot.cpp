@@ -1,4 +1,3 @@
-#include <lz4.h>
 #include <time.h>
 #include <xxhash.h>
 
@@ -6,7 +5,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "eventlog/compress.h"
 #include "eventlog/meta.h"
+#include "eventlog/segment.h"
 
 #include <keel/eventlog/format.h>
 #include <keel/eventlog/log.h>
@@ -50,23 +51,6 @@ bool parse_snapshot_file_name(const std::string& n, std::uint64_t& covers_seq) {
   }
   covers_seq = v;
   return true;
-}
-
-std::int64_t wall_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-std::uint64_t header_and_index_hash(const snapshot_header& h, const void* index,
-                                    std::size_t index_bytes) {
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  XXH3_64bits_update(st, &h, offsetof(snapshot_header, xxh3));
-  XXH3_64bits_update(st, index, index_bytes);
-  const std::uint64_t v = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  return v;
 }
 
 snapshot_info info_of(const snapshot_header& h, std::string file, std::uint64_t size) {
@@ -182,28 +166,21 @@ result<snapshot_info> snapshot_store::save(std::uint64_t scope, std::uint64_t co
   h.scope = scope;
   h.covers_seq = covers_seq;
   h.covers_actor_seq = covers_actor_seq;
-  h.ts_ns = wall_ns();
+  h.ts_ns = detail::wall_clock_ns();
   h.raw_size = state.size();
   h.state_hash = XXH3_64bits(state.data(), state.size());
   std::memcpy(h.log_id, log_id_, sizeof(h.log_id));
-  std::vector<compressed_block> index;
-  std::vector<char> data;
+  detail::lz4_blocks blocks;
   const char* raw = reinterpret_cast<const char*>(state.data());
   for (std::size_t at = 0; at < state.size(); at += opt_.block_size) {
-    const int n = static_cast<int>(std::min<std::size_t>(opt_.block_size, state.size() - at));
-    const int bound = LZ4_compressBound(n);
-    const std::size_t used = data.size();
-    data.resize(used + static_cast<std::size_t>(bound));
-    const int c = LZ4_compress_default(raw + at, data.data() + used, n, bound);
-    data.resize(used + static_cast<std::size_t>(c));
-    compressed_block b{};
-    b.compressed_size = static_cast<std::uint32_t>(c);
-    b.raw_size = static_cast<std::uint32_t>(n);
-    b.xxh3 = XXH3_64bits(data.data() + used, static_cast<std::size_t>(c));
-    index.push_back(b);
+    detail::add_lz4_block(blocks, raw + at,
+                          std::min<std::size_t>(opt_.block_size, state.size() - at), 0);
   }
+  const std::vector<compressed_block>& index = blocks.index;
+  const std::vector<char>& data = blocks.data;
   h.block_count = static_cast<std::uint32_t>(index.size());
-  h.xxh3 = header_and_index_hash(h, index.data(), index.size() * sizeof(compressed_block));
+  h.xxh3 = detail::header_and_index_hash(&h, offsetof(snapshot_header, xxh3), index.data(),
+                                         index.size() * sizeof(compressed_block));
 
   const std::string path = sdir + "/" + snapshot_file_name(covers_seq);
   const std::string tmp = path + ".tmp";
@@ -311,7 +288,8 @@ result<loaded_snapshot> snapshot_store::read_file(const std::string& path, io_en
   }
   const std::size_t index_bytes = std::size_t{h.block_count} * sizeof(compressed_block);
   if (bytes.size() < sizeof(h) + index_bytes) return bad("truncated index");
-  if (header_and_index_hash(h, bytes.data() + sizeof(h), index_bytes) != h.xxh3) {
+  if (detail::header_and_index_hash(&h, offsetof(snapshot_header, xxh3), bytes.data() + sizeof(h),
+                                    index_bytes) != h.xxh3) {
     return bad("header checksum mismatch");
   }
   if (h.block_size == 0 || h.block_size > (64u << 20) ||
@@ -322,27 +300,12 @@ result<loaded_snapshot> snapshot_store::read_file(const std::string& path, io_en
   out.info = info_of(h, path, bytes.size());
   std::memcpy(out.log_id, h.log_id, sizeof(out.log_id));
   out.state.resize(h.raw_size);
-  std::size_t at = sizeof(h) + index_bytes;
-  std::size_t filled = 0;
-  for (std::uint32_t i = 0; i < h.block_count; ++i) {
-    compressed_block b{};
-    std::memcpy(&b, bytes.data() + sizeof(h) + i * sizeof(b), sizeof(b));
-    const std::string block = "block " + std::to_string(i) + " at offset " + std::to_string(at);
-    if (b.compressed_size > bytes.size() - at || b.raw_size > h.block_size ||
-        b.raw_size > out.state.size() - filled) {
-      return bad(block + ": sizes out of range (truncated?)");
-    }
-    if (XXH3_64bits(bytes.data() + at, b.compressed_size) != b.xxh3) {
-      return bad(block + ": checksum mismatch");
-    }
-    const int n =
-        LZ4_decompress_safe(bytes.data() + at, reinterpret_cast<char*>(out.state.data()) + filled,
-                            static_cast<int>(b.compressed_size), static_cast<int>(b.raw_size));
-    if (n != static_cast<int>(b.raw_size)) return bad(block + ": does not decompress");
-    at += b.compressed_size;
-    filled += b.raw_size;
+  if (status restored = detail::restore_lz4_blocks(
+          bytes, sizeof(h), h.block_count, h.block_size,
+          std::span<char>(reinterpret_cast<char*>(out.state.data()), out.state.size()), path);
+      !restored) {
+    return restored;
   }
-  if (filled != h.raw_size) return bad("the blocks do not add up to the state's size");
   if (XXH3_64bits(out.state.data(), out.state.size()) != h.state_hash) {
     return bad("the state does not match its hash");
   }

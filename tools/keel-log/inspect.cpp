@@ -26,12 +26,6 @@ std::string utc(std::int64_t ns) {
   return buf;
 }
 
-std::string hex_id(const std::uint8_t* id) {
-  char buf[40];
-  for (int i = 0; i < 16; ++i) std::snprintf(buf + 2 * i, 3, "%02x", id[i]);
-  return buf;
-}
-
 }  // namespace
 
 // Whether a writer holds the log's LOCK (a probe with a non-blocking flock of our own).
@@ -70,7 +64,7 @@ int cmd_info(context& c, const std::string& dir) {
     last = &s;
   }
   c.out << "log:        " << dir << "\n";
-  c.out << "log id:     " << hex_id(reader->log_id()) << "\n";
+  c.out << "log id:     " << hex(std::as_bytes(std::span(reader->log_id(), 16)), 16) << "\n";
   c.out << "created:    " << utc(reader->created_ns()) << "\n";
   c.out << "format:     version " << el::k_format_version << "\n";
   if (last == nullptr) {

@@ -11,25 +11,6 @@ namespace keel::tools::detail {
 namespace el = keel::eventlog;
 namespace {
 
-std::string hex(std::span<const std::byte> bytes, std::size_t max) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s;
-  const std::size_t n = std::min(bytes.size(), max);
-  s.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto b = static_cast<unsigned>(bytes[i]);
-    s += digits[b >> 4];
-    s += digits[b & 15];
-  }
-  return s;
-}
-
-std::string hex64(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "0x%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 // A JSON string literal (the names printed are identifiers, but nothing is assumed).
 std::string quoted(std::string_view s) {
   std::string q = "\"";
@@ -80,6 +61,26 @@ std::int64_t now_ns() {
 }
 
 }  // namespace
+
+std::string hex(std::span<const std::byte> bytes, std::size_t max) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s;
+  const std::size_t n = std::min(bytes.size(), max);
+  s.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto b = static_cast<unsigned>(bytes[i]);
+    s += digits[b >> 4];
+    s += digits[b & 15];
+  }
+  return s;
+}
+
+std::string hex64(std::uint64_t v, bool prefix) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), prefix ? "0x%016llx" : "%016llx",
+                static_cast<unsigned long long>(v));
+  return buf;
+}
 
 bool record_filter::matches(const el::frame_header& h) const noexcept {
   if (h.seq < from_seq || h.seq > to_seq) return false;

@@ -27,12 +27,6 @@ std::vector<std::string> snapshot_files(const std::string& dir) {
   return out;
 }
 
-std::string hex64(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 }  // namespace
 
 int cmd_snapshot_ls(context& c, const std::string& dir) {
@@ -60,7 +54,7 @@ int cmd_snapshot_ls(context& c, const std::string& dir) {
                   static_cast<unsigned long long>(s->info.covers_actor_seq),
                   static_cast<unsigned long long>(s->info.raw_size),
                   static_cast<unsigned long long>(s->info.file_size),
-                  hex64(s->info.state_hash).c_str());
+                  hex64(s->info.state_hash, false).c_str());
     c.out << line;
   }
   return rc;
@@ -73,18 +67,13 @@ int cmd_snapshot_show(context& c, const std::string& file) {
     return s.error().code() == errc::corrupt ? k_exit_corrupt : k_exit_io;
   }
   c.out << "file:             " << file << "\n";
-  c.out << "scope:            " << s->info.scope << " (0x" << hex64(s->info.scope) << ")\n";
+  c.out << "scope:            " << s->info.scope << " (" << hex64(s->info.scope) << ")\n";
   c.out << "covers seq:       " << s->info.covers_seq << "\n";
   c.out << "covers actor seq: " << s->info.covers_actor_seq << "\n";
   c.out << "taken at:         " << s->info.ts_ns << " ns\n";
   c.out << "state:            " << s->info.raw_size << " bytes, " << s->info.file_size
-        << " in the file, hash " << hex64(s->info.state_hash) << " (verified)\n";
-  c.out << "first bytes:      ";
-  static constexpr char digits[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < s->state.size() && i < 64; ++i) {
-    const auto b = static_cast<unsigned>(s->state[i]);
-    c.out << digits[b >> 4] << digits[b & 15];
-  }
+        << " in the file, hash " << hex64(s->info.state_hash, false) << " (verified)\n";
+  c.out << "first bytes:      " << hex(s->state, 64);
   c.out << (s->state.size() > 64 ? "..." : "") << "\n";
   return k_exit_ok;
 }

@@ -48,6 +48,9 @@ result<record_filter> make_filter(const filter_args& a, const type_registry& typ
 std::string format_text(const eventlog::record_view& r, const type_registry& types);
 std::string format_json(const eventlog::record_view& r, const type_registry& types);
 std::string payload_type_name(std::uint64_t id, const type_registry& types);
+// Lower-case hex: the first `max` bytes, and a u64 as 0x + 16 digits (`prefix` false: no 0x).
+std::string hex(std::span<const std::byte> bytes, std::size_t max);
+std::string hex64(std::uint64_t v, bool prefix = true);
 
 // A progress bar on stderr, redrawn at most ten times a second; cleared by done().
 class progress_bar {

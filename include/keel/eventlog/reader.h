@@ -116,6 +116,9 @@ class log_reader {
     bool compressed = false;
   };
   std::vector<seg_file> segments_;  // ascending
+  // Opens segment `f` read-only, following a .evl that became a .evz since open(); sets the
+  // path opened and whether it is compressed.
+  result<int> open_segment(const seg_file& f, std::string& path, bool& compressed) const;
 };
 
 }  // namespace keel::eventlog
