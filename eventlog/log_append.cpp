@@ -128,7 +128,13 @@ void event_log::impl::roll(log_segment* s, std::uint64_t off, std::uint64_t ordi
        ++spins) {
     if (failed_.load(std::memory_order_relaxed)) return;  // the waiters see it too
     if (spare_failed_.load(std::memory_order_acquire)) {
-      fail(spare_error_);  // (rare path: fail() takes a lock)
+      status why;
+      {
+        std::lock_guard<std::mutex> lock(fail_mu_);  // (rare path: locks are fine here)
+        why = spare_error_;
+      }
+      fail(why);
+      report_failure();
       return;
     }
     if (spins < 64) {

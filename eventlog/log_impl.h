@@ -79,7 +79,11 @@ class event_log::impl {
   status sync_locked(std::uint64_t& durable);  // mu_ held
   void request_sync() noexcept;
   status wait_durable(std::uint64_t seq);
+  // Records the first failure (appends and syncs then return log_failed). The sink is told, and
+  // wait_durable()'s waiters woken, by report_failure(), which the callers of fail() run once
+  // they hold none of the log's locks: a sink may call sync() or failure().
   void fail(status why);
+  void report_failure();
   void start_thread();
   void stop_thread();
 
@@ -114,10 +118,13 @@ class event_log::impl {
   alignas(64) std::atomic<log_segment*> active_{nullptr};
   std::atomic<log_segment*> spare_{nullptr};
   std::atomic<bool> failed_{false};
-  // Set (release) when the log's thread could not prepare the spare; spare_error_ is written
-  // before and never again. The roll that needs the spare then fails the log with it.
+  // Set (release) while the log's thread cannot prepare the spare (it tries again each round and
+  // clears it when it can); spare_error_ (fail_mu_) says why. A roll that needs the spare then
+  // fails the log with it.
   std::atomic<bool> spare_failed_{false};
   status spare_error_;
+  std::atomic<bool> failure_told_{false};      // report_failure() has begun telling the sink
+  std::atomic<bool> failure_reported_{false};  // ... and has told it
   alignas(64) std::atomic<std::uint64_t> durable_seq_{0};
   // Bumped by each roll; with sync_requested_ and stopping_, what wakes the log's thread
   // (wake_mu_ and wake_cv_; the writers of these flags notify under wake_mu_).
@@ -128,7 +135,7 @@ class event_log::impl {
   std::atomic<bool> floor_set_{false};  // set_retention_floor() was called
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
-  // wait_durable() sleeps on durable_cv_; sync() notifies it, as does fail().
+  // wait_durable() sleeps on durable_cv_; sync() notifies it, as does report_failure().
   std::mutex durable_mu_;
   std::condition_variable durable_cv_;
 

@@ -8,6 +8,7 @@
 #include "eventlog/compress.h"
 #include "eventlog/log_impl.h"
 #include "eventlog/meta.h"
+#include "eventlog/scan_frames.h"
 
 namespace keel::eventlog {
 namespace {
@@ -34,6 +35,34 @@ void read_boot_id(std::uint8_t out[16]) {
     out[k++] = static_cast<std::uint8_t>(hi * 16 + lo);
     ++i;
   }
+}
+
+// A sealed segment that an earlier writer never synced (its header's `durable` says so) may have
+// lost pages with the machine: every frame is checked, and the segment synced. corrupt names the
+// damage; other errors are the file's.
+status verify_unsynced(io_env& env, const std::string& path, const segment_header& h) {
+  auto fd = env.open(path, false, false);
+  if (!fd) return fd.error();
+  auto mem = env.map(*fd, h.capacity, false);
+  if (!mem) {
+    (void)env.close(*fd);
+    return mem.error();
+  }
+  const char* base = static_cast<const char*>(*mem);
+  const detail::scan_result r = detail::scan_frames(
+      base, h.capacity, h.salt, 0, [](const frame_header&, std::uint64_t) { return true; },
+      [](std::uint64_t, std::uint64_t) {});
+  (void)env.unmap(*mem, h.capacity);
+  status st = env.fdatasync(*fd);
+  (void)env.close(*fd);
+  if (!st) return st;
+  if (r.stop != detail::scan_end::clean || r.end < h.sealed_end || r.records != h.record_count) {
+    return corrupt(path + ": sealed segment never synced, and damaged at offset " +
+                   std::to_string(r.stop_offset) + " (" + std::string(detail::to_string(r.stop)) +
+                   ", " + std::to_string(r.records) + " of " + std::to_string(h.record_count) +
+                   " records valid; lost with the machine before a sync?)");
+  }
+  return status();
 }
 
 }  // namespace
@@ -186,35 +215,48 @@ status event_log::impl::open() {
 
   // A crash soon after rolls can leave claims in flight in the segments rolled away and not yet
   // sealed (the log's thread seals a segment once its claims are committed): repair each of
-  // them, oldest first, and seal it; then the last one, where appending resumes.
-  if (header_files.back().compressed) {
-    return corrupt(dir_ + "/" + header_files.back().rel() +
-                   ": the newest segment is compressed (it must be the active one)");
-  }
-  std::size_t first_unsealed = headers.size() - 1;
+  // them, oldest first, and seal it; then the last one, where appending resumes. When even the
+  // newest is sealed (the segment after it was lost before its activation reached the disk, or
+  // removed by hand), every segment is kept as it is and a new one follows.
+  const bool newest_sealed = headers.back().sealed_end != 0;
+  std::size_t first_unsealed = newest_sealed ? headers.size() : headers.size() - 1;
   while (first_unsealed > 0 && headers[first_unsealed - 1].sealed_end == 0) --first_unsealed;
   // The sealed ones, for retention. Those that an earlier writer never synced (their `durable`
-  // field says so) are synced now, so that durable_seq() starts true.
+  // field says so) are checked and synced now, so that durable_seq() starts true.
   for (std::size_t i = 0; i < first_unsealed; ++i) {
     const segment_header& h = headers[i];
     retained_segment r;
     r.no = h.segment_no;
     r.end_seq = h.base_seq + h.record_count;
     r.bytes = header_sizes[i];
-    r.created_ns = headers[i + 1].created_ns;  // when it was rolled
+    // When it was rolled: the next segment's creation (the newest: now, which keeps it longest).
+    r.created_ns = i + 1 < headers.size() ? headers[i + 1].created_ns : detail::wall_clock_ns();
     r.compressed = header_files[i].compressed;
     r.synced = r.compressed || h.durable >= h.capacity;
+    bool damaged = false;
     if (!r.synced) {
       const std::string path = dir_ + "/" + detail::segment_file_name(h.segment_no);
-      auto fd = env_->open(path, false, false);
-      if (!fd) return fd.error();
-      status st = env_->fdatasync(*fd);
-      (void)env_->close(*fd);
-      if (!st) return st;
+      if (status st = verify_unsynced(*env_, path, h); st.code() == errc::corrupt) {
+        recovery_.damaged.emplace_back(st.message());
+        warn(st);
+        damaged = true;
+      } else if (!st) {
+        return st;
+      }
       r.synced = true;
     }
     retained_.push_back(r);
-    if (!r.compressed) queue_compression(r.no);  // a backlog an earlier writer left
+    if (!r.compressed && !damaged) queue_compression(r.no);  // a backlog an earlier writer left
+  }
+  if (newest_sealed) {
+    const segment_header& last = headers.back();
+    if (status st = prepare_spare(); !st) return st;
+    log_segment* s = spare_.exchange(nullptr, std::memory_order_acq_rel);
+    const std::uint64_t base_seq = last.base_seq + last.record_count;
+    activate(s, base_seq, last.salt);
+    active_.store(s, std::memory_order_release);
+    durable_seq_.store(base_seq, std::memory_order_release);
+    return status();
   }
   for (std::size_t i = first_unsealed; i + 1 < headers.size(); ++i) {
     std::uint64_t ordinals = 0;

@@ -249,13 +249,18 @@ status event_log::impl::sync_locked(std::uint64_t& durable) {
 }
 
 status event_log::impl::sync() {
+  status st;
   std::uint64_t durable = 0;
   bool advanced = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (status st = sync_locked(durable); !st) return st;
-    advanced = durable > durable_seq_.load(std::memory_order_relaxed);
+    st = sync_locked(durable);
+    advanced = st && durable > durable_seq_.load(std::memory_order_relaxed);
     if (advanced) durable_seq_.store(durable, std::memory_order_release);
+  }
+  if (!st) {
+    report_failure();  // outside mu_: the sink may call the log
+    return st;
   }
   if (advanced) {
     { std::lock_guard<std::mutex> lock(durable_mu_); }
@@ -291,17 +296,26 @@ status event_log::impl::wait_durable(std::uint64_t seq) {
   }
   request_sync();
   std::unique_lock<std::mutex> lock(durable_mu_);
-  durable_cv_.wait(lock, [&] { return done() || failed_.load(std::memory_order_acquire); });
+  durable_cv_.wait(lock,
+                   [&] { return done() || failure_reported_.load(std::memory_order_acquire); });
   if (done()) return status();
   return status(errc::log_failed, "the event log failed before the record was durable");
 }
 
 void event_log::impl::fail(status why) {
+  std::lock_guard<std::mutex> lock(fail_mu_);
+  if (failed_.load(std::memory_order_relaxed)) return;
+  failure_ = why;
+  failed_.store(true, std::memory_order_release);
+}
+
+void event_log::impl::report_failure() {
+  if (!failed_.load(std::memory_order_acquire)) return;
+  if (failure_told_.exchange(true, std::memory_order_acq_rel)) return;
+  status why;
   {
     std::lock_guard<std::mutex> lock(fail_mu_);
-    if (failed_.load(std::memory_order_relaxed)) return;
-    failure_ = why;
-    failed_.store(true, std::memory_order_release);
+    why = failure_;
   }
   if (opt_.on_failure) {
     try {
@@ -311,6 +325,7 @@ void event_log::impl::fail(status why) {
     }
   }
   // Then the waiters: wait_durable() returns log_failed once the sink has been told.
+  failure_reported_.store(true, std::memory_order_release);
   { std::lock_guard<std::mutex> lock(durable_mu_); }
   durable_cv_.notify_all();
 }
@@ -343,19 +358,27 @@ void event_log::impl::start_thread() {
         }
         roll_by_age();
         apply_retention();
+        // A spare that could not be made (no space, say) is tried again each round, so that
+        // room freed before the next roll saves the log; a roll that finds none fails it.
         if (spare_.load(std::memory_order_acquire) == nullptr &&
-            !spare_failed_.load(std::memory_order_acquire) &&
             !failed_.load(std::memory_order_acquire)) {
           if (status st = prepare_spare(); !st) {
-            spare_error_ = st;
-            spare_failed_.store(true, std::memory_order_release);  // the next roll fails the log
+            {
+              std::lock_guard<std::mutex> fl(fail_mu_);
+              spare_error_ = st;
+            }
+            spare_failed_.store(true, std::memory_order_release);
+          } else {
+            spare_failed_.store(false, std::memory_order_release);
           }
         }
       }
+      report_failure();  // outside mu_ (a failure met in this round)
       if (syncs) {
         const bool asked = sync_requested_.exchange(false, std::memory_order_acq_rel);
         if (asked || clock::now() >= next_sync) {
-          // A failure is final and reported by fail(). Nothing new: no system call.
+          // A failure is final and reported by report_failure(). Nothing new: no system
+          // call.
           if (next_seq() > durable_seq_.load(std::memory_order_acquire)) (void)sync();
           next_sync = clock::now() + opt_.sync_interval;
         }
@@ -366,9 +389,13 @@ void event_log::impl::start_thread() {
                roll_epoch_.load(std::memory_order_acquire) != seen ||
                sync_requested_.load(std::memory_order_acquire);
       };
-      if (syncs || housekeeping) {
+      const bool retry_spare =
+          spare_failed_.load(std::memory_order_acquire) && !failed_.load(std::memory_order_acquire);
+      if (syncs || housekeeping || retry_spare) {
         auto until = syncs ? next_sync : clock::now() + std::chrono::seconds(1);
-        if (housekeeping) until = std::min(until, clock::now() + std::chrono::seconds(1));
+        if (housekeeping || retry_spare) {
+          until = std::min(until, clock::now() + std::chrono::seconds(1));
+        }
         wake_cv_.wait_until(lock, until, woken);
       } else {
         wake_cv_.wait(lock, woken);

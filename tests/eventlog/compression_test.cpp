@@ -132,6 +132,33 @@ TEST(eventlog_compression, sealed_segments_become_evz_files_that_read_back_the_s
   EXPECT_EQ(read_all(packed.log()).size(), 16010u);
 }
 
+TEST(eventlog_compression, a_log_whose_newest_segment_is_compressed_goes_on_in_a_new_one) {
+  temp_dir t;
+  std::uint64_t kept = 0;
+  {
+    auto log = el::event_log::open(t.log(), compressed()).value();
+    append_many(*log, 5000);
+    ASSERT_TRUE(eventually([&] { return files_with(t.log(), ".evz") >= 1; }));
+  }
+  // The segments after the first compressed one go (lost before their activation reached the
+  // disk, or removed by hand): the newest left is a sealed .evz.
+  for (const auto& e : fs::directory_iterator(t.log() + "/seg")) {
+    if (e.path().filename() != "00000000000000000000.evz") fs::remove(e.path());
+  }
+  kept = read_all(t.log()).size();
+  ASSERT_GT(kept, 0u);
+  auto again = el::event_log::open(t.log(), compressed());
+  ASSERT_TRUE(again.has_value()) << again.error();
+  EXPECT_EQ((*again)->next_seq(), kept + 1);
+  append_many(**again, 10, 7000);
+  again->reset();
+  el::scan_report rep;
+  const std::vector<copy> all = read_all(t.log(), &rep);
+  EXPECT_FALSE(rep.corrupt()) << rep.message();
+  ASSERT_EQ(all.size(), kept + 10);
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].h.seq, i + 1);
+}
+
 TEST(eventlog_compression, retention_deletes_compressed_segments) {
   temp_dir t;
   el::log_options o = compressed();

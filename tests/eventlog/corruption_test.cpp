@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "eventlog/log_fixture.h"
@@ -216,6 +218,66 @@ TEST(eventlogcorruption, claims_a_killed_writer_left_are_stepped_over_by_recover
   });
   EXPECT_EQ(rep.problem, el::log_problem::none) << rep.message();
   EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 3, 4, 6, 8, 9, 10, 11}));
+}
+
+TEST(eventlogcorruption, a_sealed_segment_never_synced_is_checked_when_the_writer_reopens) {
+  temp_dir t;
+  {
+    auto log = el::event_log::open(t.log(), small()).value();  // page_cache: never synced
+    for (std::uint32_t i = 0; i < 6'000; ++i) {
+      std::vector<std::byte> p(200, static_cast<std::byte>(i));
+      el::record_in r;
+      r.actor_id = i;
+      r.payload = p;
+      ASSERT_TRUE(log->append(r).has_value());
+    }
+    // The log's thread seals the first segment in the background.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      el::segment_header h{};
+      const std::vector<char> img = read_file(t.seg(0));
+      std::memcpy(&h, img.data(), sizeof(h));
+      if (h.sealed_end != 0) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  const std::vector<char> seg0 = read_file(t.seg(0));
+  el::segment_header h{};
+  std::memcpy(&h, seg0.data(), sizeof(h));
+  ASSERT_LT(h.durable, h.capacity);
+  temp_dir intact;
+  std::filesystem::copy(t.log(), intact.log(), std::filesystem::copy_options::recursive);
+  // Pages lost with the machine: the writer names the damage instead of trusting the header,
+  // and goes on (the records after the damage are lost; refusing to open would not save them).
+  std::vector<char> bad = seg0;
+  const std::vector<frame_pos> frames = frames_of(seg0);
+  std::memset(bad.data() + frames[50].off, 0, 4096);
+  write_file(t.seg(0), bad);
+  std::vector<std::string> warnings;
+  el::log_options o = small();
+  o.on_warning = [&](const keel::status& st) { warnings.emplace_back(st.message()); };
+  {
+    auto reopened = el::event_log::open(t.log(), o);
+    ASSERT_TRUE(reopened.has_value()) << reopened.error();
+    const el::recovery_report& rec = (*reopened)->recovery();
+    ASSERT_EQ(rec.damaged.size(), 1u);
+    const std::string& why = rec.damaged.front();
+    EXPECT_NE(why.find("never synced"), std::string::npos) << why;
+    EXPECT_NE(why.find("offset " + std::to_string(frames[50].off)), std::string::npos) << why;
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings.front(), why);
+  }
+  el::scan_report rep;
+  auto reader = el::log_reader::open(t.log()).value();
+  rep = reader.scan([](const el::record_view&) { return true; });
+  EXPECT_TRUE(rep.corrupt());  // the reader names it too
+  EXPECT_EQ(rep.offset, frames[50].off);
+  // Intact, it is checked, synced and trusted.
+  auto good = el::event_log::open(intact.log(), small());
+  ASSERT_TRUE(good.has_value()) << good.error();
+  EXPECT_TRUE((*good)->recovery().damaged.empty());
+  EXPECT_EQ((*good)->next_seq(), 6'001u);
 }
 
 TEST(eventlogcorruption, every_bad_file_gets_its_own_located_error) {

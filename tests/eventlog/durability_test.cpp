@@ -153,14 +153,19 @@ TEST(eventlog_durability, an_eio_met_by_the_logs_thread_fails_the_log_waiters_an
   temp_dir t;
   fault_env env;
   std::atomic<int> told{0};
+  std::atomic<el::event_log*> opened{nullptr};
   el::log_options o = el::testing::small_segments();
   o.env = &env;
   o.mode = el::durability::group_commit;
   o.on_failure = [&](const keel::status& st) {
     EXPECT_EQ(st.code(), errc::io_error);
+    // The sink may call the log: it is told outside the log's locks.
+    EXPECT_EQ(opened.load()->sync().code(), errc::log_failed);
+    EXPECT_EQ(opened.load()->failure().code(), errc::io_error);
     told.fetch_add(1);
   };
   auto log = el::event_log::open(t.log(), o).value();
+  opened.store(log.get());
   std::vector<std::byte> p(64, std::byte{3});
   const std::uint64_t ok = log->append(message(p)).value();
   ASSERT_TRUE(log->wait_durable(ok));
@@ -176,6 +181,31 @@ TEST(eventlog_durability, an_eio_met_by_the_logs_thread_fails_the_log_waiters_an
   const int calls = env.calls(fault_env::op::fdatasync);
   EXPECT_EQ(log->wait_durable(seq).code(), errc::log_failed);
   EXPECT_EQ(env.calls(fault_env::op::fdatasync), calls);
+}
+
+TEST(eventlog_durability, a_spare_that_could_not_be_made_is_tried_again) {
+  temp_dir t;
+  fault_env env;
+  el::log_options o = el::testing::small_segments();
+  o.env = &env;
+  o.compression_level = 0;
+  auto log = el::event_log::open(t.log(), o).value();
+  ASSERT_TRUE(eventually([&] { return segment_files(t.log()) == 2; }));  // active and spare
+  env.set_free_space(4096);
+  // Past one roll: the spare it used cannot be replaced while the disk is full.
+  std::vector<std::byte> big(1000, std::byte{7});
+  for (int i = 0; i < 1200; ++i) ASSERT_TRUE(log->append(message(big)).has_value());
+  const int tries = env.calls(fault_env::op::free_space);
+  ASSERT_TRUE(eventually([&] { return env.calls(fault_env::op::free_space) >= tries + 2; }));
+  EXPECT_EQ(segment_files(t.log()), 2u);  // two segments, no spare
+  EXPECT_TRUE(log->failure()) << log->failure();
+  env.set_free_space(0);  // room again: the next try makes the spare, before the next roll
+  ASSERT_TRUE(eventually([&] { return segment_files(t.log()) == 3; }));
+  for (int i = 0; i < 1200; ++i) ASSERT_TRUE(log->append(message(big)).has_value());
+  EXPECT_TRUE(log->failure()) << log->failure();
+  el::scan_report rep;
+  EXPECT_EQ(seqs(t.log(), &rep).size(), 2400u);
+  EXPECT_FALSE(rep.corrupt()) << rep.message();
 }
 
 TEST(eventlog_durability, roll_after_rolls_an_old_segment_that_holds_records) {

@@ -39,6 +39,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <keel/base/result.h>
 #include <keel/eventlog/format.h>
@@ -117,6 +118,10 @@ struct recovery_report {
   std::uint64_t zeroed_bytes = 0;    // torn tail cleared after the last valid frame
   std::uint64_t spares_removed = 0;  // prepared segments never used
   bool created = false;              // the log did not exist and was created
+  // Sealed segments that an earlier writer never synced and that do not verify (pages lost with
+  // the machine), each named with the offset of the damage; also told to on_warning. Their
+  // records from there on are lost; readers and keel-log verify stop there too.
+  std::vector<std::string> damaged;
 };
 
 class event_log {
