@@ -96,18 +96,20 @@ void journal::failed(const status& why) {
 }
 
 result<std::uint64_t> journal::read_events(
-    std::uint64_t persistence_id, std::uint64_t from_seq, std::uint32_t max,
+    std::uint64_t persistence_id, std::uint64_t from_seq, std::uint64_t until_seq,
+    std::uint32_t max,
     const std::function<void(const frame_header&, std::span<const std::byte>)>& visit) const {
+  if (from_seq >= until_seq) return 0;
   auto reader = log_reader::open(dir_);
   if (!reader) return reader.error();
   std::uint32_t n = 0;
-  std::uint64_t next = 0;
-  bool stopped = false;
+  std::uint64_t next = from_seq;  // the first record not yet looked at
+  bool full = false;
   const scan_report rep = reader->scan(
       [&](const record_view& r) {
+        if (r.header.seq >= until_seq) return false;
         if (n == max) {
-          next = r.header.seq;  // the first record of the next step
-          stopped = true;
+          full = true;
           return false;
         }
         if (r.header.type == static_cast<std::uint16_t>(record_type::event) &&
@@ -115,11 +117,26 @@ result<std::uint64_t> journal::read_events(
           visit(r.header, r.payload);
           ++n;
         }
+        next = r.header.seq + 1;
         return true;
       },
       from_seq);
   if (rep.corrupt()) return status(errc::corrupt, rep.message());
-  return stopped ? next : 0;
+  if (full) return next;
+  if (next < until_seq) {
+    // The end of what is committed, short of until_seq: a record below it is still being
+    // written by another thread (claims commit out of order), or sits in a segment rolled after
+    // the reader listed them. The next step reads on from it. Anything else there is damage,
+    // and a failed log will never finish the record.
+    const bool live_end = rep.problem == log_problem::none || rep.problem == log_problem::in_flight;
+    if (!live_end) return status(errc::corrupt, rep.message());
+    if (status f = log_->failure(); !f) {
+      return status(errc::log_failed, "the event log failed before record " + std::to_string(next) +
+                                          " was written: " + std::string(f.message()));
+    }
+    return next;
+  }
+  return 0;
 }
 
 }  // namespace keel::eventlog

@@ -252,3 +252,49 @@ TEST(event_sourced, a_failed_log_fails_the_actor_instead_of_applying) {
 }
 
 }  // namespace
+
+namespace {
+
+el::record_in event_of(std::uint64_t pid, const std::vector<std::byte>& payload) {
+  el::record_in r;
+  r.type = el::record_type::event;
+  r.actor_id = pid;
+  r.payload = payload;
+  return r;
+}
+
+// A recovery reads up to the log's next seq when it began; a record below it that is not yet
+// committed (another thread's claim, committed out of order) ends the step early instead of
+// ending the recovery, and a failed log that will never commit it is an error.
+TEST(event_sourced, recovery_waits_for_every_record_claimed_before_it_began) {
+  temp_dir d;
+  fault_env env;
+  auto j = el::journal::open(d.log(), options(el::durability::group_commit, &env)).value();
+  const std::vector<std::byte> p(8, std::byte{1});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(j->log().append(event_of(9, p)));  // seqs 1-3
+  ASSERT_TRUE(j->log().append(event_of(8, p)));                              // seq 4
+  const std::uint64_t until = j->log().next_seq() + 1;  // seq 5 is claimed, not yet written
+  std::vector<std::uint64_t> seen;
+  auto visit = [&](const el::frame_header& h, std::span<const std::byte>) {
+    seen.push_back(h.seq);
+  };
+  EXPECT_EQ(j->read_events(9, 1, until, 2, visit).value(), 3u);    // a full batch
+  EXPECT_EQ(j->read_events(9, 3, until, 100, visit).value(), 5u);  // not done: 5 is missing
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3}));
+  ASSERT_TRUE(j->log().append(event_of(9, p)));  // seq 5 commits
+  EXPECT_EQ(j->read_events(9, 5, until, 100, visit).value(), 0u);
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3, 5}));
+  EXPECT_EQ(j->read_events(9, until, until, 100, visit).value(), 0u);  // nothing to read
+  // A failed log will never write seq 7.
+  env.fail(fault_env::op::fdatasync);
+  const std::uint64_t last = j->log().append(event_of(9, p)).value();
+  EXPECT_FALSE(j->log().wait_durable(last));
+  auto r = j->read_events(9, last + 1, last + 2, 100, visit);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.code(), keel::errc::log_failed);
+  EXPECT_NE(r.error().message().find("before record " + std::to_string(last + 1)),
+            std::string_view::npos)
+      << r.error();
+}
+
+}  // namespace

@@ -102,6 +102,7 @@ class event_sourced_actor : public actor_base {
       }
     }
     recovering_ = true;
+    recover_until_ = journal_.log().next_seq();  // every event of ours was claimed before this
     (void)send_self_step();
   }
 
@@ -218,7 +219,7 @@ class event_sourced_actor : public actor_base {
     if (!recovering_) return;
     std::string error;
     auto next = journal_.read_events(
-        pid_, next_seq_, journal_.options().recovery_batch,
+        pid_, next_seq_, recover_until_, journal_.options().recovery_batch,
         [&](const frame_header& h, std::span<const std::byte> payload) {
           if (!error.empty()) return;
           if (h.payload_type != type_id_of<Event>()) {
@@ -276,9 +277,10 @@ class event_sourced_actor : public actor_base {
 
   journal& journal_;
   std::uint64_t pid_;
-  std::uint64_t next_seq_ = 1;     // recovery: where the next step reads from
-  std::uint64_t event_no_ = 0;     // the actor's own event count
-  std::uint64_t applied_seq_ = 0;  // the log seq of the last applied event
+  std::uint64_t next_seq_ = 1;       // recovery: where the next step reads from
+  std::uint64_t recover_until_ = 0;  // recovery: the log's next seq when it began
+  std::uint64_t event_no_ = 0;       // the actor's own event count
+  std::uint64_t applied_seq_ = 0;    // the log seq of the last applied event
   std::uint64_t snapshot_seq_ = 0;
   bool recovering_ = false;
   std::deque<pending> pending_;

@@ -52,10 +52,15 @@ class journal {
   void when_durable(std::uint64_t seq, std::function<void(const status&)> done);
 
   // One step of a recovery: calls visit(header, payload) for up to `max` EVENT records of
-  // `persistence_id` with seq >= from_seq, in order. Returns the seq to continue from, or 0
-  // when the log has no more. errc::corrupt if the log is damaged before its end.
+  // `persistence_id` with from_seq <= seq < until_seq, in order. `until_seq` is log().next_seq()
+  // when the recovery began: every record below it was claimed, and each is waited for, even
+  // one that another thread is still writing (the step then ends early; the next goes on from
+  // it). Returns the seq to continue from, or 0 once every record below until_seq was read.
+  // errc::corrupt if the log is damaged before its end; errc::log_failed if it failed with
+  // records below until_seq never written.
   result<std::uint64_t> read_events(
-      std::uint64_t persistence_id, std::uint64_t from_seq, std::uint32_t max,
+      std::uint64_t persistence_id, std::uint64_t from_seq, std::uint64_t until_seq,
+      std::uint32_t max,
       const std::function<void(const frame_header&, std::span<const std::byte>)>& visit) const;
 
  private:
