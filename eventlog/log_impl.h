@@ -11,9 +11,11 @@
 //    `roll_epoch_` (acquire).
 // 4. A rolled segment's frames stay mapped until it is sealed: sealing waits for every claim
 //    below its roll offset to commit, after which no append writes a frame there. Then
-//    release() unmaps it, all but the header page, which is replaced by an anonymous copy and
-//    kept until close: an appender that loaded `active_` before the roll may still fetch_add
-//    its tail word (and will find its claim past the end).
+//    release() unmaps it, all but the header page, which is replaced by an anonymous copy: an
+//    appender that loaded `active_` before the roll may still fetch_add its tail word (and will
+//    find its claim past the end). free_released() frees the page and the log_segment after
+//    release_grace, in ticks of the log's thread (rounds at least a second apart), so a stall
+//    of the whole process does not shorten it.
 // 5. `mu_` guards `segments_`, `retained_`, the spare's creation, sealing and sync(); append()
 //    never takes it. The log's thread runs its rounds under it.
 #pragma once
@@ -42,6 +44,7 @@ struct log_segment {
   std::int64_t created_ns = 0;           // likewise
   bool sealed = false;                   // mu_: sealed (its record count is final)
   bool released = false;                 // mu_: only the anonymous header page is left
+  std::uint64_t released_tick = 0;       // mu_: the log thread's tick at release
   std::uint64_t roll_offset = 0;         // set when rolled: where its last frame ends
   std::uint64_t roll_ordinal = 0;        // set when rolled: its record count
   std::uint64_t synced_offset = 0;       // sync(): frames below this are durable
@@ -93,6 +96,7 @@ class event_log::impl {
   void roll(log_segment* s, std::uint64_t off, std::uint64_t ordinal) noexcept;
   void seal(log_segment* s);     // the log's thread, mu_ held
   void release(log_segment* s);  // the log's thread, mu_ held
+  void free_released();          // the log's thread, mu_ held
   void roll_by_age();            // the log's thread, mu_ held
   void apply_retention();        // the log's thread, mu_ held
   void wake_thread() noexcept;
@@ -143,7 +147,8 @@ class event_log::impl {
   std::deque<std::unique_ptr<log_segment>> segments_;  // guarded by mu_ (see invariant 5)
   std::deque<retained_segment> retained_;              // sealed segments, oldest first (mu_)
   std::uint64_t next_segment_no_ = 0;                  // guarded by mu_
-  status failure_;                                     // guarded by fail_mu_
+  std::uint64_t ticks_ = 0;  // mu_: rounds of the log's thread at least a second apart
+  status failure_;           // guarded by fail_mu_
   std::mutex fail_mu_;
   std::thread thread_;
 

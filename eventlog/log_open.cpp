@@ -79,6 +79,8 @@ status log_options::validate() const {
   if (sync_interval < std::chrono::milliseconds(1) || sync_interval > std::chrono::hours(1))
     return bad("sync_interval", "must be between 1 ms and 1 h");
   if (roll_after.count() < 0) return bad("roll_after", "must not be negative");
+  if (release_grace < std::chrono::seconds(1) || release_grace > std::chrono::hours(1))
+    return bad("release_grace", "must be between 1 s and 1 h");
   if (retain_age.count() < 0) return bad("retain_age", "must not be negative");
   if (compression_level < 0 || compression_level > 12)
     return bad("compression_level", "must be between 0 (off) and 12");

@@ -144,8 +144,20 @@ void event_log::impl::release(log_segment* s) {
   (void)env_->close(s->fd);
   s->fd = -1;
   s->released = true;
+  s->released_tick = ticks_;
   retained_.push_back(r);
   queue_compression(r.no);
+}
+
+// Invariant 4: frees the header pages (and bookkeeping) of segments released release_grace
+// ticks ago.
+void event_log::impl::free_released() {
+  const auto grace = static_cast<std::uint64_t>(opt_.release_grace.count());
+  std::erase_if(segments_, [&](const std::unique_ptr<log_segment>& s) {
+    if (!s->released || ticks_ - s->released_tick < grace) return false;
+    (void)env_->unmap(s->base, k_header_size);
+    return true;
+  });
 }
 
 // roll_after: rolls the active segment when it is old enough and holds a record, by claiming
@@ -343,11 +355,18 @@ void event_log::impl::start_thread() {
     const bool syncs = opt_.mode != durability::page_cache;
     const bool housekeeping = opt_.roll_after.count() > 0 || opt_.retain_age.count() > 0;
     auto next_sync = clock::now() + opt_.sync_interval;
+    auto next_tick = clock::now() + std::chrono::seconds(1);
     std::uint64_t seen = roll_epoch_.load(std::memory_order_acquire);
     for (;;) {
+      bool holding_released = false;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_.load(std::memory_order_acquire)) return;
+        if (clock::now() >= next_tick) {
+          ++ticks_;
+          next_tick = clock::now() + std::chrono::seconds(1);
+        }
+        free_released();
         // Seal and release what was rolled since the last round, oldest first.
         log_segment* a = active_.load(std::memory_order_acquire);
         for (const auto& sp : segments_) {
@@ -372,6 +391,8 @@ void event_log::impl::start_thread() {
             spare_failed_.store(false, std::memory_order_release);
           }
         }
+        holding_released = std::any_of(segments_.begin(), segments_.end(),
+                                       [](const auto& s) { return s->released; });
       }
       report_failure();  // outside mu_ (a failure met in this round)
       if (syncs) {
@@ -391,9 +412,9 @@ void event_log::impl::start_thread() {
       };
       const bool retry_spare =
           spare_failed_.load(std::memory_order_acquire) && !failed_.load(std::memory_order_acquire);
-      if (syncs || housekeeping || retry_spare) {
+      if (syncs || housekeeping || retry_spare || holding_released) {
         auto until = syncs ? next_sync : clock::now() + std::chrono::seconds(1);
-        if (housekeeping || retry_spare) {
+        if (housekeeping || retry_spare || holding_released) {
           until = std::min(until, clock::now() + std::chrono::seconds(1));
         }
         wake_cv_.wait_until(lock, until, woken);

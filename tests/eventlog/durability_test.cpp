@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -60,6 +61,28 @@ std::size_t mapped_segments(const std::string& log) {
   std::size_t n = 0;
   while (std::getline(maps, line)) {
     if (line.find(log + "/seg/") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+// Private anonymous read-write mappings of one page: where released header pages live.
+std::size_t one_page_anonymous_mappings() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(maps, line)) {
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+    char perms[8] = {};
+    unsigned long long offset = 0;
+    char dev[16] = {};
+    unsigned long long inode = 0;
+    int used = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx %7s %llx %15s %llu %n", &lo, &hi, perms, &offset, dev,
+                    &inode, &used) < 6)
+      continue;
+    const bool no_path = static_cast<std::size_t>(used) >= line.size();
+    if (hi - lo == 4096 && std::string(perms) == "rw-p" && inode == 0 && no_path) ++n;
   }
   return n;
 }
@@ -323,6 +346,26 @@ TEST(eventlog_durability, sealed_segments_are_unmapped) {
   EXPECT_EQ(log->durable_seq(), log->next_seq());
 }
 
+TEST(eventlog_durability, released_header_pages_are_freed_after_the_grace) {
+  temp_dir t;
+  el::log_options o = el::testing::small_segments();
+  o.release_grace = 1s;
+  const std::size_t before = one_page_anonymous_mappings();
+  auto log = el::event_log::open(t.log(), o).value();
+  std::vector<std::byte> big(8000, std::byte{5});
+  for (int i = 0; i < 1200; ++i) ASSERT_TRUE(log->append(message(big)));  // about 10 segments
+  ASSERT_TRUE(eventually([&] { return mapped_segments(t.log()) <= 2; }));
+  // A long-lived log with roll_after would otherwise use one mapping per segment it ever rolled
+  // and run into vm.max_map_count.
+  EXPECT_TRUE(eventually([&] { return one_page_anonymous_mappings() <= before + 1; }))
+      << one_page_anonymous_mappings() << " one-page mappings, " << before << " before";
+  // Appends and syncs go on.
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(log->append(message(big)));
+  ASSERT_TRUE(log->sync());
+  EXPECT_EQ(log->durable_seq(), log->next_seq());
+  EXPECT_EQ(seqs(t.log()).size(), 1500u);
+}
+
 TEST(eventlog_durability, bad_durability_options_are_refused) {
   temp_dir t;
   el::log_options o = el::testing::small_segments();
@@ -334,6 +377,11 @@ TEST(eventlog_durability, bad_durability_options_are_refused) {
   o = el::testing::small_segments();
   o.retain_age = -1s;
   EXPECT_EQ(el::event_log::open(t.log(), o).error().code(), errc::invalid_config);
+  o = el::testing::small_segments();
+  o.release_grace = 0s;
+  const auto bad = el::event_log::open(t.log(), o);
+  EXPECT_EQ(bad.error().code(), errc::invalid_config);
+  EXPECT_NE(bad.error().message().find("release_grace"), std::string_view::npos);
 }
 
 }  // namespace

@@ -21,10 +21,11 @@
 // once; the log never retries a failed sync, because the kernel may have dropped the pages it
 // could not write.
 //
-// Segments roll by size (and, with roll_after, by age). A sealed segment's mapping is released
-// (only its 4 KiB header page stays mapped, as an anonymous copy, until close: a late appender
-// may still bump its tail word). Retention (retain_bytes, retain_age) deletes the oldest sealed
-// segments, never one that holds a record at or after retention_floor().
+// Segments roll by size (and, with roll_after, by age). A sealed segment's mapping is released:
+// only its 4 KiB header page stays mapped, as an anonymous copy, for release_grace (a late
+// appender may still bump its tail word), then it is freed too. Retention (retain_bytes,
+// retain_age) deletes the oldest sealed segments, never one that holds a record at or after
+// retention_floor().
 //
 // Thread safety: append(), sync(), request_sync(), wait_durable(), durable_seq(), next_seq(),
 // set_retention_floor() and failure() may be called from any number of threads at once. open()
@@ -66,6 +67,11 @@ struct log_options {
   std::chrono::milliseconds sync_interval{100};
   // Roll the active segment once it is this old and holds a record (0: roll by size only).
   std::chrono::seconds roll_after{0};
+  // How long a released segment's header page (and its bookkeeping) outlives the release: an
+  // appender that read the active segment just before a roll bumps that page's tail word, and
+  // must find it mapped. Counted in rounds of the log's thread at least a second apart, so time
+  // while the process is stopped does not count. 1 s to 1 h.
+  std::chrono::seconds release_grace{60};
   // Delete the oldest sealed segments while the log's segments take more than this many bytes
   // (0: no limit) or while they are older than retain_age (0: no limit). The active segment and
   // every segment at or after retention_floor() are kept whatever their size or age.
