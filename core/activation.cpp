@@ -93,6 +93,24 @@ deliver_event delivered(actor_cell* c, std::uint32_t gen, const envelope* e, con
   ev.actor = b;
   return ev;
 }
+
+// A reply or an ask's timeout that runs one of `c`'s ask continuations is an input too (replay
+// serves it from the log): the hooks are told, with its kind, before the continuation runs.
+[[gnu::noinline]] void tell_ask_input(actor_cell* c, std::uint32_t gen, envelope* e,
+                                      const actor_base* b) noexcept {
+  message_id ask_id = 0;
+  bool timeout = false;
+  if (!completes_pending_ask(c, e, ask_id, timeout)) return;
+  cell_extras* x = try_extras_of(c);
+  deliver_event ev = delivered(c, gen, e, b, x != nullptr ? ++x->hook_inputs : 0);
+  ev.kind = timeout ? input_kind::ask_timeout : input_kind::reply;
+  ev.causation = ask_id;
+  ev.payload = timeout ? nullptr : e->payload();
+  ev.flags = e->flags;
+  for (const auto& h : c->system->hooks) {
+    if (h->enabled()) h->on_deliver(ev);
+  }
+}
 #endif
 
 }  // namespace
@@ -213,6 +231,7 @@ bool system_state::spin_for_mail(actor_cell* c, sched::worker& w) noexcept {
     } else {
       e->ops->move_to(e->payload(), held->payload());
       e->ops->destroy(e->payload());
+      held->flags |= envelope_flags::redelivered;  // the hooks saw it once already
       held->next.store(nullptr, std::memory_order_relaxed);
       if (x->user_stash_tail != nullptr) {
         x->user_stash_tail->next.store(held, std::memory_order_relaxed);
@@ -486,6 +505,9 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
         // A continuation (an ask's reply or timeout) has no current message: sender(),
         // correlation() and stash() must not see the previous handler's envelope.
         runtime_access::set_current(b, nullptr);
+#if !defined(KEEL_NO_HOOKS)
+        if (any_hooks) tell_ask_input(c, gen, e, b);
+#endif
         bool routed = false;
         if (!guarded([&] { routed = route_reply_or_timeout(c, e); }, l->caught)) {
           fail(e, failure_kind::exception, &l->caught);

@@ -131,6 +131,22 @@ void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelo
   deliver(c, generation, request);
 }
 
+bool completes_pending_ask(const actor_cell* c, const envelope* e, message_id& ask_id,
+                           bool& timeout) noexcept {
+  if (c->extras == nullptr) return false;
+  if (e->flags & envelope_flags::internal) {
+    if (e->type != type_id_of<ask_timeout_msg>()) return false;
+    ask_id = e->as<ask_timeout_msg>().request;
+    timeout = true;
+  } else if (e->flags & envelope_flags::is_reply) {
+    ask_id = e->causation;
+    timeout = false;
+  } else {
+    return false;
+  }
+  return c->extras->asks.find(ask_id) != c->extras->asks.end();
+}
+
 bool route_reply_or_timeout(actor_cell* c, envelope* e) {
   if (e->flags & envelope_flags::internal) {
     if (e->type == type_id_of<capacity_msg>()) return run_capacity_continuation(c, e);

@@ -433,6 +433,11 @@ void bind_bounded_lane(system_state* s, actor_cell* c, const mailbox_bound& boun
 mailbox_stats stats_of(const bounded_lane& b) noexcept;
 // Token holder of `c`: consumes `e` if it is a reply to a pending ask or an ask timeout.
 bool route_reply_or_timeout(actor_cell* c, envelope* e);  // may throw (a continuation)
+// Whether `e` (a reply or an ask's timeout) would complete an ask `c` is waiting for: then
+// `ask_id` is the ask's request id and `timeout` says which. (For the hooks: such an
+// input runs the ask's continuation.)
+bool completes_pending_ask(const actor_cell* c, const envelope* e, message_id& ask_id,
+                           bool& timeout) noexcept;
 bool timer_cancelled(core_timer* t) noexcept;
 // Any thread: pushes `e` (a runtime message) onto the system lane of incarnation `generation`
 // of `c` and schedules `c` if it was idle. The caller checked that the incarnation lives; if it

@@ -136,8 +136,10 @@ const codec_ops* recorder::codec_for(type_id t) noexcept {
 }
 
 void recorder::on_deliver(const deliver_event& ev) noexcept {
-  if (!selected(ev.actor_type)) return;
+  // A message put back by unstash_all() was recorded when it first arrived.
+  if ((ev.flags & envelope_flags::redelivered) != 0 || !selected(ev.actor_type)) return;
   std::uint16_t flags = 0;
+  if (ev.kind == input_kind::reply) flags |= k_flag_reply;
   if (opt_.sample_one_in > 1) {
     if (sample_tick_.fetch_add(1, std::memory_order_relaxed) % opt_.sample_one_in != 0) return;
     flags |= k_flag_sampled;
@@ -151,6 +153,16 @@ void recorder::on_deliver(const deliver_event& ev) noexcept {
   r.correlation = ev.correlation;
   r.causation = ev.causation;
   r.payload_type = ev.type;
+  if (ev.kind == input_kind::ask_timeout) {
+    r.flags = flags | k_flag_ask_timeout;
+    r.payload_type = 0;
+    if (log_.append(r)) {
+      count(inputs_);
+    } else {
+      count(failed_);
+    }
+    return;
+  }
   const codec_ops* codec = codec_for(ev.type);
   if (codec != nullptr && ev.payload != nullptr) {
     t_payload.clear();

@@ -235,3 +235,124 @@ TEST(recorder, bad_options_are_refused) {
 }
 
 }  // namespace
+
+namespace {
+
+struct go {
+  static constexpr std::string_view keel_name = "test.rec.go/1";
+  static constexpr auto keel_fields = keel::fields();
+};
+struct hold {
+  static constexpr std::string_view keel_name = "test.rec.hold/1";
+  std::int64_t n = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("n", &hold::n));
+};
+struct release {
+  static constexpr std::string_view keel_name = "test.rec.release/1";
+  static constexpr auto keel_fields = keel::fields();
+};
+struct outcome_query {
+  static constexpr std::string_view keel_name = "test.rec.outcome_query/1";
+};
+struct outcome {
+  static constexpr std::string_view keel_name = "test.rec.outcome/1";
+  int replies = 0;
+  int timeouts = 0;
+  std::vector<std::int64_t> held;  // hold messages handled after release, in order
+};
+
+class silent : public keel::actor<silent, report_query> {
+ public:
+  static constexpr std::string_view keel_name = "test.rec.silent";
+  void on(report_query&) {}  // never replies
+};
+
+// Asks a counter (which replies) and a silent actor (its ask times out); stashes hold messages
+// until release.
+class asker : public keel::actor<asker, go, hold, release, outcome_query> {
+ public:
+  static constexpr std::string_view keel_name = "test.rec.asker";
+  asker(keel::actor_ref<counter> c, keel::actor_ref<silent> s) : c_(c), s_(s) {}
+  void on(go&) {
+    ask<report>(c_, report_query{}, 10s, [this](keel::result<report> r) { replies_ += r ? 1 : 0; });
+    ask<report>(s_, report_query{}, 5ms, [this](keel::result<report> r) {
+      timeouts_ += !r && r.code() == keel::errc::timeout ? 1 : 0;
+    });
+  }
+  void on(hold& h) {
+    if (!released_) {
+      (void)stash();
+      return;
+    }
+    held_.push_back(h.n);
+  }
+  void on(release&) {
+    released_ = true;
+    unstash_all();
+  }
+  void on(outcome_query&) { reply(outcome{replies_, timeouts_, held_}); }
+
+ private:
+  keel::actor_ref<counter> c_;
+  keel::actor_ref<silent> s_;
+  int replies_ = 0;
+  int timeouts_ = 0;
+  bool released_ = false;
+  std::vector<std::int64_t> held_;
+};
+
+TEST(recorder, ask_replies_and_timeouts_are_inputs_and_unstashed_messages_are_recorded_once) {
+  temp_dir t;
+  keel::actor_id id = 0;
+  keel::message_id reply_ask = 0;
+  {
+    el::recording_options o;
+    o.actor_types = {"test.rec.asker"};
+    recorded_system rs(t.log(), o);
+    auto c = rs.sys->spawn<counter>().value();
+    auto s = rs.sys->spawn<silent>().value();
+    auto a = rs.sys->spawn<asker>(c, s).value();
+    id = a.id();
+    ASSERT_EQ(a.send(hold{1}), keel::send_status::ok);
+    ASSERT_EQ(a.send(hold{2}), keel::send_status::ok);
+    ASSERT_EQ(a.send(release{}), keel::send_status::ok);
+    ASSERT_EQ(a.send(go{}), keel::send_status::ok);
+    outcome out;
+    for (int i = 0; i < 2000; ++i) {
+      out = a.ask<outcome>(outcome_query{}, 10s).value();
+      if (out.replies == 1 && out.timeouts == 1) break;
+      std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_EQ(out.replies, 1);
+    ASSERT_EQ(out.timeouts, 1);
+    EXPECT_EQ(out.held, (std::vector<std::int64_t>{1, 2}));
+  }
+  int holds = 0;
+  int replies = 0;
+  int timeouts = 0;
+  std::uint64_t last_input = 0;
+  for (const rec& r : read_all(t.log())) {
+    if (r.h.actor_id != id || r.h.type != static_cast<std::uint16_t>(el::record_type::message))
+      continue;
+    EXPECT_GT(r.h.actor_seq, last_input);  // input numbers grow
+    last_input = r.h.actor_seq;
+    if (r.h.payload_type == keel::type_id_of<hold>()) ++holds;
+    if ((r.h.flags & el::k_flag_reply) != 0) {
+      ++replies;
+      EXPECT_EQ(r.h.payload_type, keel::type_id_of<report>());
+      EXPECT_NE(r.h.causation, 0u);  // the ask's id
+      reply_ask = r.h.causation;
+    }
+    if ((r.h.flags & el::k_flag_ask_timeout) != 0) {
+      ++timeouts;
+      EXPECT_TRUE(r.payload.empty());
+      EXPECT_NE(r.h.causation, 0u);
+      EXPECT_NE(r.h.causation, reply_ask);
+    }
+  }
+  EXPECT_EQ(holds, 2);  // each hold once, although handled twice (stashed, then put back)
+  EXPECT_EQ(replies, 1);
+  EXPECT_EQ(timeouts, 1);
+}
+
+}  // namespace

@@ -25,6 +25,7 @@ inline constexpr std::uint8_t from_outside = 1U << 3;   // sent by a non-actor t
 inline constexpr std::uint8_t internal = 1U << 4;       // keel's own control message
 inline constexpr std::uint8_t after_system = 1U << 5;   // pushed while a system message waited
 inline constexpr std::uint8_t counted = 1U << 6;        // holds a slot of a bounded lane
+inline constexpr std::uint8_t redelivered = 1U << 7;    // put back by unstash_all(): seen before
 }  // namespace envelope_flags
 
 // The intrusive link of a mailbox queue. Each lane also embeds one as its stub node.
@@ -51,9 +52,16 @@ struct alignas(16) envelope : mailbox_link {
   static constexpr std::uint8_t k_no_origin = 0xFF;
 
   void* payload() noexcept { return reinterpret_cast<unsigned char*>(this) + sizeof(envelope); }
+  const void* payload() const noexcept {
+    return reinterpret_cast<const unsigned char*>(this) + sizeof(envelope);
+  }
   template <class M>
   M& as() noexcept {
     return *std::launder(reinterpret_cast<M*>(payload()));
+  }
+  template <class M>
+  const M& as() const noexcept {
+    return *std::launder(reinterpret_cast<const M*>(payload()));
   }
 };
 

@@ -50,6 +50,11 @@ struct send_event {
   actor_handle redirect_to;           // for `redirect`
 };
 
+// What a deliver_event is: a message for a handler, or the completion of one of the actor's own
+// asks (its continuation runs): the reply (payload: the reply message) or the ask's timeout (no
+// payload; `causation` is the ask's request id in both).
+enum class input_kind : std::uint8_t { message, reply, ask_timeout };
+
 struct deliver_event {
   actor_handle target;
   actor_id target_id = k_no_actor;
@@ -62,14 +67,16 @@ struct deliver_event {
   // For recording (eventlog/recorder.h): the message (valid during the callback only; nullptr
   // in on_handled, where the handler may have moved from it), the now() the handler sees, this
   // actor's count of messages delivered while hooks were attached (1 for the first), the
-  // envelope's flags (a timer's message has envelope_flags::timer), and the actor object (for
-  // its state: actor_base::save_state_to).
+  // envelope's flags (a timer's message has envelope_flags::timer; one put back by
+  // unstash_all() has envelope_flags::redelivered: on_deliver saw it before), and the actor
+  // object (for its state: actor_base::save_state_to).
   const void* payload = nullptr;
   std::string_view actor_type;  // the receiving actor's declared type name (static storage)
   std::uint64_t now = 0;
   std::uint64_t input_no = 0;
   std::uint8_t flags = 0;
   const actor_base* actor = nullptr;
+  input_kind kind = input_kind::message;
 };
 
 struct lifecycle_event {

@@ -54,6 +54,10 @@ inline constexpr std::uint16_t k_safe_ignore = 0x8000;
 // frame_header::flags.
 inline constexpr std::uint16_t k_flag_no_payload = 1;  // the payload's type has no codec: omitted
 inline constexpr std::uint16_t k_flag_sampled = 2;     // one input in N was recorded (tracing)
+// A MESSAGE record that completed one of the actor's asks (its continuation ran): the reply
+// (payload: the reply message), or the ask's timeout (no payload). causation: the ask's id.
+inline constexpr std::uint16_t k_flag_reply = 4;
+inline constexpr std::uint16_t k_flag_ask_timeout = 8;
 inline constexpr std::uint16_t k_last_known_type = 16;
 
 // Segment header flags (written once, at activation: the flags are checksummed). A segment is

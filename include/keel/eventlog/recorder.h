@@ -2,8 +2,10 @@
 // hooks, for tracing (keel-log trace) and deterministic replay.
 //
 // For each recorded actor (chosen by actor type name pattern) every delivered message becomes a
-// MESSAGE record (TIMER for a timer's message): actor_id the receiver, actor_seq its input
-// number, the message's id, correlation and causation, ts_ns the now() its handler sees, and
+// MESSAGE record (TIMER for a timer's message; a message put back by unstash_all() is not
+// recorded again), and so does every reply or timeout that completes one of its asks (flagged
+// k_flag_reply or k_flag_ask_timeout, causation the ask's id): actor_id the receiver, actor_seq its
+// input number, the message's id, correlation and causation, ts_ns the now() its handler sees, and
 // the payload in the type's codec (types registered with keel_fields; a type without a codec is
 // recorded with the k_flag_no_payload flag and no payload, and replay refuses it). Every
 // `state_hash_every` inputs, an actor with save_state gets a STATE_HASH record (payload: the
