@@ -1,7 +1,9 @@
 #include <cstring>
 
 #include <keel/core/actor.h>
+#include <keel/core/actor_system.h>
 #include <keel/core/envelope.h>
+#include <keel/core/rng.h>
 #include <keel/core/state.h>
 #include <keel/eventlog/recorder.h>
 
@@ -61,6 +63,12 @@ recorder::recorder(event_log& log, recording_options o)
 
 void recorder::use_types(const type_registry& types) noexcept {
   types_.store(&types, std::memory_order_release);
+}
+
+void recorder::use_system(actor_system& sys) noexcept {
+  use_types(sys.types());
+  system_seed_.store(sys.seed(), std::memory_order_relaxed);
+  seed_known_.store(true, std::memory_order_release);
 }
 
 recording_counters recorder::counters() const noexcept {
@@ -229,7 +237,22 @@ void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {
   }
 }
 
-void recorder::on_spawn(const lifecycle_event& ev) noexcept { lifecycle(record_type::spawn, ev); }
+void recorder::on_spawn(const lifecycle_event& ev) noexcept {
+  lifecycle(record_type::spawn, ev);
+  if (!seed_known_.load(std::memory_order_acquire) || !selected(ev.actor_type)) return;
+  const std::uint64_t seeds[2] = {
+      system_seed_.load(std::memory_order_relaxed),
+      actor_rng::seed_for(system_seed_.load(std::memory_order_relaxed), ev.id)};
+  record_in r;
+  r.type = record_type::rng_seed;
+  r.actor_id = ev.id;
+  r.payload = std::as_bytes(std::span(seeds));
+  if (log_.append(r)) {
+    count(lifecycle_);
+  } else {
+    count(failed_);
+  }
+}
 void recorder::on_stop(const lifecycle_event& ev) noexcept { lifecycle(record_type::stop, ev); }
 void recorder::on_failure(const lifecycle_event& ev) noexcept {
   lifecycle(record_type::failure, ev);

@@ -37,6 +37,10 @@ std::uint64_t deterministic_executor::now() const noexcept {
   return impl_->virtual_now_.load(std::memory_order_relaxed);
 }
 
+void deterministic_executor::set_clock(std::uint64_t ns) noexcept {
+  impl_->virtual_now_.store(ns, std::memory_order_relaxed);
+}
+
 std::size_t deterministic_executor::runnable() { return impl_->det_runnable(); }
 
 std::uint64_t deterministic_executor::activations() const noexcept {

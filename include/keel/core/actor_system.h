@@ -17,6 +17,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +56,20 @@ struct spawn_options {
   // incarnation, in its cell (same refs, same mailbox), instead of taking a new cell. Only the
   // incarnation's supervisor may do this, from inside its handler; leave it empty otherwise.
   actor_handle replace;
+};
+
+// A message given as its codec's bytes: replay's recorded inputs, a message injected by name.
+// ops and codec come from type_registry::find (the type's entry).
+struct encoded_message {
+  const message_ops* ops = nullptr;
+  const codec_ops* codec = nullptr;
+  std::span<const std::byte> bytes;
+  // The envelope's ids. 0: as for any send from outside (a new id; correlation the id). Replay
+  // gives the recorded ones, so that what the handler sends names the recorded message as its
+  // causation.
+  message_id id = 0;
+  message_id correlation = 0;
+  message_id causation = 0;
 };
 
 struct dead_letter {
@@ -145,6 +160,18 @@ class actor_system {
     envelope* e = detail::make_envelope(to.cell()->system, std::forward<M>(m));
     return detail::start_timer(to.cell(), to.generation(), e, delay, std::chrono::nanoseconds(0));
   }
+
+  // The next spawned actor takes id `next`, later ones follow it. Replay spawns actors under
+  // their recorded ids this way (in increasing order), so that their rng() and whatever they
+  // derive from their id repeat. Ids are never reused: errc::invalid_argument if `next` is not
+  // on this system's node (system_config::node) or not above every id given so far. Another
+  // thread's spawn in between may take the id: call it where nothing else spawns.
+  status skip_ids_to(actor_id next);
+
+  // Decodes `m` and sends it to `to` from outside any actor (sender: none). Any thread.
+  // errc::invalid_argument if ops or codec is missing, or the bytes do not decode (the message
+  // names the field); errc::out_of_memory; otherwise the send's status.
+  result<send_status> send_encoded(actor_handle to, const encoded_message& m);
 
   // Stops every actor, newest first (reverse spawn order), waits up to `timeout` for them, then
   // stops the workers. Later spawns fail with shutting_down; later sends are dead letters.

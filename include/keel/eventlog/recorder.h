@@ -14,8 +14,8 @@
 // the reason). With sample_one_in > 1 only one input in N is recorded, flagged
 // k_flag_sampled: for tracing; such an actor cannot be replayed.
 //
-// Give the recorder to system_config::hooks and call use_types(sys->types()) right after the
-// system is created (messages delivered before that are recorded without payload).
+// Give the recorder to system_config::hooks and call use_system(*sys) right after the system is
+// created (messages delivered before that are recorded without payload).
 //
 // Cost: per recorded message, one codec encode into a per-thread buffer (no allocation once
 // warm) and one append (no lock, no system call); per unrecorded message, one lookup in a
@@ -32,6 +32,10 @@
 #include <keel/core/hooks.h>
 #include <keel/core/type_registry.h>
 #include <keel/eventlog/log.h>
+
+namespace keel {
+class actor_system;
+}
 
 namespace keel::eventlog {
 
@@ -62,6 +66,10 @@ class recorder final : public hook_subscriber {
 
   // The registry whose codecs encode payloads (the system's): call once, before traffic.
   void use_types(const type_registry& types) noexcept;
+  // use_types(sys.types()), and the system's seed: each recorded spawn is then followed by an
+  // RNG_SEED record (payload: the system seed and the actor's rng() seed, two little-endian
+  // u64), which replay uses to give the actor the same draws. Call once, before traffic.
+  void use_system(actor_system& sys) noexcept;
   recording_counters counters() const noexcept;
 
   void on_deliver(const deliver_event& ev) noexcept override;
@@ -80,6 +88,8 @@ class recorder final : public hook_subscriber {
   void count(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
 
   event_log& log_;
+  std::atomic<bool> seed_known_{false};
+  std::atomic<std::uint64_t> system_seed_{0};
   recording_options opt_;
   std::atomic<const type_registry*> types_{nullptr};
 

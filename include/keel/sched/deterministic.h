@@ -72,6 +72,11 @@ class deterministic_executor {
   std::size_t advance(std::chrono::nanoseconds d);
   // The virtual clock, in nanoseconds on the scale of worker::now() and scheduler::now().
   std::uint64_t now() const noexcept;
+  // Sets the virtual clock to `ns`, forwards or backwards, running nothing. Replay sets it to
+  // each input's recorded now() before delivering it (recorded times from different workers
+  // need not be in order). Timers due by then fire at the next activation; a move backwards
+  // delays the timers due in between.
+  void set_clock(std::uint64_t ns) noexcept;
   // How many tasks are runnable now (queued work collected so far included).
   std::size_t runnable();
   // Activations run so far.

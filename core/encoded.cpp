@@ -1,0 +1,45 @@
+// What replay needs from the core: actor_system::send_encoded (a message given as its codec's
+// bytes, decoded into an envelope and sent from outside) and skip_ids_to (spawning under the
+// recorded ids).
+#include "core/system_state.h"
+
+#include <keel/core/actor_system.h>
+#include <keel/core/codec.h>
+
+namespace keel {
+
+result<send_status> actor_system::send_encoded(actor_handle to, const encoded_message& m) {
+  if (m.ops == nullptr || m.codec == nullptr) {
+    return status(errc::invalid_argument, "send_encoded: the message type has no codec");
+  }
+  detail::system_state* s = state_.get();
+  envelope* e = detail::new_envelope(s, m.ops->size);
+  if (e == nullptr) return status(errc::out_of_memory, "send_encoded: no memory for the message");
+  if (status st = m.codec->decode(m.bytes, e->payload()); !st) {
+    detail::free_envelope(e);
+    return status(errc::invalid_argument,
+                  std::string(m.ops->name) + ": " + std::string(st.message()));
+  }
+  e->ops = m.ops;
+  e->type = m.ops->id;
+  if (m.id != 0) e->id = m.id;
+  e->correlation = m.correlation != 0 ? m.correlation : e->id;
+  e->causation = m.causation;
+  return detail::deliver_to(s, to, e);
+}
+
+status actor_system::skip_ids_to(actor_id next) {
+  detail::system_state* s = state_.get();
+  const auto bad = [&](const char* why) {
+    return status(errc::invalid_argument, "skip_ids_to " + std::to_string(next) + ": " + why);
+  };
+  if (node_of(next) != s->cfg.node) return bad("not on this system's node");
+  const std::uint64_t serial = next & ((actor_id{1} << k_node_shift) - 1);
+  std::uint64_t have = s->next_serial.load(std::memory_order_relaxed);
+  do {
+    if (serial < have) return bad("ids up to it were given already (ids are never reused)");
+  } while (!s->next_serial.compare_exchange_weak(have, serial, std::memory_order_relaxed));
+  return status();
+}
+
+}  // namespace keel
