@@ -25,6 +25,7 @@ result<send_status> actor_system::send_encoded(actor_handle to, const encoded_me
   if (m.id != 0) e->id = m.id;
   e->correlation = m.correlation != 0 ? m.correlation : e->id;
   e->causation = m.causation;
+  if (m.sender.valid()) e->sender = m.sender;
   return detail::deliver_to(s, to, e);
 }
 

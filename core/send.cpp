@@ -269,6 +269,13 @@ send_status deliver_to(system_state* s, actor_handle to, envelope* e) noexcept {
   return deliver(c, to.generation, e);
 }
 
+system_state* current_system() noexcept {
+  sched::worker* w = sched::worker::current();
+  if (w == nullptr) return nullptr;
+  auto* l = static_cast<core_local*>(w->user_data());
+  return l != nullptr ? l->sys : nullptr;
+}
+
 envelope* copy_envelope(system_state* s, envelope* src) noexcept {
   envelope* e = new_envelope(s, src->ops->size);
   if (e == nullptr) return nullptr;

@@ -127,4 +127,32 @@ TEST(replay_support, set_clock_moves_the_virtual_clock_either_way) {
   EXPECT_EQ(sys->deterministic()->now(), 4'000'000'000u);
 }
 
+// A handler's send to an empty ref is a dead letter the hooks see, with its sender and type
+// (replay captures it as an output); before, it vanished uncounted.
+class forwarder : public keel::actor<forwarder, deposit> {
+ public:
+  static constexpr std::string_view keel_name = "test.rs.forwarder";
+  void on(deposit& d) { (void)nowhere_.send(deposit{d.cents, "fwd"}); }
+
+ private:
+  keel::actor_ref<account> nowhere_;
+};
+
+TEST(replay_support, a_send_to_an_empty_ref_from_a_handler_is_a_dead_letter) {
+  auto sys = det_system();
+  auto f = sys->spawn<forwarder>().value();
+  ASSERT_EQ(f.send(deposit{5, ""}), keel::send_status::ok);
+  sys->deterministic()->run_until_idle();
+  EXPECT_EQ(sys->dead_letter_count(), 1u);
+  const auto recent = sys->recent_dead_letters();
+  ASSERT_EQ(recent.size(), 1u);
+  EXPECT_EQ(recent[0].sender, f.handle());
+  EXPECT_EQ(recent[0].type_name, "test.rs.deposit/1");
+  EXPECT_EQ(recent[0].reason, keel::dead_letter_reason::actor_stopped);
+  // From outside a worker there is no system to tell: only refused.
+  keel::actor_ref<account> empty;
+  EXPECT_EQ(empty.send(deposit{1, ""}), keel::send_status::dead_letter);
+  EXPECT_EQ(sys->dead_letter_count(), 1u);
+}
+
 }  // namespace

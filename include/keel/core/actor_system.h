@@ -70,6 +70,9 @@ struct encoded_message {
   message_id id = 0;
   message_id correlation = 0;
   message_id causation = 0;
+  // The sender the handler sees (its replies go there); none by default. Replay gives a stand-in
+  // for the recorded sender, which does not exist in the replay system.
+  actor_handle sender;
 };
 
 struct dead_letter {
@@ -168,7 +171,7 @@ class actor_system {
   // thread's spawn in between may take the id: call it where nothing else spawns.
   status skip_ids_to(actor_id next);
 
-  // Decodes `m` and sends it to `to` from outside any actor (sender: none). Any thread.
+  // Decodes `m` and sends it to `to` from outside any actor (sender: m.sender). Any thread.
   // errc::invalid_argument if ops or codec is missing, or the bytes do not decode (the message
   // names the field); errc::out_of_memory; otherwise the send's status.
   result<send_status> send_encoded(actor_handle to, const encoded_message& m);

@@ -98,11 +98,26 @@ template <class M>
   return deliver_admitted(c, generation, e);
 }
 
+// The system of the worker running this thread; nullptr on a thread that is no worker.
+system_state* current_system() noexcept;
+
+// A send to an empty ref. From a worker it is a dead letter like any other (counted, in the
+// history, seen by the hooks with its sender and type: replay captures it as an output); from
+// another thread there is no system to tell, and it is only refused.
+template <class M>
+[[gnu::noinline]] send_status send_to_nobody(M&& m) noexcept {
+  system_state* s = current_system();
+  if (s == nullptr) return deliver(nullptr, 0, nullptr);
+  envelope* e = make_envelope(s, std::forward<M>(m));
+  if (e == nullptr) return send_status::out_of_memory;
+  return deliver_to(s, actor_handle{}, e);
+}
+
 // The send path. An unbounded target costs one predictable branch over the plain push.
 template <class M>
 send_status send_message(actor_cell* c, std::uint32_t generation, M&& m) noexcept {
   if (c == nullptr) [[unlikely]]
-    return deliver(nullptr, 0, nullptr);
+    return send_to_nobody(std::forward<M>(m));
   if (c->bounded.load(std::memory_order_relaxed) != nullptr) [[unlikely]]
     return send_bounded(c, generation, std::forward<M>(m), true);
   envelope* e = make_envelope(c->system, std::forward<M>(m));

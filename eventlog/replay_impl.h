@@ -1,0 +1,46 @@
+// Private to eventlog/: a replay's plan (replay_plan.cpp: what the log says about the scenario's
+// actors) and the session that runs it (replay_run.cpp).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <keel/core/message.h>
+#include <keel/core/type_registry.h>
+#include <keel/eventlog/replay.h>
+
+namespace keel::eventlog::detail {
+
+struct planned_actor {
+  actor_id id = k_no_actor;
+  std::string type;             // from its SPAWN record
+  std::uint64_t spawn_seq = 0;  // 0: not in the log
+  bool has_seed = false;
+  std::uint64_t system_seed = 0;
+  std::uint64_t inputs = 0;
+  std::uint64_t last_input_no = 0;
+  // The input number after which it failed (its FAILURE record follows that input); 0: none.
+  std::uint64_t fails_after = 0;
+  std::map<std::uint64_t, std::uint64_t> hashes;  // input number -> recorded state hash
+  std::vector<std::string> problems;              // why it cannot be replayed
+};
+
+struct replay_plan {
+  message_id correlation = 0;
+  replay_options options;
+  std::map<actor_id, planned_actor> actors;
+  // For each input of a scenario actor (by message id): the types of the recorded messages sent
+  // while it was handled (records whose causation is that id).
+  std::unordered_map<message_id, std::vector<type_id>> expected_outputs;
+  std::uint64_t end_seq = 0;  // one past the last seq replayed
+};
+
+// Reads the log and builds the plan. `factory_names`: the actor types replay can build.
+result<replay_plan> make_plan(const std::string& dir, const type_registry& types,
+                              const std::vector<std::string>& factory_names, message_id correlation,
+                              const replay_options& options);
+
+}  // namespace keel::eventlog::detail

@@ -1,0 +1,447 @@
+// Running a replay plan: fresh actor systems on the deterministic executor, the scenario's actors
+// spawned under their recorded ids, each recorded input delivered at its recorded now(), and
+// what the actors do compared with what the log says they did.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "eventlog/replay_impl.h"
+
+#include <keel/core/actor_system.h>
+#include <keel/core/state.h>
+#include <keel/eventlog/reader.h>
+
+namespace keel::eventlog {
+namespace {
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// The replay system's only hook subscriber: lets through what the driver delivers, captures and
+// drops everything else (the replayed actors' sends and timers), and watches the replayed
+// actors' inputs, state after each input, and failures. Runs on the driving thread only.
+class capture final : public hook_subscriber {
+ public:
+  capture() : hook_subscriber(hook_phase::chaos) {}
+
+  struct watched {
+    actor_id id = k_no_actor;
+    std::uint64_t last_input_no = 0;
+    bool stateful_checked = false;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> hashes;  // (input no, hash) this step
+    std::vector<type_id> outputs;                                 // sent this step
+    std::uint64_t sent = 0;
+    std::string failed;  // why, if it failed this step
+  };
+
+  bool injecting = false;
+  std::map<std::uint64_t, watched> actors;  // by key_of(handle)
+
+  static std::uint64_t key_of(actor_handle h) noexcept {
+    return (std::uint64_t{h.slot} << 32) | h.generation;
+  }
+  watched* find(actor_handle h) noexcept {
+    auto it = actors.find(key_of(h));
+    return it == actors.end() ? nullptr : &it->second;
+  }
+
+  send_decision on_send(send_event& ev) noexcept override {
+    if (injecting) return send_decision::pass;
+    note_output(ev.sender, ev.type);
+    return send_decision::drop;
+  }
+  void on_dead_letter(const dead_letter_event& ev) noexcept override {
+    // A send to an actor that does not exist in this system never reached on_send.
+    if (ev.reason != dead_letter_reason::dropped_by_hook) note_output(ev.sender, ev.type);
+  }
+  void on_deliver(const deliver_event& ev) noexcept override {
+    if (watched* w = find(ev.target)) w->last_input_no = ev.input_no;
+  }
+  void on_handled(const deliver_event& ev) noexcept override {
+    watched* a = find(ev.target);
+    if (a == nullptr || ev.actor == nullptr) return;
+    try {
+      state_writer w;
+      if (ev.actor->save_state_to(w)) a->hashes.emplace_back(ev.input_no, state_hash(w.bytes()));
+    } catch (...) {
+      a->failed = "save_state threw";
+    }
+  }
+  void on_failure(const lifecycle_event& ev) noexcept override {
+    watched* a = find(ev.actor);
+    if (a == nullptr) return;
+    try {
+      a->failed = ev.reason.empty() ? std::string("failed") : std::string(ev.reason);
+    } catch (...) {
+      // (out of memory: the failure is still seen, with no reason)
+    }
+  }
+
+ private:
+  void note_output(actor_handle sender, type_id type) noexcept {
+    watched* a = find(sender);
+    if (a == nullptr) return;
+    try {
+      a->outputs.push_back(type);
+    } catch (...) {
+      // (out of memory: an output not compared)
+    }
+    ++a->sent;
+  }
+};
+
+// Stands in for the recorded senders of the inputs, which do not exist in the replay system, so
+// that replies are sends the capture sees (and drops) like any other output.
+struct sink_message {
+  static constexpr std::string_view keel_name = "keel.replay.sink/1";
+};
+class reply_sink final : public actor<reply_sink, sink_message> {
+ public:
+  static constexpr std::string_view keel_name = "keel.replay.sink";
+  void on(sink_message&) {}
+};
+
+struct replay_system {
+  std::shared_ptr<capture> hook;
+  std::unique_ptr<actor_system> sys;
+  actor_handle sink;  // spawned after the replayed actors (ids only move forward)
+};
+
+// An input read ahead from the log.
+struct pending_input {
+  frame_header h;
+  std::vector<std::byte> payload;
+};
+
+constexpr std::size_t k_read_ahead = 1024;
+
+}  // namespace
+
+struct replay_session::impl {
+  std::string dir;
+  const type_registry* types = nullptr;
+  replay_factories factories;
+  detail::replay_plan plan;
+  replay_report report;
+
+  std::vector<replay_system> systems;
+  struct live_actor {
+    replay_system* rs = nullptr;
+    actor_handle handle;
+    std::size_t report_index = 0;
+    std::uint64_t last_match_seq = 0;
+    bool done = false;  // diverged, or failed as recorded
+  };
+  std::map<actor_id, live_actor> actors;
+  std::deque<pending_input> ahead;
+  std::uint64_t next_seq = 0;  // where the next read-ahead starts
+  bool log_done = false;
+  std::int64_t last_ts = 0;
+  bool started = false;
+
+  status start();
+  status read_ahead();
+  void diverge(live_actor& la, const frame_header& at, std::string event);
+  void check(live_actor& la, const frame_header& h, capture::watched& w);
+};
+
+status replay_session::impl::start() {
+  started = true;
+  report.correlation = plan.correlation;
+  std::uint64_t first = UINT64_MAX;
+  for (const auto& [id, a] : plan.actors) first = std::min(first, a.spawn_seq);
+  next_seq = first;
+  auto make_system = [&](std::uint64_t seed) -> result<replay_system*> {
+    replay_system rs;
+    rs.hook = std::make_shared<capture>();
+    system_config cfg;
+    cfg.scheduler.executor = sched::executor_kind::deterministic;
+    cfg.seed = seed;
+    cfg.hooks.push_back(rs.hook);
+    auto sys = actor_system::create(std::move(cfg));
+    if (!sys) return sys.error();
+    rs.sys = std::move(*sys);
+    if (factories) factories(rs.sys->factories());
+    systems.push_back(std::move(rs));
+    return &systems.back();
+  };
+  systems.reserve(plan.options.isolated ? plan.actors.size() : 1);
+  replay_system* shared = nullptr;
+  for (const auto& [id, a] : plan.actors) {  // by id: skip_ids_to only moves forward
+    replay_system* rs = shared;
+    if (rs == nullptr) {
+      auto made = make_system(a.system_seed);
+      if (!made) return made.error();
+      rs = *made;
+      if (!plan.options.isolated) shared = rs;
+    }
+    if (status st = rs->sys->skip_ids_to(id); !st) return st;
+    auto ref = rs->sys->factories().spawn(a.type, json_value());
+    if (!ref) {
+      return status(ref.error().code(), "replay: spawning actor " + std::to_string(id) + " (" +
+                                            a.type + "): " + std::string(ref.error().message()));
+    }
+    if (ref->id() != id) {
+      return status(errc::failed, "replay: the factory for " + a.type +
+                                      " spawned other actors first: actor " + std::to_string(id) +
+                                      " came back as " + std::to_string(ref->id()));
+    }
+    capture::watched w;
+    w.id = id;
+    rs->hook->actors.emplace(capture::key_of(ref->handle()), std::move(w));
+    replay_actor ra;
+    ra.id = id;
+    ra.type = a.type;
+    ra.spawn_seq = a.spawn_seq;
+    live_actor la;
+    la.rs = rs;
+    la.handle = ref->handle();
+    la.report_index = report.actors.size();
+    la.last_match_seq = a.spawn_seq;
+    report.actors.push_back(std::move(ra));
+    actors.emplace(id, la);
+    rs->sys->deterministic()->run_until_idle();  // on_start
+    rs->hook->find(la.handle)->outputs.clear();
+  }
+  for (replay_system& rs : systems) {
+    auto sink = rs.sys->spawn<reply_sink>();
+    if (!sink) return sink.error();
+    rs.sink = sink->handle();
+  }
+  return status();
+}
+
+status replay_session::impl::read_ahead() {
+  auto reader = log_reader::open(dir);
+  if (!reader) return reader.error();
+  std::uint64_t seen_to = next_seq;
+  const scan_report rep = reader->scan(
+      [&](const record_view& r) {
+        if (r.header.seq >= plan.end_seq) {
+          log_done = true;
+          return false;
+        }
+        if (ahead.size() >= k_read_ahead) return false;
+        seen_to = r.header.seq + 1;
+        const bool input = r.header.type == static_cast<std::uint16_t>(record_type::message) ||
+                           r.header.type == static_cast<std::uint16_t>(record_type::timer);
+        if (input && actors.count(r.header.actor_id) != 0) {
+          ahead.push_back(pending_input{r.header, {r.payload.begin(), r.payload.end()}});
+        }
+        return true;
+      },
+      next_seq);
+  if (rep.corrupt()) return status(errc::corrupt, rep.message());
+  if (seen_to == next_seq && ahead.empty()) log_done = true;  // nothing more in the log
+  next_seq = seen_to;
+  return status();
+}
+
+void replay_session::impl::diverge(live_actor& la, const frame_header& at, std::string event) {
+  replay_divergence d;
+  d.actor = at.actor_id;
+  d.seq = at.seq;
+  d.input_no = at.actor_seq;
+  d.last_match_seq = la.last_match_seq;
+  d.event = std::move(event);
+  report.actors[la.report_index].divergence = d;
+  if (!report.divergence) report.divergence = d;  // inputs come in seq order: the first
+  la.done = true;
+}
+
+void replay_session::impl::check(live_actor& la, const frame_header& h, capture::watched& w) {
+  const detail::planned_actor& pa = plan.actors.at(h.actor_id);
+  replay_actor& ra = report.actors[la.report_index];
+  ra.outputs += w.outputs.size();
+  if (!w.failed.empty()) {
+    if (pa.fails_after == h.actor_seq) {
+      la.done = true;  // failed where the recorded run failed
+      return;
+    }
+    diverge(la, h, "failed while handling it: " + w.failed);
+    return;
+  }
+  if (pa.fails_after != 0 && pa.fails_after == h.actor_seq) {
+    diverge(la, h, "the recorded run failed after this input; the replay did not");
+    return;
+  }
+  if (w.last_input_no != h.actor_seq) {
+    diverge(la, h,
+            "replayed as input " + std::to_string(w.last_input_no) + ", recorded as input " +
+                std::to_string(h.actor_seq) + " (a stash or an unrecorded input differs)");
+    return;
+  }
+  for (const auto& [no, hash] : w.hashes) {
+    auto it = pa.hashes.find(no);
+    if (it == pa.hashes.end()) continue;
+    ++ra.hashes_compared;
+    ++report.hashes_compared;
+    if (it->second != hash) {
+      diverge(la, h,
+              "state hash after input " + std::to_string(no) + ": recorded " + hex(it->second) +
+                  ", replayed " + hex(hash));
+      return;
+    }
+    la.last_match_seq = h.seq;
+  }
+  if (auto it = plan.expected_outputs.find(h.message_id); it != plan.expected_outputs.end()) {
+    std::vector<type_id> sent = w.outputs;
+    for (type_id t : it->second) {
+      auto found = std::find(sent.begin(), sent.end(), t);
+      if (found == sent.end()) {
+        auto entry = types->find(t);
+        diverge(la, h,
+                "the recorded run sent " + (entry ? entry->name : "type " + std::to_string(t)) +
+                    " while handling it; the replay did not");
+        return;
+      }
+      sent.erase(found);
+      ++ra.outputs_checked;
+      ++report.outputs_checked;
+    }
+  }
+}
+
+replay_session::replay_session(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+replay_session::~replay_session() = default;
+
+const replay_report& replay_session::report() const noexcept { return impl_->report; }
+
+result<bool> replay_session::step() {
+  impl& m = *impl_;
+  if (!m.started) {
+    if (status st = m.start(); !st) return st;
+  }
+  for (;;) {
+    if (std::all_of(m.actors.begin(), m.actors.end(),
+                    [](const auto& a) { return a.second.done; })) {
+      return false;
+    }
+    if (m.ahead.empty()) {
+      if (m.log_done) return false;
+      if (status st = m.read_ahead(); !st) return st;
+      continue;
+    }
+    pending_input in = std::move(m.ahead.front());
+    m.ahead.pop_front();
+    impl::live_actor& la = m.actors.at(in.h.actor_id);
+    if (la.done) continue;
+    if (m.plan.options.speed > 0 && m.last_ts != 0 && in.h.ts_ns > m.last_ts) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(static_cast<std::int64_t>(
+          static_cast<double>(in.h.ts_ns - m.last_ts) / m.plan.options.speed)));
+    }
+    m.last_ts = in.h.ts_ns;
+    capture& hook = *la.rs->hook;
+    capture::watched& w = *hook.find(la.handle);
+    w.hashes.clear();
+    w.outputs.clear();
+    w.failed.clear();
+    auto entry = m.types->find(in.h.payload_type);  // the plan checked it has a codec
+    encoded_message em;
+    em.ops = entry->ops;
+    em.codec = entry->codec;
+    em.bytes = in.payload;
+    em.id = in.h.message_id;
+    em.correlation = in.h.correlation;
+    em.causation = in.h.causation;
+    em.sender = la.rs->sink;
+    la.rs->sys->deterministic()->set_clock(static_cast<std::uint64_t>(in.h.ts_ns));
+    hook.injecting = true;
+    auto sent = la.rs->sys->send_encoded(la.handle, em);
+    hook.injecting = false;
+    if (!sent || *sent != send_status::ok) {
+      m.diverge(la, in.h,
+                sent ? "could not be delivered: the replayed actor has stopped"
+                     : "could not be delivered: " + std::string(sent.error().message()));
+      return true;
+    }
+    la.rs->sys->deterministic()->run_until_idle();
+    ++m.report.inputs;
+    ++m.report.actors[la.report_index].inputs;
+    m.check(la, in.h, w);
+    return true;
+  }
+}
+
+result<replay_report> replay_session::run() {
+  for (;;) {
+    auto more = step();
+    if (!more) return more.error();
+    if (!*more) return impl_->report;
+  }
+}
+
+std::string replay_report::summary() const {
+  std::string out = "replay of correlation " + std::to_string(correlation) + ": " +
+                    std::to_string(actors.size()) + " actor(s), " + std::to_string(inputs) +
+                    " inputs, " + std::to_string(hashes_compared) + " state hashes and " +
+                    std::to_string(outputs_checked) + " recorded outputs compared\n";
+  for (const replay_actor& a : actors) {
+    out += "  actor " + std::to_string(a.id) + " (" + a.type + "): " + std::to_string(a.inputs) +
+           " inputs from seq " + std::to_string(a.spawn_seq) + ", " +
+           std::to_string(a.hashes_compared) + " hashes, " + std::to_string(a.outputs) +
+           " outputs captured: " + (a.divergence ? "DIVERGED" : "matched") + "\n";
+  }
+  if (divergence) {
+    out += "first divergence: seq " + std::to_string(divergence->seq) + ", actor " +
+           std::to_string(divergence->actor) + ", input " + std::to_string(divergence->input_no) +
+           ": " + divergence->event + "\n  the input that differs lies in (seq " +
+           std::to_string(divergence->last_match_seq) + ", seq " + std::to_string(divergence->seq) +
+           "]\n";
+  } else {
+    out += "hashes match\n";
+  }
+  return out;
+}
+
+status replay_options::validate() const {
+  if (!(speed >= 0)) {
+    return status(errc::invalid_argument, "replay_options.speed: must be 0 or more");
+  }
+  return status();
+}
+
+replay_controller::replay_controller(std::string log_dir, const type_registry& types,
+                                     replay_factories factories)
+    : dir_(std::move(log_dir)), types_(types), factories_(std::move(factories)) {}
+
+result<std::unique_ptr<replay_session>> replay_controller::open_scenario(message_id correlation,
+                                                                         replay_options options) {
+  if (status st = options.validate(); !st) return st;
+  // The factories' names, from a throwaway registry.
+  std::vector<std::string> names;
+  {
+    system_config cfg;
+    cfg.scheduler.executor = sched::executor_kind::deterministic;
+    auto sys = actor_system::create(std::move(cfg));
+    if (!sys) return sys.error();
+    if (factories_) factories_((*sys)->factories());
+    names = (*sys)->factories().names();
+  }
+  auto plan = detail::make_plan(dir_, types_, names, correlation, options);
+  if (!plan) return plan.error();
+  auto p = std::make_unique<replay_session::impl>();
+  p->dir = dir_;
+  p->types = &types_;
+  p->factories = factories_;
+  p->plan = std::move(*plan);
+  return std::make_unique<replay_session>(std::move(p));
+}
+
+result<replay_report> replay_controller::replay_scenario(message_id correlation, double speed,
+                                                         bool isolated) {
+  replay_options o;
+  o.speed = speed;
+  o.isolated = isolated;
+  auto session = open_scenario(correlation, o);
+  if (!session) return session.error();
+  return (*session)->run();
+}
+
+}  // namespace keel::eventlog

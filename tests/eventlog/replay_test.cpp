@@ -1,0 +1,313 @@
+// Deterministic replay: a run recorded on the work-stealing scheduler, with a state hash after
+// every input, replays with every hash and recorded output matching; a copy of the log with one
+// input changed diverges at exactly that (seq, actor); with hashes every K inputs the reported
+// interval holds the changed input; what cannot be replayed is refused with the reasons.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "eventlog/log_fixture.h"
+
+#include <keel/core/actor_system.h>
+#include <keel/core/codec.h>
+#include <keel/core/state.h>
+#include <keel/eventlog/reader.h>
+#include <keel/eventlog/recorder.h>
+#include <keel/eventlog/replay.h>
+
+namespace {
+
+namespace el = keel::eventlog;
+using el::testing::temp_dir;
+using keel::errc;
+using namespace std::chrono_literals;
+
+struct pay {
+  static constexpr std::string_view keel_name = "test.replay.pay/1";
+  std::int64_t n = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("n", &pay::n));
+};
+struct credit {
+  static constexpr std::string_view keel_name = "test.replay.credit/1";
+  std::int64_t amount = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("amount", &credit::amount));
+};
+struct receipt {
+  static constexpr std::string_view keel_name = "test.replay.receipt/1";
+  std::int64_t balance = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("balance", &receipt::balance));
+};
+struct balance_query {
+  static constexpr std::string_view keel_name = "test.replay.balance_query/1";
+  static constexpr auto keel_fields = keel::fields();
+};
+struct balance {
+  static constexpr std::string_view keel_name = "test.replay.balance/1";
+  std::int64_t cents = 0;
+  std::uint64_t credits = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("cents", &balance::cents),
+                                                   keel::field("credits", &balance::credits));
+};
+struct opaque {  // no codec: an actor that receives it cannot be replayed
+  static constexpr std::string_view keel_name = "test.replay.opaque/1";
+  int x = 0;
+};
+
+// Stateful: its state depends on the inputs, its rng() draws and the now() its handlers see.
+class wallet : public keel::actor<wallet, credit, balance_query, opaque> {
+ public:
+  static constexpr std::string_view keel_name = "test.replay.wallet";
+  void on(credit& c) {
+    const auto fee = static_cast<std::int64_t>(rng().below(3));
+    cents_ += c.amount - fee;
+    ++credits_;
+    last_now_ = now();
+    reply(receipt{cents_});
+  }
+  void on(balance_query&) { reply(balance{cents_, credits_}); }
+  void on(opaque&) {}
+  void save_state(keel::state_writer& w) const { w.write(cents_).write(credits_).write(last_now_); }
+  void load_state(keel::state_reader& r) {
+    r.read(cents_, "cents");
+    r.read(credits_, "credits");
+    r.read(last_now_, "last_now");
+  }
+
+ private:
+  std::int64_t cents_ = 0;
+  std::uint64_t credits_ = 0;
+  std::uint64_t last_now_ = 0;
+};
+
+// Stateless (no save_state): replayed from its SPAWN record, its outputs checked.
+class teller : public keel::actor<teller, pay, receipt> {
+ public:
+  static constexpr std::string_view keel_name = "test.replay.teller";
+  explicit teller(keel::actor_ref<wallet> w) : wallet_(w) {}
+  void on(pay& p) {
+    (void)wallet_.send(credit{p.n * 100});
+    if (p.n % 2 == 0) (void)wallet_.send(credit{p.n});
+  }
+  void on(receipt&) {}
+
+ private:
+  keel::actor_ref<wallet> wallet_;
+};
+
+void factories(keel::actor_factory_registry& f) {
+  ASSERT_TRUE(f.add<wallet>());
+  ASSERT_TRUE(f.add_named("test.replay.teller",
+                          [](keel::actor_system& s, const keel::json_value&,
+                             const keel::spawn_options& o) -> keel::result<keel::actor_ref<>> {
+                            auto r = s.spawn_with<teller>(o, keel::actor_ref<wallet>());
+                            if (!r) return r.error();
+                            return keel::actor_ref<>(*r);
+                          }));
+}
+
+struct recorded_run {
+  keel::actor_id wallet_id = 0;
+  keel::actor_id teller_id = 0;
+};
+
+// Records a run on the work-stealing scheduler: 12 payments through the teller, a few credits
+// straight to the wallet, and balance queries.
+recorded_run record(const std::string& dir, std::uint32_t hash_every, bool send_opaque = false) {
+  recorded_run out;
+  auto log = el::event_log::open(dir, el::testing::small_segments()).value();
+  el::recording_options ro;
+  ro.actor_types = {"test.replay.*"};
+  ro.state_hash_every = hash_every;
+  auto rec = el::recorder::create(*log, ro).value();
+  keel::system_config cfg;
+  cfg.scheduler.workers = 2;
+  cfg.hooks.push_back(rec);
+  auto sys = keel::actor_system::create(std::move(cfg)).value();
+  rec->use_system(*sys);
+  (void)sys->types().add<receipt>();
+  auto w = sys->spawn<wallet>().value();
+  auto t = sys->spawn<teller>(w).value();
+  out.wallet_id = w.id();
+  out.teller_id = t.id();
+  for (int i = 1; i <= 12; ++i) {
+    EXPECT_EQ(t.send(pay{i}), keel::send_status::ok);
+    if (i % 4 == 0) {
+      EXPECT_EQ(w.send(credit{-i}), keel::send_status::ok);
+    }
+    if (i % 5 == 0) {
+      EXPECT_TRUE(w.ask<balance>(balance_query{}, 10s));
+    }
+  }
+  if (send_opaque) {
+    EXPECT_EQ(w.send(opaque{1}), keel::send_status::ok);
+  }
+  // Every credit handled: 12 payments give 18 credits, plus 3 direct ones.
+  for (int i = 0; i < 5000; ++i) {
+    if (w.ask<balance>(balance_query{}, 10s).value().credits == 21) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  sys->shutdown();
+  sys.reset();
+  return out;
+}
+
+// The correlation of the teller's `n`-th pay input.
+keel::message_id pay_correlation(const std::string& dir, keel::actor_id teller_id, int n) {
+  auto r = el::log_reader::open(dir).value();
+  keel::message_id corr = 0;
+  int seen = 0;
+  (void)r.scan([&](const el::record_view& v) {
+    if (v.header.actor_id == teller_id && v.header.payload_type == keel::type_id_of<pay>() &&
+        ++seen == n) {
+      corr = v.header.correlation;
+      return false;
+    }
+    return true;
+  });
+  return corr;
+}
+
+void add_app_types(keel::type_registry& types) {
+  EXPECT_TRUE(types.add<pay>());
+  EXPECT_TRUE(types.add<credit>());
+  EXPECT_TRUE(types.add<receipt>());
+  EXPECT_TRUE(types.add<balance_query>());
+  EXPECT_TRUE(types.add<balance>());
+}
+
+// Copies the log at `from` into `to` record for record (same seqs), changing the payload of the
+// wallet's `n`-th credit input; returns that input's seq.
+std::uint64_t copy_with_changed_credit(const std::string& from, const std::string& to,
+                                       keel::actor_id wallet_id, int n) {
+  auto out = el::event_log::open(to, el::testing::small_segments()).value();
+  auto r = el::log_reader::open(from).value();
+  std::uint64_t changed = 0;
+  int seen = 0;
+  (void)r.scan([&](const el::record_view& v) {
+    el::record_in in;
+    in.type = static_cast<el::record_type>(v.header.type);
+    in.flags = v.header.flags;
+    in.ts_ns = v.header.ts_ns;
+    in.actor_id = v.header.actor_id;
+    in.actor_seq = v.header.actor_seq;
+    in.message_id = v.header.message_id;
+    in.correlation = v.header.correlation;
+    in.causation = v.header.causation;
+    in.payload_type = v.header.payload_type;
+    std::vector<std::byte> payload(v.payload.begin(), v.payload.end());
+    if (v.header.actor_id == wallet_id && v.header.payload_type == keel::type_id_of<credit>() &&
+        ++seen == n) {
+      credit c = keel::decode<credit>(v.payload).value();
+      c.amount += 7;
+      payload.clear();
+      keel::codec_ops_of<credit>.encode(&c, payload);
+      changed = v.header.seq;
+    }
+    in.payload = payload;
+    EXPECT_EQ(out->append(in).value(), v.header.seq);
+    return true;
+  });
+  return changed;
+}
+
+TEST(replay, a_recorded_run_replays_with_every_hash_and_output_matching) {
+  temp_dir t;
+  const recorded_run run = record(t.log(), 1);
+  keel::type_registry types;
+  add_app_types(types);
+  el::replay_controller rc(t.log(), types, factories);
+  const keel::message_id corr = pay_correlation(t.log(), run.teller_id, 3);
+  ASSERT_NE(corr, 0u);
+  auto report = rc.replay_scenario(corr);
+  ASSERT_TRUE(report.has_value()) << report.error();
+  EXPECT_TRUE(report->matched()) << report->summary();
+  ASSERT_EQ(report->actors.size(), 2u);  // the teller and the wallet that pay 3 reached
+  EXPECT_EQ(report->actors[0].id, run.wallet_id);
+  EXPECT_EQ(report->actors[1].id, run.teller_id);
+  // Every wallet input has a hash: 21 credits and the balance queries, all compared.
+  EXPECT_GE(report->actors[0].hashes_compared, 21u) << report->summary();
+  EXPECT_EQ(report->actors[0].hashes_compared, report->actors[0].inputs);
+  EXPECT_EQ(report->actors[1].hashes_compared, 0u);  // the teller has no state
+  // The teller's 18 credits and the wallet's receipts to it were recorded and found again.
+  EXPECT_GE(report->outputs_checked, 18u + 18u) << report->summary();
+  // The same, all in one system, and step by step.
+  auto one = rc.replay_scenario(corr, 0, false);
+  ASSERT_TRUE(one.has_value()) << one.error();
+  EXPECT_TRUE(one->matched()) << one->summary();
+  auto session = rc.open_scenario(corr).value();
+  std::uint64_t steps = 0;
+  while (session->step().value()) ++steps;
+  EXPECT_EQ(steps, report->inputs);
+  EXPECT_TRUE(session->report().matched());
+}
+
+TEST(replay, a_changed_input_diverges_at_exactly_that_seq_and_actor) {
+  temp_dir t;
+  temp_dir changed;
+  const recorded_run run = record(t.log(), 1);
+  const std::uint64_t seq = copy_with_changed_credit(t.log(), changed.log(), run.wallet_id, 9);
+  ASSERT_NE(seq, 0u);
+  keel::type_registry types;
+  add_app_types(types);
+  el::replay_controller rc(changed.log(), types, factories);
+  auto report = rc.replay_scenario(pay_correlation(changed.log(), run.teller_id, 1));
+  ASSERT_TRUE(report.has_value()) << report.error();
+  ASSERT_FALSE(report->matched());
+  EXPECT_EQ(report->divergence->seq, seq) << report->summary();
+  EXPECT_EQ(report->divergence->actor, run.wallet_id);
+  EXPECT_NE(report->divergence->event.find("state hash"), std::string::npos)
+      << report->divergence->event;
+  EXPECT_NE(report->summary().find("seq " + std::to_string(seq)), std::string::npos);
+}
+
+TEST(replay, with_hashes_every_k_inputs_the_interval_holds_the_changed_input) {
+  temp_dir t;
+  temp_dir changed;
+  const recorded_run run = record(t.log(), 4);
+  const std::uint64_t seq = copy_with_changed_credit(t.log(), changed.log(), run.wallet_id, 10);
+  keel::type_registry types;
+  add_app_types(types);
+  el::replay_controller rc(changed.log(), types, factories);
+  auto report = rc.replay_scenario(pay_correlation(changed.log(), run.teller_id, 2));
+  ASSERT_TRUE(report.has_value()) << report.error();
+  ASSERT_FALSE(report->matched());
+  const el::replay_divergence& d = *report->divergence;
+  EXPECT_EQ(d.actor, run.wallet_id);
+  EXPECT_LT(d.last_match_seq, seq) << report->summary();
+  EXPECT_GE(d.seq, seq) << report->summary();
+  EXPECT_EQ(d.input_no % 4, 0u);  // found at the first hash after the change
+}
+
+TEST(replay, what_cannot_be_replayed_is_refused_with_every_reason) {
+  temp_dir t;
+  const recorded_run run = record(t.log(), 1, true);
+  keel::type_registry types;
+  add_app_types(types);
+  const keel::message_id corr = pay_correlation(t.log(), run.teller_id, 1);
+  // The wallet received a message without a codec; and a tool without factories refuses all.
+  el::replay_controller rc(t.log(), types, factories);
+  auto r = rc.replay_scenario(corr);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), errc::invalid_argument);
+  const std::string why(r.error().message());
+  EXPECT_NE(why.find("actor " + std::to_string(run.wallet_id) + " (test.replay.wallet)"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("without payload"), std::string::npos) << why;
+  EXPECT_EQ(why.find("actor " + std::to_string(run.teller_id)), std::string::npos) << why;
+  el::replay_controller bare(t.log(), types, {});
+  const std::string none(bare.replay_scenario(corr).error().message());
+  EXPECT_NE(none.find("no actor factory for its type test.replay.teller"), std::string::npos)
+      << none;
+  EXPECT_NE(none.find("no actor factory for its type test.replay.wallet"), std::string::npos)
+      << none;
+  // A correlation id nobody received; a bad speed.
+  EXPECT_EQ(rc.replay_scenario(0xdead'beef).error().code(), errc::not_found);
+  EXPECT_EQ(rc.replay_scenario(corr, -1).error().code(), errc::invalid_argument);
+}
+
+}  // namespace
