@@ -30,7 +30,6 @@ void add_filters(CLI::App* cmd, detail::filter_args& f) {
 
 int log_main(int argc, const char* const* argv, const type_registry& types,
              const factory_setup& factories) {
-  (void)factories;  // replay --exec uses them (not yet written)
   detail::context ctx{types, std::cout, std::cerr, ::isatty(2) == 1};
 
   CLI::App app{"keel-log: inspect, check and repair keel event logs (docs/keel-log.md)",
@@ -104,13 +103,25 @@ int log_main(int argc, const char* const* argv, const type_registry& types,
       snapshot->add_subcommand("verify", "check every snapshot; exit 1 naming the damaged ones");
   log_arg(snap_verify);
 
+  std::string replay_corr;
+  detail::replay_args replay_a;
+  CLI::App* replay = app.add_subcommand(
+      "replay", "re-execute a correlation id's actors (--exec), state hashes compared");
+  log_arg(replay);
+  replay->add_option("--corr", replay_corr, "the correlation id")->required();
+  replay->add_flag("--exec", replay_a.exec, "run it (needs a keel-log built with factories)");
+  replay->add_option("--speed", replay_a.speed, "N times the recorded pace (default: at once)")
+      ->check(CLI::NonNegativeNumber);
+  replay->add_flag("--shared", replay_a.shared, "all actors in one system (default: one each)");
+
   // An unknown command gets its own message (CLI11 would only say that one is required).
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
     if (!known) {
       ctx.err << "keel-log: unknown command '" << argv[1]
-              << "' (commands: info, verify, dump, tail, trace, stats, recover, snapshot)\n"
+              << "' (commands: info, verify, dump, tail, trace, stats, recover, snapshot, "
+                 "replay)\n"
               << "Run 'keel-log --help'.\n";
       return k_exit_usage;
     }
@@ -165,6 +176,14 @@ int log_main(int argc, const char* const* argv, const type_registry& types,
   if (snap_ls->parsed()) return detail::cmd_snapshot_ls(ctx, dir);
   if (snap_show->parsed()) return detail::cmd_snapshot_show(ctx, snap_file);
   if (snap_verify->parsed()) return detail::cmd_snapshot_verify(ctx, dir);
+  if (replay->parsed()) {
+    detail::filter_args fa;
+    fa.correlation = replay_corr;
+    auto f = filter(fa);
+    if (!f) return k_exit_usage;
+    replay_a.correlation = *f->correlation;
+    return detail::cmd_replay(ctx, dir, replay_a, factories);
+  }
   return k_exit_usage;
 }
 

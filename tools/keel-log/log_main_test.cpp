@@ -1,6 +1,6 @@
 // keel-log, every command on good and bad logs: output, filters, payload decoding with an
-// application's types, follow mode on a live log, recovery, and the exit codes (0 OK,
-// 1 corruption, 2 usage, 3 I/O).
+// application's types, follow mode on a live log, recovery, replay --exec with and without
+// factories, and the exit codes (0 OK, 1 corruption, 2 usage, 3 I/O, 4 replay diverged).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -13,10 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include <keel/core/actor_system.h>
 #include <keel/core/codec.h>
+#include <keel/core/state.h>
 #include <keel/core/type_registry.h>
 #include <keel/eventlog/log.h>
 #include <keel/eventlog/reader.h>
+#include <keel/eventlog/recorder.h>
 #include <keel/eventlog/snapshot.h>
 #include <keel/tools/log_main.h>
 
@@ -60,7 +63,8 @@ struct run_result {
 };
 
 // Runs log_main in this process with std::cout and std::cerr captured.
-run_result run(std::vector<std::string> args, const keel::type_registry& types) {
+run_result run(std::vector<std::string> args, const keel::type_registry& types,
+               const keel::tools::factory_setup& factories = {}) {
   args.insert(args.begin(), "keel-log");
   std::vector<const char*> argv;
   for (const std::string& a : args) argv.push_back(a.c_str());
@@ -69,7 +73,7 @@ run_result run(std::vector<std::string> args, const keel::type_registry& types) 
   std::streambuf* old_out = std::cout.rdbuf(out.rdbuf());
   std::streambuf* old_err = std::cerr.rdbuf(err.rdbuf());
   run_result r;
-  r.code = keel::tools::log_main(static_cast<int>(argv.size()), argv.data(), types);
+  r.code = keel::tools::log_main(static_cast<int>(argv.size()), argv.data(), types, factories);
   std::cout.rdbuf(old_out);
   std::cerr.rdbuf(old_err);
   r.out = out.str();
@@ -387,6 +391,106 @@ TEST_F(keel_log_tool, usage_errors_exit_2_and_help_exits_0) {
   r = run({"--version"}, types_);
   EXPECT_EQ(r.code, 0);
   EXPECT_TRUE(has(r.out, std::string("keel-log ") + KEEL_VERSION_STRING)) << r.out;
+}
+
+// replay: a run recorded with state hashes replays with exit 0 in a keel-log built with the
+// application's factories; a factory whose actor now computes differently diverges (exit 4);
+// the stock tool (no factories) refuses with exit 2, as does replay without --exec.
+struct add_n {
+  static constexpr std::string_view keel_name = "test.keel_log.add_n/1";
+  std::int64_t n = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("n", &add_n::n));
+};
+class summer : public keel::actor<summer, add_n> {
+ public:
+  static constexpr std::string_view keel_name = "test.keel_log.summer";
+  void on(add_n& a) { sum_ += a.n; }
+  void save_state(keel::state_writer& w) const { w.write(sum_); }
+  void load_state(keel::state_reader& r) { r.read(sum_); }
+
+ private:
+  std::int64_t sum_ = 0;
+};
+// The same actor type after a bad change: it doubles.
+class summer_v2 : public keel::actor<summer_v2, add_n> {
+ public:
+  static constexpr std::string_view keel_name = "test.keel_log.summer_v2";
+  void on(add_n& a) { sum_ += 2 * a.n; }
+  void save_state(keel::state_writer& w) const { w.write(sum_); }
+  void load_state(keel::state_reader& r) { r.read(sum_); }
+
+ private:
+  std::int64_t sum_ = 0;
+};
+
+TEST(keel_log_replay, replay_exec_compares_hashes_and_the_stock_tool_refuses) {
+  temp_dir t;
+  keel::actor_id id = 0;
+  {
+    el::log_options lo;
+    lo.segment_size = 1u << 20;
+    lo.max_record = 64u << 10;
+    auto log = el::event_log::open(t.log(), lo).value();
+    el::recording_options ro;
+    ro.state_hash_every = 1;
+    auto rec = el::recorder::create(*log, ro).value();
+    keel::system_config cfg;
+    cfg.scheduler.workers = 1;
+    cfg.hooks.push_back(rec);
+    auto sys = keel::actor_system::create(std::move(cfg)).value();
+    rec->use_system(*sys);
+    auto s = sys->spawn<summer>().value();
+    id = s.id();
+    for (int i = 1; i <= 5; ++i) ASSERT_EQ(s.send(add_n{i}), keel::send_status::ok);
+    for (int i = 0; i < 10000 && rec->counters().state_hashes < 5; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(rec->counters().state_hashes, 5u);
+    sys->shutdown();
+  }
+  keel::type_registry types;
+  ASSERT_TRUE(types.add<add_n>());
+  // The correlation of the first input (a send from outside: its own id).
+  std::uint64_t corr = 0;
+  auto reader = el::log_reader::open(t.log()).value();
+  (void)reader.scan([&](const el::record_view& v) {
+    if (v.header.actor_id != id || v.header.payload_type != keel::type_id_of<add_n>()) return true;
+    corr = v.header.correlation;
+    return false;
+  });
+  ASSERT_NE(corr, 0u);
+  const std::string c = std::to_string(corr);
+  const keel::tools::factory_setup good = [](keel::actor_factory_registry& f) {
+    (void)f.add<summer>();
+  };
+  run_result r = run({"replay", t.log(), "--corr", c, "--exec"}, types, good);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "5 inputs, 5 state hashes")) << r.out;
+  EXPECT_TRUE(has(r.out, "hashes match")) << r.out;
+  const keel::tools::factory_setup changed = [](keel::actor_factory_registry& f) {
+    (void)f.add_named("test.keel_log.summer",
+                      [](keel::actor_system& s, const keel::json_value&,
+                         const keel::spawn_options& o) -> keel::result<keel::actor_ref<>> {
+                        auto a = s.spawn_with<summer_v2>(o);
+                        if (!a) return a.error();
+                        return keel::actor_ref<>(*a);
+                      });
+  };
+  r = run({"replay", t.log(), "--corr", c, "--exec"}, types, changed);
+  EXPECT_EQ(r.code, keel::tools::k_exit_diverged) << r.err;
+  EXPECT_TRUE(has(r.out, "first divergence: seq")) << r.out;
+  EXPECT_TRUE(has(r.out, "actor " + std::to_string(id) + ", input 1: state hash")) << r.out;
+  r = run({"replay", t.log(), "--corr", c, "--exec"}, types);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "no actor factories linked")) << r.err;
+  r = run({"replay", t.log(), "--corr", c}, types, good);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "needs --exec")) << r.err;
+  r = run({"replay", t.log(), "--corr", "12345678", "--exec"}, types, good);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "no recorded input has correlation id 12345678")) << r.err;
+  r = run({"replay", t.log(), "--corr", c, "--exec", "--speed", "-1"}, types, good);
+  EXPECT_EQ(r.code, 2);
 }
 
 }  // namespace

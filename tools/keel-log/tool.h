@@ -90,6 +90,13 @@ struct tail_args {
   unsigned poll_ms = 100;
 };
 
+struct replay_args {
+  std::uint64_t correlation = 0;
+  bool exec = false;
+  double speed = 0;
+  bool shared = false;  // all actors in one system
+};
+
 int cmd_info(context& c, const std::string& dir);
 int cmd_verify(context& c, const std::string& dir);
 int cmd_dump(context& c, const std::string& dir, const dump_args& a);
@@ -100,5 +107,7 @@ int cmd_recover(context& c, const std::string& dir, bool apply);
 int cmd_snapshot_ls(context& c, const std::string& dir);
 int cmd_snapshot_show(context& c, const std::string& file);
 int cmd_snapshot_verify(context& c, const std::string& dir);
+int cmd_replay(context& c, const std::string& dir, const replay_args& a,
+               const factory_setup& factories);
 
 }  // namespace keel::tools::detail
