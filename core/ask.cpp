@@ -124,6 +124,20 @@ void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelo
   pending_ask& p = x.asks[rid];
   p.k = std::move(k);
   p.timeout = start_timer(self, self->own_generation, t, timeout, std::chrono::nanoseconds(0));
+#if !defined(KEEL_NO_HOOKS)
+  if (s->any_hooks) [[unlikely]] {
+    ask_event ev;
+    ev.asker = actor_handle{self->slot, self->own_generation};
+    ev.asker_id = self->id;
+    ev.asker_type = s->type_name_of(self->type_index);
+    ev.request = rid;
+    ev.type = request->type;
+    ev.correlation = request->correlation;
+    for (const auto& h : s->hooks) {
+      if (h->enabled()) h->on_ask(ev);
+    }
+  }
+#endif
   if (c == nullptr) {
     s->dead(request, nullptr, dead_letter_reason::actor_stopped, true);
     return;

@@ -9,10 +9,18 @@
 namespace keel {
 
 result<send_status> actor_system::send_encoded(actor_handle to, const encoded_message& m) {
+  detail::system_state* s = state_.get();
+  if (m.kind == input_kind::ask_timeout) {
+    envelope* t = detail::make_envelope(s, detail::ask_timeout_msg{m.causation});
+    if (t == nullptr) return status(errc::out_of_memory, "send_encoded: no memory for the timeout");
+    t->flags |= envelope_flags::internal;
+    if (m.id != 0) t->id = m.id;
+    if (m.correlation != 0) t->correlation = m.correlation;
+    return detail::deliver_to(s, to, t);
+  }
   if (m.ops == nullptr || m.codec == nullptr) {
     return status(errc::invalid_argument, "send_encoded: the message type has no codec");
   }
-  detail::system_state* s = state_.get();
   envelope* e = detail::new_envelope(s, m.ops->size);
   if (e == nullptr) return status(errc::out_of_memory, "send_encoded: no memory for the message");
   if (status st = m.codec->decode(m.bytes, e->payload()); !st) {
@@ -26,6 +34,7 @@ result<send_status> actor_system::send_encoded(actor_handle to, const encoded_me
   e->correlation = m.correlation != 0 ? m.correlation : e->id;
   e->causation = m.causation;
   if (m.sender.valid()) e->sender = m.sender;
+  if (m.kind == input_kind::reply) e->flags |= envelope_flags::is_reply;
   return detail::deliver_to(s, to, e);
 }
 

@@ -222,6 +222,21 @@ void recorder::on_handled(const deliver_event& ev) noexcept {
   }
 }
 
+void recorder::on_ask(const ask_event& ev) noexcept {
+  if (!selected(ev.asker_type)) return;
+  record_in r;
+  r.type = record_type::ask;
+  r.actor_id = ev.asker_id;
+  r.message_id = ev.request;
+  r.correlation = ev.correlation;
+  r.payload_type = ev.type;
+  if (log_.append(r)) {
+    count(lifecycle_);
+  } else {
+    count(failed_);
+  }
+}
+
 void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {
   if (!selected(ev.actor_type)) return;
   record_in r;

@@ -32,7 +32,7 @@ std::string some_seqs(const std::vector<std::uint64_t>& seqs) {
 struct input_problems {
   std::vector<std::uint64_t> sampled;
   std::vector<std::uint64_t> no_payload;
-  std::vector<std::uint64_t> ask_completion;
+  std::vector<std::uint64_t> unknown_ask;  // replies and timeouts of asks the log does not show
   std::map<std::uint64_t, std::vector<std::uint64_t>> unknown_type;  // type id -> seqs
 };
 
@@ -71,6 +71,7 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
   // What the log says about them.
   std::map<actor_id, input_problems> bad;
   std::unordered_map<message_id, actor_id> input_of;  // scenario inputs by message id
+  std::set<std::pair<actor_id, message_id>> asks;     // (asker, request id) recorded
   std::uint64_t last_seq = 0;
   rep = reader->scan([&](const record_view& r) {
     const frame_header& h = r.header;
@@ -86,6 +87,9 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
     if (it == plan.actors.end()) return true;
     planned_actor& a = it->second;
     switch (static_cast<record_type>(h.type)) {
+      case record_type::ask:
+        asks.emplace(a.id, h.message_id);
+        break;
       case record_type::spawn:
         a.spawn_seq = h.seq;
         a.type.assign(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
@@ -117,8 +121,12 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
         input_of.emplace(h.message_id, a.id);
         input_problems& p = bad[a.id];
         if ((h.flags & k_flag_sampled) != 0) p.sampled.push_back(h.seq);
-        if ((h.flags & (k_flag_reply | k_flag_ask_timeout)) != 0) {
-          p.ask_completion.push_back(h.seq);
+        if ((h.flags & (k_flag_reply | k_flag_ask_timeout)) != 0 &&
+            asks.count({a.id, h.causation}) == 0) {
+          p.unknown_ask.push_back(h.seq);
+        }
+        if ((h.flags & k_flag_ask_timeout) != 0) {
+          // no payload: the ask's id says it all
         } else if ((h.flags & k_flag_no_payload) != 0) {
           p.no_payload.push_back(h.seq);
         } else if (!types.has_codec(h.payload_type)) {
@@ -160,9 +168,9 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
       a.problems.push_back("inputs of type id " + std::to_string(type) +
                            ", which the given registry cannot decode: " + some_seqs(seqs));
     }
-    if (!p.ask_completion.empty()) {
-      a.problems.push_back("ask replies or timeouts among its inputs (not replayed yet): " +
-                           some_seqs(p.ask_completion));
+    if (!p.unknown_ask.empty()) {
+      a.problems.push_back("replies or timeouts of asks the log does not show: " +
+                           some_seqs(p.unknown_ask));
     }
     if (a.has_seed) system_seeds.insert(a.system_seed);
     if (a.problems.empty()) continue;

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <thread>
+#include <unordered_map>
 
 #include "eventlog/replay_impl.h"
 
@@ -37,7 +38,8 @@ class capture final : public hook_subscriber {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> hashes;  // (input no, hash) this step
     std::vector<type_id> outputs;                                 // sent this step
     std::uint64_t sent = 0;
-    std::string failed;  // why, if it failed this step
+    std::string failed;           // why, if it failed this step
+    std::deque<message_id> asks;  // request ids of its asks not yet paired with recorded ones
   };
 
   bool injecting = false;
@@ -59,6 +61,15 @@ class capture final : public hook_subscriber {
   void on_dead_letter(const dead_letter_event& ev) noexcept override {
     // A send to an actor that does not exist in this system never reached on_send.
     if (ev.reason != dead_letter_reason::dropped_by_hook) note_output(ev.sender, ev.type);
+  }
+  void on_ask(const ask_event& ev) noexcept override {
+    watched* a = find(ev.asker);
+    if (a == nullptr) return;
+    try {
+      a->asks.push_back(ev.request);
+    } catch (...) {
+      a->failed = "out of memory noting an ask";
+    }
   }
   void on_deliver(const deliver_event& ev) noexcept override {
     if (watched* w = find(ev.target)) w->last_input_no = ev.input_no;
@@ -136,7 +147,10 @@ struct replay_session::impl {
     actor_handle handle;
     std::size_t report_index = 0;
     std::uint64_t last_match_seq = 0;
-    bool done = false;  // diverged, or failed as recorded
+    bool done = false;                     // diverged, or failed as recorded
+    std::deque<message_id> recorded_asks;  // ASK records not yet paired with replayed asks
+    std::unordered_map<message_id, message_id> ask_ids;  // recorded request id -> replayed
+    frame_header last_input{};                           // the last input delivered
   };
   std::map<actor_id, live_actor> actors;
   std::deque<pending_input> ahead;
@@ -147,6 +161,7 @@ struct replay_session::impl {
 
   status start();
   status read_ahead();
+  bool pair_asks(live_actor& la, capture::watched& w);
   void diverge(live_actor& la, const frame_header& at, std::string event);
   void check(live_actor& la, const frame_header& h, capture::watched& w);
 };
@@ -230,7 +245,8 @@ status replay_session::impl::read_ahead() {
         if (ahead.size() >= k_read_ahead) return false;
         seen_to = r.header.seq + 1;
         const bool input = r.header.type == static_cast<std::uint16_t>(record_type::message) ||
-                           r.header.type == static_cast<std::uint16_t>(record_type::timer);
+                           r.header.type == static_cast<std::uint16_t>(record_type::timer) ||
+                           r.header.type == static_cast<std::uint16_t>(record_type::ask);
         if (input && actors.count(r.header.actor_id) != 0) {
           ahead.push_back(pending_input{r.header, {r.payload.begin(), r.payload.end()}});
         }
@@ -241,6 +257,27 @@ status replay_session::impl::read_ahead() {
   if (seen_to == next_seq && ahead.empty()) log_done = true;  // nothing more in the log
   next_seq = seen_to;
   return status();
+}
+
+// Pairs the recorded asks with the replayed ones, in order (one actor's handlers run one at a
+// time, so both are in the order it asked). False, after reporting the divergence, when one
+// side has asks left over once every ask of the inputs before the next is in.
+bool replay_session::impl::pair_asks(live_actor& la, capture::watched& w) {
+  while (!la.recorded_asks.empty() && !w.asks.empty()) {
+    la.ask_ids[la.recorded_asks.front()] = w.asks.front();
+    la.recorded_asks.pop_front();
+    w.asks.pop_front();
+  }
+  if (la.last_input.seq == 0) return true;  // asks made by on_start are paired as they come
+  if (!w.asks.empty()) {
+    diverge(la, la.last_input, "the replay made an ask the recorded run did not make");
+    return false;
+  }
+  if (!la.recorded_asks.empty()) {
+    diverge(la, la.last_input, "the recorded run made an ask the replay did not make");
+    return false;
+  }
+  return true;
 }
 
 void replay_session::impl::diverge(live_actor& la, const frame_header& at, std::string event) {
@@ -332,25 +369,47 @@ result<bool> replay_session::step() {
     m.ahead.pop_front();
     impl::live_actor& la = m.actors.at(in.h.actor_id);
     if (la.done) continue;
+    capture::watched& w = *la.rs->hook->find(la.handle);
+    if (in.h.type == static_cast<std::uint16_t>(record_type::ask)) {
+      la.recorded_asks.push_back(in.h.message_id);  // paired at its next input
+      continue;
+    }
+    if (!m.pair_asks(la, w)) return true;
+    input_kind kind = input_kind::message;
+    if ((in.h.flags & k_flag_reply) != 0) kind = input_kind::reply;
+    if ((in.h.flags & k_flag_ask_timeout) != 0) kind = input_kind::ask_timeout;
+    message_id ask = 0;
+    if (kind != input_kind::message) {
+      auto it = la.ask_ids.find(in.h.causation);
+      if (it == la.ask_ids.end()) {
+        m.diverge(la, in.h, "completes an ask the replay did not make");
+        return true;
+      }
+      ask = it->second;
+      la.ask_ids.erase(it);
+    }
     if (m.plan.options.speed > 0 && m.last_ts != 0 && in.h.ts_ns > m.last_ts) {
       std::this_thread::sleep_for(std::chrono::nanoseconds(static_cast<std::int64_t>(
           static_cast<double>(in.h.ts_ns - m.last_ts) / m.plan.options.speed)));
     }
     m.last_ts = in.h.ts_ns;
     capture& hook = *la.rs->hook;
-    capture::watched& w = *hook.find(la.handle);
     w.hashes.clear();
     w.outputs.clear();
     w.failed.clear();
-    auto entry = m.types->find(in.h.payload_type);  // the plan checked it has a codec
     encoded_message em;
-    em.ops = entry->ops;
-    em.codec = entry->codec;
-    em.bytes = in.payload;
+    if (kind != input_kind::ask_timeout) {
+      auto entry = m.types->find(in.h.payload_type);  // the plan checked it has a codec
+      em.ops = entry->ops;
+      em.codec = entry->codec;
+      em.bytes = in.payload;
+    }
+    em.kind = kind;
     em.id = in.h.message_id;
     em.correlation = in.h.correlation;
-    em.causation = in.h.causation;
+    em.causation = kind == input_kind::message ? in.h.causation : ask;
     em.sender = la.rs->sink;
+    la.last_input = in.h;
     la.rs->sys->deterministic()->set_clock(static_cast<std::uint64_t>(in.h.ts_ns));
     hook.injecting = true;
     auto sent = la.rs->sys->send_encoded(la.handle, em);

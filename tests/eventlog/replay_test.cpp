@@ -4,6 +4,7 @@
 // interval holds the changed input; what cannot be replayed is refused with the reasons.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -308,6 +309,211 @@ TEST(replay, what_cannot_be_replayed_is_refused_with_every_reason) {
   // A correlation id nobody received; a bad speed.
   EXPECT_EQ(rc.replay_scenario(0xdead'beef).error().code(), errc::not_found);
   EXPECT_EQ(rc.replay_scenario(corr, -1).error().code(), errc::invalid_argument);
+}
+
+// Asks: a broker asks the wallet for its balance (a reply) and, every third audit, a silent
+// actor (a timeout); its state depends on both continuations.
+struct audit {
+  static constexpr std::string_view keel_name = "test.replay.audit/1";
+  std::int64_t n = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("n", &audit::n));
+};
+struct quote_query {
+  static constexpr std::string_view keel_name = "test.replay.quote_query/1";
+  static constexpr auto keel_fields = keel::fields();
+};
+struct broker_query {
+  static constexpr std::string_view keel_name = "test.replay.broker_query/1";
+  static constexpr auto keel_fields = keel::fields();
+};
+struct broker_state {
+  static constexpr std::string_view keel_name = "test.replay.broker_state/1";
+  std::int64_t answers = 0;
+  std::int64_t timeouts = 0;
+  static constexpr auto keel_fields =
+      keel::fields(keel::field("answers", &broker_state::answers),
+                   keel::field("timeouts", &broker_state::timeouts));
+};
+
+class silent : public keel::actor<silent, quote_query> {
+ public:
+  static constexpr std::string_view keel_name = "test.replay.silent";
+  void on(quote_query&) {}
+};
+
+class broker : public keel::actor<broker, audit, broker_query> {
+ public:
+  static constexpr std::string_view keel_name = "test.replay.broker";
+  broker(keel::actor_ref<wallet> w, keel::actor_ref<silent> s) : wallet_(w), silent_(s) {}
+  void on(audit& a) {
+    ask<balance>(wallet_, balance_query{}, 10s, [this, n = a.n](keel::result<balance> r) {
+      if (r) {
+        seen_ += r->cents * n;
+        ++answers_;
+      }
+    });
+    if (a.n % 3 == 0) {
+      ask<balance>(silent_, quote_query{}, 5ms, [this](keel::result<balance> r) {
+        if (!r && r.code() == keel::errc::timeout) ++timeouts_;
+      });
+    }
+  }
+  void on(broker_query&) { reply(broker_state{answers_, timeouts_}); }
+  void save_state(keel::state_writer& w) const { w.write(seen_).write(answers_).write(timeouts_); }
+  void load_state(keel::state_reader& r) {
+    r.read(seen_);
+    r.read(answers_);
+    r.read(timeouts_);
+  }
+
+ private:
+  keel::actor_ref<wallet> wallet_;
+  keel::actor_ref<silent> silent_;
+  std::int64_t seen_ = 0;
+  std::int64_t answers_ = 0;
+  std::int64_t timeouts_ = 0;
+};
+
+void broker_factories(keel::actor_factory_registry& f) {
+  factories(f);
+  ASSERT_TRUE(f.add<silent>());
+  ASSERT_TRUE(f.add_named("test.replay.broker",
+                          [](keel::actor_system& s, const keel::json_value&,
+                             const keel::spawn_options& o) -> keel::result<keel::actor_ref<>> {
+                            auto r = s.spawn_with<broker>(o, keel::actor_ref<wallet>(),
+                                                          keel::actor_ref<silent>());
+                            if (!r) return r.error();
+                            return keel::actor_ref<>(*r);
+                          }));
+}
+
+// Records six audits; returns the broker's id.
+keel::actor_id record_asks(const std::string& dir) {
+  auto log = el::event_log::open(dir, el::testing::small_segments()).value();
+  el::recording_options ro;
+  ro.actor_types = {"test.replay.*"};
+  ro.state_hash_every = 1;
+  auto rec = el::recorder::create(*log, ro).value();
+  keel::system_config cfg;
+  cfg.scheduler.workers = 2;
+  cfg.hooks.push_back(rec);
+  auto sys = keel::actor_system::create(std::move(cfg)).value();
+  rec->use_system(*sys);
+  // A reply type no actor handles is not in the registry until it is added: without it the
+  // replies would be recorded without payload (and replay would refuse them).
+  (void)sys->types().add<receipt>();
+  (void)sys->types().add<balance>();
+  auto w = sys->spawn<wallet>().value();
+  auto s = sys->spawn<silent>().value();
+  auto b = sys->spawn<broker>(w, s).value();
+  const keel::actor_id id = b.id();  // (0 once it has stopped)
+  for (int i = 1; i <= 6; ++i) EXPECT_EQ(b.send(audit{i}), keel::send_status::ok);
+  for (int i = 0; i < 5000; ++i) {
+    const broker_state st = b.ask<broker_state>(broker_query{}, 10s).value();
+    if (st.answers == 6 && st.timeouts == 2) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  sys->shutdown();
+  return id;
+}
+
+void add_broker_types(keel::type_registry& types) {
+  add_app_types(types);
+  EXPECT_TRUE(types.add<audit>());
+  EXPECT_TRUE(types.add<quote_query>());
+  EXPECT_TRUE(types.add<broker_query>());
+  EXPECT_TRUE(types.add<broker_state>());
+}
+
+// The correlation of the broker's first audit.
+keel::message_id first_audit(const std::string& dir, keel::actor_id broker_id) {
+  auto r = el::log_reader::open(dir).value();
+  keel::message_id corr = 0;
+  (void)r.scan([&](const el::record_view& v) {
+    if (v.header.actor_id != broker_id || v.header.payload_type != keel::type_id_of<audit>())
+      return true;
+    corr = v.header.correlation;
+    return false;
+  });
+  return corr;
+}
+
+TEST(replay, asks_replay_with_the_recorded_replies_and_timeouts) {
+  temp_dir t;
+  const keel::actor_id broker_id = record_asks(t.log());
+  keel::type_registry types;
+  add_broker_types(types);
+  // The log shows six asks of the wallet, two of the silent actor, and what completed them.
+  int asks = 0;
+  int replies = 0;
+  int timeouts = 0;
+  auto r = el::log_reader::open(t.log()).value();
+  (void)r.scan([&](const el::record_view& v) {
+    if (v.header.actor_id != broker_id) return true;
+    asks += v.header.type == static_cast<std::uint16_t>(el::record_type::ask);
+    replies += (v.header.flags & el::k_flag_reply) != 0;
+    timeouts += (v.header.flags & el::k_flag_ask_timeout) != 0;
+    return true;
+  });
+  EXPECT_EQ(asks, 8);
+  EXPECT_EQ(replies, 6);
+  EXPECT_EQ(timeouts, 2);
+  el::replay_controller rc(t.log(), types, broker_factories);
+  auto report = rc.replay_scenario(first_audit(t.log(), broker_id));
+  ASSERT_TRUE(report.has_value()) << report.error();
+  EXPECT_TRUE(report->matched()) << report->summary();
+  const auto b = std::find_if(report->actors.begin(), report->actors.end(),
+                              [&](const el::replay_actor& a) { return a.id == broker_id; });
+  ASSERT_NE(b, report->actors.end());
+  // Six audits, six replies, two timeouts, and the test's queries.
+  EXPECT_GE(b->inputs, 6u + 6u + 2u + 1u) << report->summary();
+  EXPECT_GE(b->hashes_compared, 6u);
+}
+
+TEST(replay, a_changed_reply_diverges_at_the_continuation_that_saw_it) {
+  temp_dir t;
+  temp_dir changed;
+  const keel::actor_id broker_id = record_asks(t.log());
+  // Copy the log, changing the broker's third reply (a balance).
+  auto out = el::event_log::open(changed.log(), el::testing::small_segments()).value();
+  auto r = el::log_reader::open(t.log()).value();
+  std::uint64_t changed_seq = 0;
+  int seen = 0;
+  (void)r.scan([&](const el::record_view& v) {
+    el::record_in in;
+    in.type = static_cast<el::record_type>(v.header.type);
+    in.flags = v.header.flags;
+    in.ts_ns = v.header.ts_ns;
+    in.actor_id = v.header.actor_id;
+    in.actor_seq = v.header.actor_seq;
+    in.message_id = v.header.message_id;
+    in.correlation = v.header.correlation;
+    in.causation = v.header.causation;
+    in.payload_type = v.header.payload_type;
+    std::vector<std::byte> payload(v.payload.begin(), v.payload.end());
+    if (v.header.actor_id == broker_id && (v.header.flags & el::k_flag_reply) != 0 && ++seen == 3) {
+      balance b = keel::decode<balance>(v.payload).value();
+      b.cents += 1;
+      payload = keel::encode(b);
+      changed_seq = v.header.seq;
+    }
+    in.payload = payload;
+    EXPECT_EQ(out->append(in).value(), v.header.seq);
+    return true;
+  });
+  out.reset();
+  ASSERT_NE(changed_seq, 0u);
+  keel::type_registry types;
+  add_broker_types(types);
+  el::replay_controller rc(changed.log(), types, broker_factories);
+  auto report = rc.replay_scenario(first_audit(changed.log(), broker_id));
+  ASSERT_TRUE(report.has_value()) << report.error();
+  ASSERT_FALSE(report->matched());
+  EXPECT_EQ(report->divergence->actor, broker_id) << report->summary();
+  // A continuation's state is hashed with the broker's next handled message: the divergence is
+  // reported there, and the interval holds the changed reply.
+  EXPECT_LT(report->divergence->last_match_seq, changed_seq) << report->summary();
+  EXPECT_GE(report->divergence->seq, changed_seq) << report->summary();
 }
 
 }  // namespace

@@ -73,6 +73,10 @@ struct encoded_message {
   // The sender the handler sees (its replies go there); none by default. Replay gives a stand-in
   // for the recorded sender, which does not exist in the replay system.
   actor_handle sender;
+  // message: for a handler. reply: completes the target's ask whose request id is `causation`
+  // (its continuation runs with it). ask_timeout: times that ask out (ops, codec and bytes
+  // unused).
+  input_kind kind = input_kind::message;
 };
 
 struct dead_letter {

@@ -79,6 +79,17 @@ struct deliver_event {
   input_kind kind = input_kind::message;
 };
 
+// An actor asked (actor::ask): the request's id, which the ask's reply or timeout names as its
+// causation. Told from the asking handler, before the request is sent.
+struct ask_event {
+  actor_handle asker;
+  actor_id asker_id = k_no_actor;
+  std::string_view asker_type;  // static storage
+  message_id request = 0;
+  type_id type = 0;  // the request's type
+  message_id correlation = 0;
+};
+
 struct lifecycle_event {
   actor_handle actor;
   actor_id id = k_no_actor;
@@ -126,6 +137,7 @@ class hook_subscriber {
   virtual void on_deliver(const deliver_event& ev) noexcept { (void)ev; }
   // After the handler of a delivered message returned normally (not when it threw or failed).
   virtual void on_handled(const deliver_event& ev) noexcept { (void)ev; }
+  virtual void on_ask(const ask_event& ev) noexcept { (void)ev; }
   virtual void on_activation_begin(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_activation_end(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_spawn(const lifecycle_event& ev) noexcept { (void)ev; }

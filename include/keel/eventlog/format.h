@@ -48,6 +48,10 @@ enum class record_type : std::uint16_t {
   chaos = 14,
   breaker = 15,
   quarantine = 16,
+  // An actor asked: actor_id the asker, message_id the request's id (its reply's or timeout's
+  // causation), payload_type the request's type, no payload. Replay pairs the recorded asks with
+  // the replayed ones in order. Safe to ignore for a reader that does not know it.
+  ask = 0x8000 | 17,
 };
 inline constexpr std::uint16_t k_safe_ignore = 0x8000;
 

@@ -4,15 +4,20 @@
 // For each recorded actor (chosen by actor type name pattern) every delivered message becomes a
 // MESSAGE record (TIMER for a timer's message; a message put back by unstash_all() is not
 // recorded again), and so does every reply or timeout that completes one of its asks (flagged
-// k_flag_reply or k_flag_ask_timeout, causation the ask's id): actor_id the receiver, actor_seq its
-// input number, the message's id, correlation and causation, ts_ns the now() its handler sees, and
-// the payload in the type's codec (types registered with keel_fields; a type without a codec is
-// recorded with the k_flag_no_payload flag and no payload, and replay refuses it). Every
-// `state_hash_every` inputs, an actor with save_state gets a STATE_HASH record (payload: the
-// XXH3-64 of its saved state, after that input). Spawns, stops, failures and restarts of
+// k_flag_reply or k_flag_ask_timeout, causation the ask's id; each ask it makes is an ASK
+// record, so that replay can pair its asks with the replayed ones): actor_id the receiver,
+// actor_seq its input number, the message's id, correlation and causation, ts_ns the now() its
+// handler sees, and the payload in the type's codec (types registered with keel_fields; a type
+// without a codec is recorded with the k_flag_no_payload flag and no payload, and replay refuses
+// it). Every `state_hash_every` inputs, an actor with save_state gets a STATE_HASH record (payload:
+// the XXH3-64 of its saved state, after that input). Spawns, stops, failures and restarts of
 // recorded actors are recorded too (SPAWN's payload is the actor type's name; the others'
 // the reason). With sample_one_in > 1 only one input in N is recorded, flagged
 // k_flag_sampled: for tracing; such an actor cannot be replayed.
+//
+// A message type is in the system's registry once an actor that handles it is spawned; a type
+// that is only ever a reply (no actor handles it) must be added (sys->types().add<R>()), or its
+// records have no payload and replay refuses them (counters().no_payload counts them).
 //
 // Give the recorder to system_config::hooks and call use_system(*sys) right after the system is
 // created (messages delivered before that are recorded without payload).
@@ -74,6 +79,7 @@ class recorder final : public hook_subscriber {
 
   void on_deliver(const deliver_event& ev) noexcept override;
   void on_handled(const deliver_event& ev) noexcept override;
+  void on_ask(const ask_event& ev) noexcept override;
   void on_spawn(const lifecycle_event& ev) noexcept override;
   void on_stop(const lifecycle_event& ev) noexcept override;
   void on_failure(const lifecycle_event& ev) noexcept override;

@@ -18,10 +18,14 @@
 // input it is at exactly the input that differs; with hashes every K inputs the report gives the
 // interval (last_match_seq, seq] that holds it.
 //
+// An actor's asks are replayed too: its recorded ASK records are paired, in order, with the asks
+// it makes in replay, and each recorded reply or timeout is delivered to the replayed ask (its
+// continuation runs with the recorded reply); an ask made on one side only is a divergence.
+//
 // Refused, with every reason listed, never replayed in part: an actor whose SPAWN or RNG_SEED
-// record is not in the log (retention removed it), whose type has no factory, that was sampled,
-// restarted or failed, whose inputs include a type without a codec or one not in `types`, or an
-// ask's reply or timeout (ask continuations are not replayed yet).
+// record is not in the log (retention removed it), whose type has no factory, that was sampled
+// or restarted, whose inputs include a type without a codec or one not in `types`, or a reply
+// or timeout of an ask the log does not show.
 //
 // Thread safety: a replay_controller and its sessions are used by one thread at a time; replay
 // runs on that thread (the deterministic executor has no threads of its own).
