@@ -150,6 +150,11 @@ result<log_reader> log_reader::open(const std::string& dir, io_env* env) {
 
 scan_report log_reader::scan(const std::function<bool(const record_view&)>& visit,
                              std::uint64_t from_seq) const {
+  return scan(visit, from_seq, scan_position{});
+}
+
+scan_report log_reader::scan(const std::function<bool(const record_view&)>& visit,
+                             std::uint64_t from_seq, const scan_position& resume) const {
   scan_report rep;
   // Spares (prepared by the writer, never used) after the newest active segment are not part of
   // the log; the newest active one is where the log may end early.
@@ -267,6 +272,10 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
     }
     bool stopped = false;
     std::uint64_t last_seq = h.base_seq - 1;
+    std::uint64_t start = k_header_size;
+    if (no == resume.segment_no && resume.offset > k_header_size) {
+      start = std::min(align_up(resume.offset), map_size);
+    }
     const detail::scan_result r = detail::scan_frames(
         base, map_size, h.salt, 0,
         [&](const frame_header& fh, std::uint64_t off) {
@@ -286,7 +295,7 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
           }
           return true;
         },
-        [](std::uint64_t, std::uint64_t) {});
+        [](std::uint64_t, std::uint64_t) {}, start);
     ++rep.segments;
     if (stopped) return rep;
     rep.offset = r.stop_offset;

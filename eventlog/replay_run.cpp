@@ -155,6 +155,9 @@ struct replay_session::impl {
   std::map<actor_id, live_actor> actors;
   std::deque<pending_input> ahead;
   std::uint64_t next_seq = 0;  // where the next read-ahead starts
+  scan_position resume;        // ... and the frame boundary it starts at
+  // The registry's entries by type id: find() copies the entry (its name) under a lock.
+  std::unordered_map<type_id, std::pair<const message_ops*, const codec_ops*>> codecs;
   bool log_done = false;
   std::int64_t last_ts = 0;
   bool started = false;
@@ -236,6 +239,7 @@ status replay_session::impl::read_ahead() {
   auto reader = log_reader::open(dir);
   if (!reader) return reader.error();
   std::uint64_t seen_to = next_seq;
+  scan_position at = resume;
   const scan_report rep = reader->scan(
       [&](const record_view& r) {
         if (r.header.seq >= plan.end_seq) {
@@ -244,6 +248,8 @@ status replay_session::impl::read_ahead() {
         }
         if (ahead.size() >= k_read_ahead) return false;
         seen_to = r.header.seq + 1;
+        at = scan_position{r.segment_no,
+                           r.offset + align_up(static_cast<std::uint64_t>(r.header.len))};
         const bool input = r.header.type == static_cast<std::uint16_t>(record_type::message) ||
                            r.header.type == static_cast<std::uint16_t>(record_type::timer) ||
                            r.header.type == static_cast<std::uint16_t>(record_type::ask);
@@ -252,10 +258,11 @@ status replay_session::impl::read_ahead() {
         }
         return true;
       },
-      next_seq);
+      next_seq, resume);
   if (rep.corrupt()) return status(errc::corrupt, rep.message());
   if (seen_to == next_seq && ahead.empty()) log_done = true;  // nothing more in the log
   next_seq = seen_to;
+  resume = at;
   return status();
 }
 
@@ -399,9 +406,13 @@ result<bool> replay_session::step() {
     w.failed.clear();
     encoded_message em;
     if (kind != input_kind::ask_timeout) {
-      auto entry = m.types->find(in.h.payload_type);  // the plan checked it has a codec
-      em.ops = entry->ops;
-      em.codec = entry->codec;
+      auto c = m.codecs.find(in.h.payload_type);
+      if (c == m.codecs.end()) {
+        auto entry = m.types->find(in.h.payload_type);  // the plan checked it has a codec
+        c = m.codecs.emplace(in.h.payload_type, std::make_pair(entry->ops, entry->codec)).first;
+      }
+      em.ops = c->second.first;
+      em.codec = c->second.second;
       em.bytes = in.payload;
     }
     em.kind = kind;

@@ -19,9 +19,10 @@ inline bool known_type(std::uint16_t type) noexcept {
 
 template <class Visit, class Skip>
 scan_result scan_frames(const char* base, std::uint64_t size, std::uint64_t salt,
-                        std::uint64_t claimed_limit, Visit&& visit, Skip&& skip) noexcept {
+                        std::uint64_t claimed_limit, Visit&& visit, Skip&& skip,
+                        std::uint64_t start) noexcept {
   scan_result r;
-  std::uint64_t off = k_header_size;
+  std::uint64_t off = start;
   const std::uint64_t limit = claimed_limit < size ? claimed_limit : size;
   for (;;) {
     r.end = off;

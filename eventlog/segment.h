@@ -80,10 +80,11 @@ struct scan_result {
 // caller trusts the header's tail (the writer that died had this machine's current boot id),
 // the tail's offset; zero-filled gaps and negative (claimed) frames below it are claims a killed
 // writer left, stepped over after skip(std::uint64_t offset, std::uint64_t length). 0: trust
-// nothing (they end the scan).
+// nothing (they end the scan). `start`: where the walk begins, a frame boundary (a resumed scan).
 template <class Visit, class Skip>
 scan_result scan_frames(const char* base, std::uint64_t size, std::uint64_t salt,
-                        std::uint64_t claimed_limit, Visit&& visit, Skip&& skip) noexcept;
+                        std::uint64_t claimed_limit, Visit&& visit, Skip&& skip,
+                        std::uint64_t start = k_header_size) noexcept;
 
 }  // namespace keel::eventlog::detail
 

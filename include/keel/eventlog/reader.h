@@ -85,6 +85,12 @@ struct segment_info {
   log_problem problem = log_problem::none;  // what is wrong with the header, if anything
 };
 
+// Where a scan stood: a segment and a frame boundary in it.
+struct scan_position {
+  std::uint64_t segment_no = 0;
+  std::uint64_t offset = 0;  // 0: the segment's first frame
+};
+
 class log_reader {
  public:
   // Reads LOG.meta and lists the segments. errc::corrupt if `dir` holds no keel log (the message
@@ -95,6 +101,13 @@ class log_reader {
   // Segments that end before from_seq are skipped by their headers, without being read.
   scan_report scan(const std::function<bool(const record_view&)>& visit,
                    std::uint64_t from_seq = 0) const;
+  // The same, resuming a scan of this log: the walk of segment `resume.segment_no` starts at
+  // `resume.offset` instead of its first frame. That offset must be a frame boundary a scan
+  // returned: a record_view's offset, or its offset plus align_up(header.len). (Anything else
+  // fails the frame checks: a corrupt report, never a wrong record.) A stepwise reader (replay)
+  // then reads a long segment once, not once per step.
+  scan_report scan(const std::function<bool(const record_view&)>& visit, std::uint64_t from_seq,
+                   const scan_position& resume) const;
 
   // The segments' headers, in order (a file that cannot be read has problem not_a_log).
   std::vector<segment_info> segments() const;
