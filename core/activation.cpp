@@ -91,6 +91,10 @@ deliver_event delivered(actor_cell* c, std::uint32_t gen, const envelope* e, con
   ev.now = cached_now(c);
   ev.input_no = input_no;
   ev.actor = b;
+  if (cell_extras* x = c->extras) {
+    ev.rng = x->rng_ready ? &x->rng : nullptr;
+    ev.recording_mark = &x->recording_mark;
+  }
   return ev;
 }
 

@@ -139,6 +139,7 @@ struct cell_extras {
   // Messages delivered while hooks were attached (deliver_event::input_no): kept across
   // restarts, so that recorded input numbers run on through them.
   std::uint64_t hook_inputs = 0;
+  std::uint64_t recording_mark = 0;  // deliver_event::recording_mark
 };
 
 // System lane: add (or, add false, remove) a watcher.

@@ -69,6 +69,7 @@ static_assert(std::size(k_type_names) == k_last_known_type + 1);
 
 std::string_view to_string(record_type t) noexcept {
   if (t == record_type::ask) return "ask";
+  if (t == record_type::checkpoint) return "checkpoint";
   const auto v = static_cast<std::uint16_t>(t) & ~k_safe_ignore;
   return v <= k_last_known_type ? k_type_names[v] : std::string_view();
 }
@@ -76,6 +77,10 @@ std::string_view to_string(record_type t) noexcept {
 bool parse_record_type(std::string_view name, record_type& out) noexcept {
   if (name == "ask") {
     out = record_type::ask;
+    return true;
+  }
+  if (name == "checkpoint") {
+    out = record_type::checkpoint;
     return true;
   }
   for (std::uint16_t v = 1; v <= k_last_known_type; ++v) {

@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <cstring>
+
+#include "eventlog/segment.h"
 
 #include <keel/core/actor.h>
 #include <keel/core/actor_system.h>
@@ -78,6 +81,7 @@ recording_counters recorder::counters() const noexcept {
   c.state_hashes = state_hashes_.load(std::memory_order_relaxed);
   c.lifecycle = lifecycle_.load(std::memory_order_relaxed);
   c.failed = failed_.load(std::memory_order_relaxed);
+  c.checkpoints = checkpoints_.load(std::memory_order_relaxed);
   return c;
 }
 
@@ -193,7 +197,68 @@ void recorder::on_deliver(const deliver_event& ev) noexcept {
   }
 }
 
+result<recorder::checkpoint_started> recorder::checkpoint(std::string_view label) {
+  if (label.empty()) return status(errc::invalid_argument, "checkpoint: an empty label");
+  std::lock_guard<std::mutex> lock(mu_);  // numbers and request records in the same order
+  const std::uint64_t number = checkpoint_.load(std::memory_order_relaxed) + 1;
+  record_in r;
+  r.type = record_type::checkpoint;
+  r.ts_ns = detail::wall_clock_ns();
+  r.message_id = number;
+  r.payload = std::as_bytes(std::span(label.data(), std::min<std::size_t>(label.size(), 1024)));
+  auto seq = log_.append(r);
+  if (!seq) return seq.error();
+  checkpoint_.store(number, std::memory_order_release);
+  return checkpoint_started{number, *seq};
+}
+
+void recorder::write_checkpoint(const deliver_event& ev, std::uint64_t number) noexcept {
+  try {
+    t_state.clear();
+    if (!ev.actor->save_state_to(t_state)) return;  // no state: replayed from its SPAWN
+    const std::string_view type = ev.actor_type;
+    t_payload.clear();
+    const auto put = [](std::vector<std::byte>& out, const void* p, std::size_t n) {
+      const auto* b = static_cast<const std::byte*>(p);
+      out.insert(out.end(), b, b + n);
+    };
+    const auto len = static_cast<std::uint16_t>(std::min<std::size_t>(type.size(), 0xffff));
+    put(t_payload, &len, sizeof(len));
+    put(t_payload, type.data(), len);
+    const std::uint8_t drawn = ev.rng != nullptr ? 1 : 0;
+    put(t_payload, &drawn, 1);
+    actor_rng::state st{};
+    if (ev.rng != nullptr) st = ev.rng->save();
+    put(t_payload, st.s.data(), sizeof(st.s));
+    const std::span<const std::byte> state = t_state.bytes();
+    t_payload.insert(t_payload.end(), state.begin(), state.end());
+  } catch (...) {
+    count(failed_);
+    return;
+  }
+  record_in r;
+  r.type = record_type::checkpoint;
+  r.ts_ns = static_cast<std::int64_t>(ev.now);
+  r.actor_id = ev.target_id;
+  r.actor_seq = ev.input_no;
+  r.message_id = number;
+  r.correlation = ev.correlation;
+  r.payload = t_payload;
+  if (log_.append(r)) {
+    count(checkpoints_);
+  } else {
+    count(failed_);
+  }
+}
+
 void recorder::on_handled(const deliver_event& ev) noexcept {
+  // A checkpoint this actor has not written yet: its state after this input.
+  const std::uint64_t number = checkpoint_.load(std::memory_order_acquire);
+  if (number != 0 && ev.recording_mark != nullptr && *ev.recording_mark < number &&
+      ev.actor != nullptr && selected(ev.actor_type)) {
+    *ev.recording_mark = number;
+    write_checkpoint(ev, number);
+  }
   const std::uint32_t k = opt_.state_hash_every;
   if (k == 0 || ev.input_no == 0 || ev.input_no % k != 0 || ev.actor == nullptr ||
       !selected(ev.actor_type)) {

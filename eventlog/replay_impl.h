@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <keel/core/message.h>
+#include <keel/core/rng.h>
 #include <keel/core/type_registry.h>
 #include <keel/eventlog/replay.h>
 
@@ -16,8 +18,16 @@ namespace keel::eventlog::detail {
 
 struct planned_actor {
   actor_id id = k_no_actor;
-  std::string type;             // from its SPAWN record
-  std::uint64_t spawn_seq = 0;  // 0: not in the log
+  std::string type;                      // from its SPAWN or its checkpoint
+  std::uint64_t spawn_seq = 0;           // 0: not in the log
+  std::uint64_t first_scenario_seq = 0;  // its first input with the scenario's correlation id
+  // Where replay starts it: the newest checkpoint before first_scenario_seq (number 0: none; it
+  // starts at its SPAWN), its record's seq, the inputs before it, its generator and state.
+  std::uint64_t checkpoint = 0;
+  std::uint64_t start_seq = 0;
+  std::uint64_t start_input = 0;
+  std::optional<actor_rng::state> rng;
+  std::vector<std::byte> state;
   bool has_seed = false;
   std::uint64_t system_seed = 0;
   std::uint64_t inputs = 0;

@@ -28,6 +28,33 @@ std::string some_seqs(const std::vector<std::uint64_t>& seqs) {
   return out;
 }
 
+// An actor's checkpoint record: u16 type-name length, the name, u8 drawn, 4 u64 of generator
+// state, then its state. False (ignored) if it does not parse.
+bool take_checkpoint(const record_view& r, planned_actor& a) {
+  std::span<const std::byte> p = r.payload;
+  std::uint16_t len = 0;
+  if (p.size() < 2) return false;
+  std::memcpy(&len, p.data(), 2);
+  if (p.size() < 2u + len + 1u + 32u) return false;
+  std::string type(reinterpret_cast<const char*>(p.data() + 2), len);
+  const bool drawn = p[2 + len] != std::byte{0};
+  actor_rng::state st{};
+  std::memcpy(st.s.data(), p.data() + 3 + len, 32);
+  a.type = std::move(type);
+  a.rng = drawn ? std::optional<actor_rng::state>(st) : std::nullopt;
+  const auto state = p.subspan(3u + len + 32u);
+  a.state.assign(state.begin(), state.end());
+  a.checkpoint = r.header.message_id;
+  a.start_seq = r.header.seq;
+  a.start_input = r.header.actor_seq;
+  a.inputs = 0;
+  a.last_input_no = r.header.actor_seq;
+  a.fails_after = 0;
+  a.hashes.clear();
+  a.problems.clear();
+  return true;
+}
+
 // Inputs that cannot be replayed, by reason, for one actor.
 struct input_problems {
   std::vector<std::uint64_t> sampled;
@@ -52,11 +79,11 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
   plan.options = options;
 
   // The actors the scenario touched.
-  std::set<actor_id> touched;
+  std::map<actor_id, std::uint64_t> touched;  // -> its first input of the scenario
   scan_report rep = reader->scan([&](const record_view& r) {
     if (r.header.seq >= end) return false;
     if (is_input(r.header.type) && r.header.correlation == correlation && r.header.actor_id != 0) {
-      touched.insert(r.header.actor_id);
+      touched.emplace(r.header.actor_id, r.header.seq);
     }
     return true;
   });
@@ -66,7 +93,10 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
                                        std::to_string(correlation) +
                                        " (is the actor that received it recorded?)");
   }
-  for (actor_id id : touched) plan.actors[id].id = id;
+  for (const auto& [id, first] : touched) {
+    plan.actors[id].id = id;
+    plan.actors[id].first_scenario_seq = first;
+  }
 
   // What the log says about them.
   std::map<actor_id, input_problems> bad;
@@ -90,9 +120,19 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
       case record_type::ask:
         asks.emplace(a.id, h.message_id);
         break;
+      case record_type::checkpoint:
+        if (h.seq < a.first_scenario_seq && take_checkpoint(r, a)) {
+          // Replay starts here: what came before no longer matters.
+          bad.erase(a.id);
+          std::erase_if(asks, [&](const auto& k) { return k.first == a.id; });
+        }
+        break;
       case record_type::spawn:
         a.spawn_seq = h.seq;
-        a.type.assign(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
+        if (a.checkpoint == 0) {
+          a.start_seq = h.seq;
+          a.type.assign(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
+        }
         break;
       case record_type::rng_seed:
         if (r.payload.size() >= 8) {
@@ -147,14 +187,16 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
   std::set<std::uint64_t> system_seeds;
   for (auto& [id, a] : plan.actors) {
     const input_problems& p = bad[id];
-    if (a.spawn_seq == 0) {
+    if (a.start_seq == 0) {
       a.problems.insert(a.problems.begin(),
-                        "its SPAWN record is not in the log (before the oldest segment kept?)");
+                        "neither its SPAWN record nor a checkpoint of it is in the log (before "
+                        "the oldest segment kept?)");
     } else if (std::find(factory_names.begin(), factory_names.end(), a.type) ==
                factory_names.end()) {
       a.problems.push_back("no actor factory for its type " + a.type);
     }
-    if (a.spawn_seq != 0 && !a.has_seed) {
+    // Its generator comes from the checkpoint, or is seeded from the system seed.
+    if (a.start_seq != 0 && !a.rng && !a.has_seed) {
       a.problems.push_back("no RNG_SEED record (recorded without recorder::use_system?)");
     }
     if (!p.sampled.empty()) {
@@ -169,8 +211,10 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
                            ", which the given registry cannot decode: " + some_seqs(seqs));
     }
     if (!p.unknown_ask.empty()) {
-      a.problems.push_back("replies or timeouts of asks the log does not show: " +
-                           some_seqs(p.unknown_ask));
+      a.problems.push_back(
+          "replies or timeouts of asks the log does not show (made before its "
+          "checkpoint?): " +
+          some_seqs(p.unknown_ask));
     }
     if (a.has_seed) system_seeds.insert(a.system_seed);
     if (a.problems.empty()) continue;

@@ -14,6 +14,7 @@
 #include <keel/core/actor_system.h>
 #include <keel/core/state.h>
 #include <keel/eventlog/reader.h>
+#include <keel/eventlog/recorder.h>
 
 namespace keel::eventlog {
 namespace {
@@ -151,6 +152,8 @@ struct replay_session::impl {
     std::deque<message_id> recorded_asks;  // ASK records not yet paired with replayed asks
     std::unordered_map<message_id, message_id> ask_ids;  // recorded request id -> replayed
     frame_header last_input{};                           // the last input delivered
+    std::uint64_t start_seq = 0;                         // its SPAWN or checkpoint record
+    std::uint64_t start_input = 0;  // inputs before its checkpoint (not replayed)
   };
   std::map<actor_id, live_actor> actors;
   std::deque<pending_input> ahead;
@@ -173,7 +176,7 @@ status replay_session::impl::start() {
   started = true;
   report.correlation = plan.correlation;
   std::uint64_t first = UINT64_MAX;
-  for (const auto& [id, a] : plan.actors) first = std::min(first, a.spawn_seq);
+  for (const auto& [id, a] : plan.actors) first = std::min(first, a.start_seq);
   next_seq = first;
   auto make_system = [&](std::uint64_t seed) -> result<replay_system*> {
     replay_system rs;
@@ -212,20 +215,38 @@ status replay_session::impl::start() {
     }
     capture::watched w;
     w.id = id;
+    w.last_input_no = a.start_input;
     rs->hook->actors.emplace(capture::key_of(ref->handle()), std::move(w));
     replay_actor ra;
     ra.id = id;
     ra.type = a.type;
-    ra.spawn_seq = a.spawn_seq;
+    ra.start_seq = a.start_seq;
+    ra.checkpoint = a.checkpoint;
     live_actor la;
     la.rs = rs;
     la.handle = ref->handle();
     la.report_index = report.actors.size();
-    la.last_match_seq = a.spawn_seq;
+    la.last_match_seq = a.start_seq;
+    la.start_input = a.start_input;
+    la.start_seq = a.start_seq;
     report.actors.push_back(std::move(ra));
     actors.emplace(id, la);
     rs->sys->deterministic()->run_until_idle();  // on_start
-    rs->hook->find(la.handle)->outputs.clear();
+    capture::watched& watched = *rs->hook->find(la.handle);
+    if (a.checkpoint != 0) {
+      // What on_start did belongs to the run before the checkpoint.
+      actor_restore restore;
+      restore.state = a.state;
+      restore.rng = a.rng;
+      restore.input_no = a.start_input;
+      if (status st = rs->sys->restore_for_replay(la.handle, restore); !st) {
+        return status(st.code(), "replay: actor " + std::to_string(id) + " from checkpoint " +
+                                     std::to_string(a.checkpoint) + ": " +
+                                     std::string(st.message()));
+      }
+      watched.asks.clear();
+    }
+    watched.outputs.clear();
   }
   for (replay_system& rs : systems) {
     auto sink = rs.sys->spawn<reply_sink>();
@@ -377,6 +398,10 @@ result<bool> replay_session::step() {
     impl::live_actor& la = m.actors.at(in.h.actor_id);
     if (la.done) continue;
     capture::watched& w = *la.rs->hook->find(la.handle);
+    if (in.h.seq <= la.start_seq || (in.h.actor_seq <= la.start_input &&
+                                     in.h.type != static_cast<std::uint16_t>(record_type::ask))) {
+      continue;  // before its checkpoint
+    }
     if (in.h.type == static_cast<std::uint16_t>(record_type::ask)) {
       la.recorded_asks.push_back(in.h.message_id);  // paired at its next input
       continue;
@@ -454,7 +479,8 @@ std::string replay_report::summary() const {
                     std::to_string(outputs_checked) + " recorded outputs compared\n";
   for (const replay_actor& a : actors) {
     out += "  actor " + std::to_string(a.id) + " (" + a.type + "): " + std::to_string(a.inputs) +
-           " inputs from seq " + std::to_string(a.spawn_seq) + ", " +
+           " inputs from seq " + std::to_string(a.start_seq) +
+           (a.checkpoint != 0 ? " (checkpoint " + std::to_string(a.checkpoint) + ")" : "") + ", " +
            std::to_string(a.hashes_compared) + " hashes, " + std::to_string(a.outputs) +
            " outputs captured: " + (a.divergence ? "DIVERGED" : "matched") + "\n";
   }
@@ -480,6 +506,21 @@ status replay_options::validate() const {
 replay_controller::replay_controller(std::string log_dir, const type_registry& types,
                                      replay_factories factories)
     : dir_(std::move(log_dir)), types_(types), factories_(std::move(factories)) {}
+
+replay_controller::replay_controller(recorder& live, std::string log_dir,
+                                     const type_registry& types, replay_factories factories)
+    : live_(&live), dir_(std::move(log_dir)), types_(types), factories_(std::move(factories)) {}
+
+result<checkpoint_info> replay_controller::create_checkpoint(std::string_view label) {
+  if (live_ == nullptr) {
+    return status(errc::invalid_argument,
+                  "create_checkpoint: this replay_controller has no live recorder (it reads a "
+                  "log offline)");
+  }
+  auto started = live_->checkpoint(label);
+  if (!started) return started.error();
+  return checkpoint_info{started->number, started->seq, std::string(label)};
+}
 
 result<std::unique_ptr<replay_session>> replay_controller::open_scenario(message_id correlation,
                                                                          replay_options options) {

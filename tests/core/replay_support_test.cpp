@@ -9,6 +9,8 @@
 
 #include <keel/core/actor_system.h>
 #include <keel/core/codec.h>
+#include <keel/core/rng.h>
+#include <keel/core/state.h>
 
 namespace {
 
@@ -153,6 +155,60 @@ TEST(replay_support, a_send_to_an_empty_ref_from_a_handler_is_a_dead_letter) {
   keel::actor_ref<account> empty;
   EXPECT_EQ(empty.send(deposit{1, ""}), keel::send_status::dead_letter);
   EXPECT_EQ(sys->dead_letter_count(), 1u);
+}
+
+// A stateful account, for restore_for_replay.
+class vault : public keel::actor<vault, deposit> {
+ public:
+  static constexpr std::string_view keel_name = "test.rs.vault";
+  explicit vault(seen* out) : out_(out) {}
+  void on(deposit& d) {
+    cents_ += d.cents;
+    out_->cents = cents_;
+    out_->draw = rng()();
+  }
+  void save_state(keel::state_writer& w) const { w.write(cents_); }
+  void load_state(keel::state_reader& r) { r.read(cents_, "cents"); }
+
+ private:
+  seen* out_;
+  std::int64_t cents_ = 0;
+};
+
+TEST(replay_support, restore_for_replay_sets_state_generator_and_input_count) {
+  auto sys = det_system();
+  seen out;
+  auto v = sys->spawn<vault>(&out).value();
+  keel::state_writer w;
+  w.write(std::int64_t{500});
+  keel::actor_rng g(1234);
+  (void)g();
+  keel::actor_restore r;
+  r.state = w.bytes();
+  r.rng = g.save();
+  r.input_no = 41;
+  ASSERT_TRUE(sys->restore_for_replay(v.handle(), r));
+  ASSERT_EQ(v.send(deposit{5, ""}), keel::send_status::ok);
+  sys->deterministic()->run_until_idle();
+  EXPECT_EQ(out.cents, 505);  // the state it was given
+  EXPECT_EQ(out.draw, g());   // the generator it was given, where it stood
+  // Bad input: bytes that do not fit, an actor without load_state, a stopped actor.
+  const std::vector<std::byte> junk(3, std::byte{1});
+  r.state = junk;
+  EXPECT_EQ(sys->restore_for_replay(v.handle(), r).code(), errc::invalid_argument);
+  auto a = sys->spawn<account>(&out).value();
+  r.state = w.bytes();
+  const keel::status none = sys->restore_for_replay(a.handle(), r);
+  EXPECT_EQ(none.code(), errc::invalid_argument);
+  EXPECT_NE(none.message().find("has no load_state"), std::string_view::npos) << none;
+  EXPECT_EQ(sys->restore_for_replay(keel::actor_handle{}, r).code(), errc::actor_stopped);
+  // Only on the deterministic executor.
+  keel::system_config cfg;
+  cfg.scheduler.workers = 1;
+  auto ws = keel::actor_system::create(std::move(cfg)).value();
+  seen ws_out;
+  auto wv = ws->spawn<vault>(&ws_out).value();
+  EXPECT_EQ(ws->restore_for_replay(wv.handle(), r).code(), errc::wrong_thread);
 }
 
 }  // namespace

@@ -148,7 +148,7 @@ TEST(eventlog, a_scan_resumes_at_a_position_it_returned) {
   }
   ASSERT_EQ(seqs.size(), 6000u);  // across several segments, none twice, none missed
   for (std::size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i + 1);
-  // An offset that is no frame boundary is caught by the frame checks, never read as a record.
+  // An offset that is no frame boundary stops the scan, never reads as a record.
   el::scan_position bogus{first_segment_mid.segment_no, first_segment_mid.offset + 8};
   std::size_t wrong = 0;
   const el::scan_report rep = r.scan(
@@ -158,7 +158,9 @@ TEST(eventlog, a_scan_resumes_at_a_position_it_returned) {
       },
       10, bogus);
   EXPECT_EQ(wrong, 0u);
-  EXPECT_TRUE(rep.corrupt());
+  // (Which problem depends on the bytes found there: a bad length or checksum, or a negative
+  // length that reads as a claim in flight, which a live log has in its newest segments.)
+  EXPECT_NE(rep.problem, el::log_problem::none) << rep.message();
 }
 
 TEST(eventlog, concurrent_appenders_get_unique_seqs_in_commit_order) {

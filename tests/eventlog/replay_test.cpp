@@ -117,7 +117,8 @@ struct recorded_run {
 
 // Records a run on the work-stealing scheduler: 12 payments through the teller, a few credits
 // straight to the wallet, and balance queries.
-recorded_run record(const std::string& dir, std::uint32_t hash_every, bool send_opaque = false) {
+recorded_run record(const std::string& dir, std::uint32_t hash_every, bool send_opaque = false,
+                    el::checkpoint_info* checkpoint = nullptr) {
   recorded_run out;
   auto log = el::event_log::open(dir, el::testing::small_segments()).value();
   el::recording_options ro;
@@ -135,6 +136,16 @@ recorded_run record(const std::string& dir, std::uint32_t hash_every, bool send_
   out.wallet_id = w.id();
   out.teller_id = t.id();
   for (int i = 1; i <= 12; ++i) {
+    if (i == 7 && checkpoint != nullptr) {
+      // Midway: the wallet has handled the first six payments' credits (9) and one of its own.
+      for (int k = 0; k < 5000; ++k) {
+        if (w.ask<balance>(balance_query{}, 10s).value().credits == 10) break;
+        std::this_thread::sleep_for(1ms);
+      }
+      keel::type_registry none;
+      el::replay_controller live(*rec, dir, none, {});
+      *checkpoint = live.create_checkpoint("midway").value();
+    }
     EXPECT_EQ(t.send(pay{i}), keel::send_status::ok);
     if (i % 4 == 0) {
       EXPECT_EQ(w.send(credit{-i}), keel::send_status::ok);
@@ -226,7 +237,8 @@ TEST(replay, a_recorded_run_replays_with_every_hash_and_output_matching) {
   auto report = rc.replay_scenario(corr);
   ASSERT_TRUE(report.has_value()) << report.error();
   EXPECT_TRUE(report->matched()) << report->summary();
-  ASSERT_EQ(report->actors.size(), 2u);  // the teller and the wallet that pay 3 reached
+  ASSERT_EQ(report->actors.size(), 2u);         // the teller and the wallet that pay 3 reached
+  EXPECT_EQ(report->actors[0].checkpoint, 0u);  // no checkpoint: from the SPAWN
   EXPECT_EQ(report->actors[0].id, run.wallet_id);
   EXPECT_EQ(report->actors[1].id, run.teller_id);
   // Every wallet input has a hash: 21 credits and the balance queries, all compared.
@@ -514,6 +526,37 @@ TEST(replay, a_changed_reply_diverges_at_the_continuation_that_saw_it) {
   // reported there, and the interval holds the changed reply.
   EXPECT_LT(report->divergence->last_match_seq, changed_seq) << report->summary();
   EXPECT_GE(report->divergence->seq, changed_seq) << report->summary();
+}
+
+TEST(replay, a_checkpoint_starts_the_stateful_actors_there) {
+  temp_dir t;
+  el::checkpoint_info cp;
+  const recorded_run run = record(t.log(), 1, false, &cp);
+  EXPECT_EQ(cp.number, 1u);
+  EXPECT_EQ(cp.label, "midway");
+  keel::type_registry types;
+  add_app_types(types);
+  el::replay_controller rc(t.log(), types, factories);
+  // A scenario after the checkpoint: the wallet starts from its state there (its generator
+  // too: its fees are drawn), the teller (no state) from its SPAWN.
+  auto after = rc.replay_scenario(pay_correlation(t.log(), run.teller_id, 10));
+  ASSERT_TRUE(after.has_value()) << after.error();
+  EXPECT_TRUE(after->matched()) << after->summary();
+  ASSERT_EQ(after->actors.size(), 2u);
+  const el::replay_actor& w = after->actors[0];
+  EXPECT_EQ(w.id, run.wallet_id);
+  EXPECT_EQ(w.checkpoint, cp.number) << after->summary();
+  EXPECT_GT(w.start_seq, cp.seq);
+  EXPECT_LT(w.inputs, 21u) << after->summary();  // only those after the checkpoint
+  EXPECT_GT(w.hashes_compared, 0u);
+  EXPECT_EQ(after->actors[1].checkpoint, 0u);
+  // A scenario before it starts from the SPAWN.
+  auto before = rc.replay_scenario(pay_correlation(t.log(), run.teller_id, 2));
+  ASSERT_TRUE(before.has_value()) << before.error();
+  EXPECT_TRUE(before->matched()) << before->summary();
+  EXPECT_EQ(before->actors[0].checkpoint, 0u);
+  // Checkpoints need the live recorder.
+  EXPECT_EQ(rc.create_checkpoint("offline").error().code(), errc::invalid_argument);
 }
 
 }  // namespace

@@ -51,6 +51,7 @@ namespace keel {
 
 class actor_system;
 class state_writer;
+class state_reader;
 
 namespace detail {
 actor_system& system_of(actor_cell* c) noexcept;
@@ -118,6 +119,12 @@ class actor_base {
   // none. Used by recording (STATE_HASH), replay and steering; not by the message path.
   virtual bool save_state_to(state_writer& w) const {
     (void)w;
+    return false;
+  }
+  // Reads the actor's state (load_state) and returns true, or false if its class has none. Used
+  // by replay to start an actor from a checkpoint; not by the message path.
+  virtual bool load_state_from(state_reader& r) {
+    (void)r;
     return false;
   }
 
@@ -345,6 +352,14 @@ class actor : public actor_base {
   bool save_state_to(state_writer& w) const final {
     if constexpr (requires(const Self& s) { s.save_state(w); }) {
       static_cast<const Self&>(*this).save_state(w);
+      return true;
+    } else {
+      return false;
+    }
+  }
+  bool load_state_from(state_reader& r) final {
+    if constexpr (requires(Self & s) { s.load_state(r); }) {
+      static_cast<Self&>(*this).load_state(r);
       return true;
     } else {
       return false;

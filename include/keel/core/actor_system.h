@@ -79,6 +79,13 @@ struct encoded_message {
   input_kind kind = input_kind::message;
 };
 
+// Where replay starts an actor from a checkpoint (actor_system::restore_for_replay).
+struct actor_restore {
+  std::span<const std::byte> state;     // save_state's bytes
+  std::optional<actor_rng::state> rng;  // its generator (nullopt: as seeded)
+  std::uint64_t input_no = 0;           // its inputs so far: the next is input_no + 1
+};
+
 struct dead_letter {
   actor_handle target;
   std::string target_type;  // the addressed actor's type name ("" if there was no target)
@@ -174,6 +181,12 @@ class actor_system {
   // on this system's node (system_config::node) or not above every id given so far. Another
   // thread's spawn in between may take the id: call it where nothing else spawns.
   status skip_ids_to(actor_id next);
+
+  // Starts actor `a` from a checkpoint: its load_state reads `r.state`, its generator and its
+  // input count are set. For replay: only on the deterministic executor, from the driving
+  // thread between activations (errc::wrong_thread otherwise); errc::actor_stopped;
+  // errc::invalid_argument if its class has no load_state or the bytes do not fit it.
+  status restore_for_replay(actor_handle a, const actor_restore& r);
 
   // Decodes `m` and sends it to `to` from outside any actor (sender: m.sender). Any thread.
   // errc::invalid_argument if ops or codec is missing, or the bytes do not decode (the message

@@ -24,6 +24,7 @@
 namespace keel {
 
 class actor_base;
+class actor_rng;
 
 enum class hook_phase : std::uint8_t {
   chaos = 0,
@@ -77,6 +78,11 @@ struct deliver_event {
   std::uint8_t flags = 0;
   const actor_base* actor = nullptr;
   input_kind kind = input_kind::message;
+  // The actor's generator if it has drawn (nullptr: untouched, as seeded), and one word the
+  // recording phase may keep per actor (the recorder's last checkpoint); both on the actor's
+  // thread only, nullptr if the actor's extras could not be allocated.
+  const actor_rng* rng = nullptr;
+  std::uint64_t* recording_mark = nullptr;
 };
 
 // An actor asked (actor::ask): the request's id, which the ask's reply or timeout names as its

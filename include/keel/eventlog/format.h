@@ -52,6 +52,12 @@ enum class record_type : std::uint16_t {
   // causation), payload_type the request's type, no payload. Replay pairs the recorded asks with
   // the replayed ones in order. Safe to ignore for a reader that does not know it.
   ask = 0x8000 | 17,
+  // A checkpoint (replay starts an actor there instead of at its SPAWN). With actor_id 0: the
+  // request, message_id the checkpoint's number, payload its label. With an actor: that actor's
+  // state after input actor_seq, message_id the number; payload: u16 type-name length, the
+  // actor type's name, u8 1 if its generator has drawn, the generator's 4 u64 (zero if not),
+  // then save_state's bytes. Safe to ignore.
+  checkpoint = 0x8000 | 18,
 };
 inline constexpr std::uint16_t k_safe_ignore = 0x8000;
 

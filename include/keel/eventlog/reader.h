@@ -104,7 +104,7 @@ class log_reader {
   // The same, resuming a scan of this log: the walk of segment `resume.segment_no` starts at
   // `resume.offset` instead of its first frame. That offset must be a frame boundary a scan
   // returned: a record_view's offset, or its offset plus align_up(header.len). (Anything else
-  // fails the frame checks: a corrupt report, never a wrong record.) A stepwise reader (replay)
+  // stops the scan with a problem, never a wrong record.) A stepwise reader (replay)
   // then reads a long segment once, not once per step.
   scan_report scan(const std::function<bool(const record_view&)>& visit, std::uint64_t from_seq,
                    const scan_position& resume) const;

@@ -1,19 +1,22 @@
 // keel::eventlog::recorder: records what actors receive into an event log, through the core's
 // hooks, for tracing (keel-log trace) and deterministic replay.
 //
-// For each recorded actor (chosen by actor type name pattern) every delivered message becomes a
-// MESSAGE record (TIMER for a timer's message; a message put back by unstash_all() is not
-// recorded again), and so does every reply or timeout that completes one of its asks (flagged
-// k_flag_reply or k_flag_ask_timeout, causation the ask's id; each ask it makes is an ASK
-// record, so that replay can pair its asks with the replayed ones): actor_id the receiver,
-// actor_seq its input number, the message's id, correlation and causation, ts_ns the now() its
-// handler sees, and the payload in the type's codec (types registered with keel_fields; a type
-// without a codec is recorded with the k_flag_no_payload flag and no payload, and replay refuses
-// it). Every `state_hash_every` inputs, an actor with save_state gets a STATE_HASH record (payload:
-// the XXH3-64 of its saved state, after that input). Spawns, stops, failures and restarts of
-// recorded actors are recorded too (SPAWN's payload is the actor type's name; the others'
-// the reason). With sample_one_in > 1 only one input in N is recorded, flagged
-// k_flag_sampled: for tracing; such an actor cannot be replayed.
+// For each recorded actor (chosen by actor type name pattern):
+// - every delivered message becomes a MESSAGE record (TIMER for a timer's message): actor_id the
+//   receiver, actor_seq its input number, the message's id, correlation and causation, ts_ns the
+//   now() its handler sees, and the payload in the type's codec (a type without keel_fields is
+//   recorded with k_flag_no_payload and no payload; replay refuses it). A message put back by
+//   unstash_all() is not recorded again;
+// - a reply or timeout that completes one of its asks is an input too (k_flag_reply or
+//   k_flag_ask_timeout, causation the ask's id), and each ask it makes is an ASK record, so that
+//   replay can pair its asks with the replayed ones;
+// - every `state_hash_every` inputs, an actor with save_state gets a STATE_HASH record (the
+//   XXH3-64 of its saved state after that input);
+// - spawns, stops, failures and restarts are recorded (SPAWN's payload is the actor type's name,
+//   the others' the reason), and after checkpoint() each stateful actor writes a CHECKPOINT
+//   record of its state after its next input.
+// With sample_one_in > 1 only one input in N is recorded, flagged k_flag_sampled: for tracing;
+// such an actor cannot be replayed.
 //
 // A message type is in the system's registry once an actor that handles it is spawned; a type
 // that is only ever a reply (no actor handles it) must be added (sys->types().add<R>()), or its
@@ -60,7 +63,8 @@ struct recording_counters {
   std::uint64_t inputs = 0;        // MESSAGE and TIMER records written
   std::uint64_t no_payload = 0;    // of them, without payload (no codec)
   std::uint64_t state_hashes = 0;  // STATE_HASH records written
-  std::uint64_t lifecycle = 0;     // SPAWN, STOP, FAILURE and RESTART records written
+  std::uint64_t lifecycle = 0;     // SPAWN, STOP, FAILURE, RESTART, RNG_SEED, ASK written
+  std::uint64_t checkpoints = 0;   // actors' CHECKPOINT records written
   std::uint64_t failed = 0;        // appends that failed (the log is full or failed)
 };
 
@@ -76,6 +80,18 @@ class recorder final : public hook_subscriber {
   // u64), which replay uses to give the actor the same draws. Call once, before traffic.
   void use_system(actor_system& sys) noexcept;
   recording_counters counters() const noexcept;
+
+  // Starts checkpoint `label`: a CHECKPOINT record names it now (its seq is returned with its
+  // number), and each recorded actor with save_state writes its state, its generator and its
+  // input count as a CHECKPOINT record after the next input it handles (on its own thread,
+  // so the state is consistent; an actor that handles nothing more writes none, and replay
+  // starts it from an older checkpoint or its SPAWN). errc::invalid_argument for an empty
+  // label; the log's error if the record cannot be appended.
+  struct checkpoint_started {
+    std::uint64_t number = 0;
+    std::uint64_t seq = 0;  // the request's record
+  };
+  result<checkpoint_started> checkpoint(std::string_view label);
 
   void on_deliver(const deliver_event& ev) noexcept override;
   void on_handled(const deliver_event& ev) noexcept override;
@@ -93,7 +109,10 @@ class recorder final : public hook_subscriber {
   void lifecycle(record_type type, const lifecycle_event& ev) noexcept;
   void count(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
 
+  void write_checkpoint(const deliver_event& ev, std::uint64_t number) noexcept;
+
   event_log& log_;
+  std::atomic<std::uint64_t> checkpoint_{0};  // the latest checkpoint's number (0: none)
   std::atomic<bool> seed_known_{false};
   std::atomic<std::uint64_t> system_seed_{0};
   recording_options opt_;
@@ -116,7 +135,7 @@ class recorder final : public hook_subscriber {
   std::mutex mu_;
 
   std::atomic<std::uint64_t> inputs_{0}, no_payload_{0}, state_hashes_{0}, lifecycle_{0},
-      failed_{0}, sample_tick_{0};
+      failed_{0}, sample_tick_{0}, checkpoints_{0};
 };
 
 }  // namespace keel::eventlog

@@ -8,11 +8,12 @@
 //   if (report && !report->matched()) std::cout << report->summary();
 //
 // A scenario is a correlation id. Its actors are those that received an input with that
-// correlation id; each is re-created under its recorded id, with its recorded rng seed, from
-// its SPAWN record, in a fresh actor system on the deterministic executor (never the live one),
-// and is fed every recorded input (of any correlation id) in log order, with the virtual clock
-// set to the now() its handler saw. What it sends, and its timers, are captured, never
-// delivered. After each input with a recorded STATE_HASH, the replayed state's hash is
+// correlation id; each is re-created under its recorded id from the newest checkpoint of it
+// before the scenario (state, generator and input count restored), or else from its SPAWN
+// record with its recorded rng seed, in a fresh actor system on the deterministic executor (never
+// the live one), and is fed every recorded input (of any correlation id) in log order, with the
+// virtual clock set to the now() its handler saw. What it sends, and its timers, are captured,
+// never delivered. After each input with a recorded STATE_HASH, the replayed state's hash is
 // compared; each message the log shows it sent while handling an input must be among the
 // messages it sends in replay. The first difference is the divergence: with hashes after every
 // input it is at exactly the input that differs; with hashes every K inputs the report gives the
@@ -36,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <keel/base/result.h>
@@ -47,6 +49,8 @@ class actor_factory_registry;
 }  // namespace keel
 
 namespace keel::eventlog {
+
+class recorder;
 
 // Registers the application's actor factories in a replay system's registry (by the actor type
 // names its SPAWN records carry). The same signature as keel::tools::factory_setup.
@@ -77,7 +81,8 @@ struct replay_divergence {
 struct replay_actor {
   actor_id id = k_no_actor;
   std::string type;
-  std::uint64_t spawn_seq = 0;
+  std::uint64_t start_seq = 0;        // the SPAWN or CHECKPOINT record it started from
+  std::uint64_t checkpoint = 0;       // the checkpoint's number (0: from its SPAWN)
   std::uint64_t inputs = 0;           // inputs replayed
   std::uint64_t hashes_compared = 0;  // STATE_HASH records checked
   std::uint64_t outputs = 0;          // messages it sent in replay (captured)
@@ -119,10 +124,25 @@ class replay_session {
   std::unique_ptr<impl> impl_;
 };
 
+struct checkpoint_info {
+  std::uint64_t number = 0;
+  std::uint64_t seq = 0;  // its request's record
+  std::string label;
+};
+
 class replay_controller {
  public:
   // `types` must hold the recorded message types (with their codecs) and outlive the controller.
   replay_controller(std::string log_dir, const type_registry& types, replay_factories factories);
+  // The same, beside the live system whose recorder writes the log: create_checkpoint() works.
+  replay_controller(recorder& live, std::string log_dir, const type_registry& types,
+                    replay_factories factories);
+
+  // Snapshots of the recorded actors plus the log position (recorder::checkpoint): each actor
+  // with save_state writes its state, generator and input count after its next input, and a
+  // later replay starts it from the newest checkpoint before the scenario instead of its SPAWN.
+  // errc::invalid_argument without a live recorder or for an empty label; the log's error.
+  result<checkpoint_info> create_checkpoint(std::string_view label);
 
   // Plans a scenario: errc::not_found if no input has that correlation id; invalid_argument
   // listing every actor that cannot be replayed and why; corrupt / io_error from the log.
@@ -133,6 +153,7 @@ class replay_controller {
                                         bool isolated = true);
 
  private:
+  recorder* live_ = nullptr;
   std::string dir_;
   const type_registry& types_;
   replay_factories factories_;

@@ -1,10 +1,11 @@
-// What replay needs from the core: actor_system::send_encoded (a message given as its codec's
-// bytes, decoded into an envelope and sent from outside) and skip_ids_to (spawning under the
-// recorded ids).
+// What replay needs from the core: send_encoded (a message given as its codec's bytes, decoded
+// into an envelope and sent from outside), skip_ids_to (spawning under the recorded ids) and
+// restore_for_replay (starting an actor from a checkpoint).
 #include "core/system_state.h"
 
 #include <keel/core/actor_system.h>
 #include <keel/core/codec.h>
+#include <keel/core/state.h>
 
 namespace keel {
 
@@ -36,6 +37,35 @@ result<send_status> actor_system::send_encoded(actor_handle to, const encoded_me
   if (m.sender.valid()) e->sender = m.sender;
   if (m.kind == input_kind::reply) e->flags |= envelope_flags::is_reply;
   return detail::deliver_to(s, to, e);
+}
+
+status actor_system::restore_for_replay(actor_handle a, const actor_restore& r) {
+  detail::system_state* s = state_.get();
+  if (s->sched->deterministic() == nullptr || s->local() != nullptr) {
+    return status(errc::wrong_thread,
+                  "restore_for_replay: only on the deterministic executor, between activations");
+  }
+  detail::actor_cell* c = a.valid() ? s->cell_at(a.slot) : nullptr;
+  if (c == nullptr || c->generation.load(std::memory_order_acquire) != a.generation ||
+      c->behavior == nullptr) {
+    return status(errc::actor_stopped, "restore_for_replay: no live actor");
+  }
+  state_reader reader(r.state);
+  if (!c->behavior->load_state_from(reader)) {
+    return status(errc::invalid_argument,
+                  "restore_for_replay: " + std::string(s->type_name_of(c->type_index)) +
+                      " has no load_state");
+  }
+  if (status st = reader.finish(); !st) {
+    return status(errc::invalid_argument, "restore_for_replay: " + std::string(st.message()));
+  }
+  detail::cell_extras& x = detail::extras_of(c);
+  if (r.rng) {
+    x.rng.restore(*r.rng);
+    x.rng_ready = true;
+  }
+  x.hook_inputs = r.input_no;
+  return status();
 }
 
 status actor_system::skip_ids_to(actor_id next) {
