@@ -74,6 +74,10 @@ void recorder::use_system(actor_system& sys) noexcept {
   seed_known_.store(true, std::memory_order_release);
 }
 
+void recorder::append(const record_in& r, std::atomic<std::uint64_t>& written) noexcept {
+  count(log_.append(r) ? written : failed_);
+}
+
 recording_counters recorder::counters() const noexcept {
   recording_counters c;
   c.inputs = inputs_.load(std::memory_order_relaxed);
@@ -168,11 +172,7 @@ void recorder::on_deliver(const deliver_event& ev) noexcept {
   if (ev.kind == input_kind::ask_timeout) {
     r.flags = flags | k_flag_ask_timeout;
     r.payload_type = 0;
-    if (log_.append(r)) {
-      count(inputs_);
-    } else {
-      count(failed_);
-    }
+    append(r, inputs_);
     return;
   }
   const codec_ops* codec = codec_for(ev.type);
@@ -190,11 +190,7 @@ void recorder::on_deliver(const deliver_event& ev) noexcept {
     count(no_payload_);
   }
   r.flags = flags;
-  if (log_.append(r)) {
-    count(inputs_);
-  } else {
-    count(failed_);
-  }
+  append(r, inputs_);
 }
 
 result<recorder::checkpoint_started> recorder::checkpoint(std::string_view label) {
@@ -244,11 +240,7 @@ void recorder::write_checkpoint(const deliver_event& ev, std::uint64_t number) n
   r.message_id = number;
   r.correlation = ev.correlation;
   r.payload = t_payload;
-  if (log_.append(r)) {
-    count(checkpoints_);
-  } else {
-    count(failed_);
-  }
+  append(r, checkpoints_);
 }
 
 void recorder::on_handled(const deliver_event& ev) noexcept {
@@ -280,11 +272,7 @@ void recorder::on_handled(const deliver_event& ev) noexcept {
   r.actor_seq = ev.input_no;
   r.correlation = ev.correlation;
   r.payload = std::as_bytes(std::span(&hash, 1));
-  if (log_.append(r)) {
-    count(state_hashes_);
-  } else {
-    count(failed_);
-  }
+  append(r, state_hashes_);
 }
 
 void recorder::on_ask(const ask_event& ev) noexcept {
@@ -295,11 +283,7 @@ void recorder::on_ask(const ask_event& ev) noexcept {
   r.message_id = ev.request;
   r.correlation = ev.correlation;
   r.payload_type = ev.type;
-  if (log_.append(r)) {
-    count(lifecycle_);
-  } else {
-    count(failed_);
-  }
+  append(r, lifecycle_);
 }
 
 void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {
@@ -310,11 +294,7 @@ void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {
   const std::string_view text = type == record_type::spawn ? ev.actor_type : ev.reason;
   r.payload = std::as_bytes(std::span(text.data(), text.size()));
   if (r.payload.size() + k_frame_header > 4096) r.payload = r.payload.first(4096 - k_frame_header);
-  if (log_.append(r)) {
-    count(lifecycle_);
-  } else {
-    count(failed_);
-  }
+  append(r, lifecycle_);
 }
 
 void recorder::on_spawn(const lifecycle_event& ev) noexcept {
@@ -327,11 +307,7 @@ void recorder::on_spawn(const lifecycle_event& ev) noexcept {
   r.type = record_type::rng_seed;
   r.actor_id = ev.id;
   r.payload = std::as_bytes(std::span(seeds));
-  if (log_.append(r)) {
-    count(lifecycle_);
-  } else {
-    count(failed_);
-  }
+  append(r, lifecycle_);
 }
 void recorder::on_stop(const lifecycle_event& ev) noexcept { lifecycle(record_type::stop, ev); }
 void recorder::on_failure(const lifecycle_event& ev) noexcept {

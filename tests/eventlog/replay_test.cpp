@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -191,14 +192,14 @@ void add_app_types(keel::type_registry& types) {
   EXPECT_TRUE(types.add<balance>());
 }
 
-// Copies the log at `from` into `to` record for record (same seqs), changing the payload of the
-// wallet's `n`-th credit input; returns that input's seq.
-std::uint64_t copy_with_changed_credit(const std::string& from, const std::string& to,
-                                       keel::actor_id wallet_id, int n) {
+// Copies the log at `from` into `to` record for record (same seqs); `change` may rewrite a
+// record's payload (and returns true when it did). Returns the seq of the last record changed.
+std::uint64_t copy_log(
+    const std::string& from, const std::string& to,
+    const std::function<bool(const el::record_view&, std::vector<std::byte>&)>& change) {
   auto out = el::event_log::open(to, el::testing::small_segments()).value();
   auto r = el::log_reader::open(from).value();
   std::uint64_t changed = 0;
-  int seen = 0;
   (void)r.scan([&](const el::record_view& v) {
     el::record_in in;
     in.type = static_cast<el::record_type>(v.header.type);
@@ -211,19 +212,28 @@ std::uint64_t copy_with_changed_credit(const std::string& from, const std::strin
     in.causation = v.header.causation;
     in.payload_type = v.header.payload_type;
     std::vector<std::byte> payload(v.payload.begin(), v.payload.end());
-    if (v.header.actor_id == wallet_id && v.header.payload_type == keel::type_id_of<credit>() &&
-        ++seen == n) {
-      credit c = keel::decode<credit>(v.payload).value();
-      c.amount += 7;
-      payload.clear();
-      keel::codec_ops_of<credit>.encode(&c, payload);
-      changed = v.header.seq;
-    }
+    if (change(v, payload)) changed = v.header.seq;
     in.payload = payload;
     EXPECT_EQ(out->append(in).value(), v.header.seq);
     return true;
   });
   return changed;
+}
+
+// The copy with the wallet's `n`-th credit input changed; returns that input's seq.
+std::uint64_t copy_with_changed_credit(const std::string& from, const std::string& to,
+                                       keel::actor_id wallet_id, int n) {
+  int seen = 0;
+  return copy_log(from, to, [&](const el::record_view& v, std::vector<std::byte>& payload) {
+    if (v.header.actor_id != wallet_id || v.header.payload_type != keel::type_id_of<credit>() ||
+        ++seen != n) {
+      return false;
+    }
+    credit c = keel::decode<credit>(v.payload).value();
+    c.amount += 7;
+    payload = keel::encode(c);
+    return true;
+  });
 }
 
 TEST(replay, a_recorded_run_replays_with_every_hash_and_output_matching) {
@@ -487,33 +497,18 @@ TEST(replay, a_changed_reply_diverges_at_the_continuation_that_saw_it) {
   temp_dir changed;
   const keel::actor_id broker_id = record_asks(t.log());
   // Copy the log, changing the broker's third reply (a balance).
-  auto out = el::event_log::open(changed.log(), el::testing::small_segments()).value();
-  auto r = el::log_reader::open(t.log()).value();
-  std::uint64_t changed_seq = 0;
   int seen = 0;
-  (void)r.scan([&](const el::record_view& v) {
-    el::record_in in;
-    in.type = static_cast<el::record_type>(v.header.type);
-    in.flags = v.header.flags;
-    in.ts_ns = v.header.ts_ns;
-    in.actor_id = v.header.actor_id;
-    in.actor_seq = v.header.actor_seq;
-    in.message_id = v.header.message_id;
-    in.correlation = v.header.correlation;
-    in.causation = v.header.causation;
-    in.payload_type = v.header.payload_type;
-    std::vector<std::byte> payload(v.payload.begin(), v.payload.end());
-    if (v.header.actor_id == broker_id && (v.header.flags & el::k_flag_reply) != 0 && ++seen == 3) {
-      balance b = keel::decode<balance>(v.payload).value();
-      b.cents += 1;
-      payload = keel::encode(b);
-      changed_seq = v.header.seq;
-    }
-    in.payload = payload;
-    EXPECT_EQ(out->append(in).value(), v.header.seq);
-    return true;
-  });
-  out.reset();
+  const std::uint64_t changed_seq =
+      copy_log(t.log(), changed.log(), [&](const el::record_view& v, std::vector<std::byte>& p) {
+        if (v.header.actor_id != broker_id || (v.header.flags & el::k_flag_reply) == 0 ||
+            ++seen != 3) {
+          return false;
+        }
+        balance b = keel::decode<balance>(v.payload).value();
+        b.cents += 1;
+        p = keel::encode(b);
+        return true;
+      });
   ASSERT_NE(changed_seq, 0u);
   keel::type_registry types;
   add_broker_types(types);

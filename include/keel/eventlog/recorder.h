@@ -108,6 +108,8 @@ class recorder final : public hook_subscriber {
   const codec_ops* codec_for(type_id t) noexcept;
   void lifecycle(record_type type, const lifecycle_event& ev) noexcept;
   void count(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
+  // Appends `r`, counting it in `written`, or in failed_ if the log refused it.
+  void append(const record_in& r, std::atomic<std::uint64_t>& written) noexcept;
 
   void write_checkpoint(const deliver_event& ev, std::uint64_t number) noexcept;
 
