@@ -316,6 +316,9 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
 #if !defined(KEEL_NO_HOOKS)
     if (any_hooks) {
       lifecycle_event ev{actor_handle{f.c->slot, f.gen}, f.c->id, r.actor_type, r.text};
+      ev.now = r.at;
+      ev.message = e != nullptr ? e->id : 0;
+      ev.correlation = r.correlation;
       for (const auto& h : hooks) {
         if (h->enabled()) h->on_failure(ev);
       }

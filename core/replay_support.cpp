@@ -1,10 +1,14 @@
 // What replay needs from the core: send_encoded (a message given as its codec's bytes, decoded
-// into an envelope and sent from outside), skip_ids_to (spawning under the recorded ids) and
-// restore_for_replay (starting an actor from a checkpoint).
+// into an envelope and sent from outside), skip_ids_to (spawning under the recorded ids),
+// restore_for_replay (starting an actor from a checkpoint), and hold_failures_for_replay with
+// restart_for_replay (restarting an actor in place where the recorded run's supervisor did).
+#include <string>
+
 #include "core/system_state.h"
 
 #include <keel/core/actor_system.h>
 #include <keel/core/codec.h>
+#include <keel/core/factory.h>
 #include <keel/core/state.h>
 
 namespace keel {
@@ -39,17 +43,56 @@ result<send_status> actor_system::send_encoded(actor_handle to, const encoded_me
   return detail::deliver_to(s, to, e);
 }
 
-status actor_system::restore_for_replay(actor_handle a, const actor_restore& r) {
-  detail::system_state* s = state_.get();
+namespace {
+
+// The cell of live actor `a` for a replay call named `what`, or the error.
+result<detail::actor_cell*> replay_cell(detail::system_state* s, actor_handle a, const char* what) {
   if (s->sched->deterministic() == nullptr || s->local() != nullptr) {
     return status(errc::wrong_thread,
-                  "restore_for_replay: only on the deterministic executor, between activations");
+                  std::string(what) + ": only on the deterministic executor, between activations");
   }
   detail::actor_cell* c = a.valid() ? s->cell_at(a.slot) : nullptr;
   if (c == nullptr || c->generation.load(std::memory_order_acquire) != a.generation ||
       c->behavior == nullptr) {
-    return status(errc::actor_stopped, "restore_for_replay: no live actor");
+    return status(errc::actor_stopped, std::string(what) + ": no live actor");
   }
+  return c;
+}
+
+}  // namespace
+
+status actor_system::hold_failures_for_replay(actor_handle a) {
+  auto c = replay_cell(state_.get(), a, "hold_failures_for_replay");
+  if (!c) return c.error();
+  detail::cell_extras* x = detail::try_extras_of(*c);
+  if (x == nullptr) return status(errc::out_of_memory, "hold_failures_for_replay: no memory");
+  x->replay_hold = true;
+  return status();
+}
+
+status actor_system::restart_for_replay(actor_handle a) {
+  detail::system_state* s = state_.get();
+  // A failed actor keeps its object until the restart replaces it: it must be there.
+  auto c = replay_cell(s, a, "restart_for_replay");
+  if (!c) return c.error();
+  const std::string type(s->type_name_of((*c)->type_index));
+  if (!factories().contains(type)) {
+    return status(errc::invalid_argument, "restart_for_replay: no actor factory for " + type);
+  }
+  spawn_options o;
+  o.replace = a;
+  s->replay_replacing = a;
+  auto r = factories().spawn(type, json_value(), o);
+  s->replay_replacing = actor_handle{};
+  if (!r) return r.error();
+  return status();
+}
+
+status actor_system::restore_for_replay(actor_handle a, const actor_restore& r) {
+  detail::system_state* s = state_.get();
+  auto cell = replay_cell(s, a, "restore_for_replay");
+  if (!cell) return cell.error();
+  detail::actor_cell* c = *cell;
   state_reader reader(r.state);
   if (!c->behavior->load_state_from(reader)) {
     return status(errc::invalid_argument,

@@ -4,6 +4,10 @@
 
 namespace keel {
 
+void state_reader::fail(std::string_view why) {
+  if (r_.error.empty()) r_.error = why.empty() ? std::string("invalid state") : std::string(why);
+}
+
 status state_reader::error() const {
   if (r_.error.empty()) return status();
   return status(errc::invalid_argument, "load_state: " + r_.error);

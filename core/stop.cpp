@@ -163,6 +163,7 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
     const std::string_view type = type_name_of(c->type_index);
     ev.actor_type = type;
     ev.reason = why;
+    ev.now = cached_now(c);
     for (const auto& h : hooks) {
       if (h->enabled()) h->on_stop(ev);
     }

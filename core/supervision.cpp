@@ -159,6 +159,12 @@ failure_report system_state::describe_failure(actor_cell* c, envelope* e, failur
 
 bool system_state::hold_failed(actor_cell* c, failure_report& r) noexcept {
   const actor_handle parent = parent_of(c);
+  if (!parent.valid() && c->extras != nullptr && c->extras->replay_hold &&
+      !shutting_down.load(std::memory_order_acquire)) {
+    c->state.store(lifecycle::suspended, std::memory_order_relaxed);  // until restart_for_replay
+    c->mark(mark_held, true);
+    return true;
+  }
   if (!parent.valid() || shutting_down.load(std::memory_order_acquire)) return false;
   actor_cell* p = cell_at(parent.slot);
   if (p == nullptr || p->generation.load(std::memory_order_acquire) != parent.generation) {

@@ -280,10 +280,12 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     if (target == nullptr ||
         target->generation.load(std::memory_order_acquire) != opts.replace.generation)
       return status(errc::actor_stopped, "spawn_options.replace: no live actor");
-    if (!opts.supervisor.valid() ||
-        s->parent_of(opts.replace.slot, opts.replace.generation) != opts.supervisor ||
-        l == nullptr || l->running == nullptr ||
-        actor_handle{l->running->slot, l->running->own_generation} != opts.supervisor) {
+    const bool by_replay = opts.replace == s->replay_replacing && l == nullptr;
+    if (!by_replay &&
+        (!opts.supervisor.valid() ||
+         s->parent_of(opts.replace.slot, opts.replace.generation) != opts.supervisor ||
+         l == nullptr || l->running == nullptr ||
+         actor_handle{l->running->slot, l->running->own_generation} != opts.supervisor)) {
       return status(errc::invalid_argument,
                     "spawn_options.replace: only the actor's supervisor, from its handler, "
                     "restarts it");
@@ -459,6 +461,7 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
 #if !defined(KEEL_NO_HOOKS)
   if (s->any_hooks) {
     lifecycle_event ev{actor_handle{c->slot, gen}, c->id, req.type_name, {}};
+    ev.now = detail::cached_now(c);
     for (const auto& h : s->hooks) {
       if (h->enabled()) h->on_spawn(ev);
     }

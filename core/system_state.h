@@ -140,6 +140,7 @@ struct cell_extras {
   // restarts, so that recorded input numbers run on through them.
   std::uint64_t hook_inputs = 0;
   std::uint64_t recording_mark = 0;  // deliver_event::recording_mark
+  bool replay_hold = false;          // actor_system::hold_failures_for_replay: a failure holds it
 };
 
 // System lane: add (or, add false, remove) a watcher.
@@ -319,6 +320,9 @@ struct system_state final : sched::task_runner {
   std::vector<std::unique_ptr<core_local>> locals;
   std::atomic<bool> shutting_down{false};
   bool shut_down = false;
+  // The incarnation actor_system::restart_for_replay is restarting (its spawn_options.replace
+  // is allowed without a supervisor); set and read on the replay's driving thread only.
+  actor_handle replay_replacing;
 
   // Detached actors' threads: their core_local (created in on_worker_start), for counters().
   std::mutex dedicated_mu;

@@ -291,6 +291,9 @@ void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {
   record_in r;
   r.type = type;
   r.actor_id = ev.id;
+  r.ts_ns = static_cast<std::int64_t>(ev.now);
+  r.correlation = ev.correlation;  // a failure: the order it failed on shows in its trace
+  r.causation = ev.message;
   const std::string_view text = type == record_type::spawn ? ev.actor_type : ev.reason;
   r.payload = std::as_bytes(std::span(text.data(), text.size()));
   if (r.payload.size() + k_frame_header > 4096) r.payload = r.payload.first(4096 - k_frame_header);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct seen {
   std::int64_t cents = 0;
   std::string memo;
   keel::message_id correlation = 0;
+  keel::message_id id = 0;
   std::uint64_t now = 0;
   std::uint64_t draw = 0;
   int count = 0;
@@ -40,6 +42,7 @@ class account : public keel::actor<account, deposit> {
     out_->cents += d.cents;
     out_->memo = d.memo;
     out_->correlation = correlation();
+    out_->id = current_message();
     out_->now = now();
     out_->draw = rng()();
     ++out_->count;
@@ -157,6 +160,43 @@ TEST(replay_support, a_send_to_an_empty_ref_from_a_handler_is_a_dead_letter) {
   EXPECT_EQ(sys->dead_letter_count(), 1u);
 }
 
+// An actor that stands for outside clients starts a correlation per request; what it sends
+// with send() stays in the correlation of the message it handles.
+class opener : public keel::actor<opener, deposit> {
+ public:
+  static constexpr std::string_view keel_name = "test.rs.opener";
+  opener(keel::actor_ref<account> same, keel::actor_ref<account> fresh)
+      : same_(same), fresh_(fresh) {}
+  void on(deposit& d) {
+    (void)same_.send(deposit{d.cents, "same"});
+    (void)send_new_correlation(fresh_, deposit{d.cents, "fresh"});
+    (void)send_new_correlation(nowhere_, deposit{d.cents, "nowhere"});
+  }
+
+ private:
+  keel::actor_ref<account> same_, fresh_, nowhere_;
+};
+
+TEST(replay_support, send_new_correlation_starts_a_correlation_at_the_message) {
+  auto sys = det_system();
+  seen same, fresh;
+  auto a = sys->spawn<account>(&same).value();
+  auto b = sys->spawn<account>(&fresh).value();
+  auto o = sys->spawn<opener>(a, b).value();
+  const auto entry = sys->types().find(keel::type_id_of<deposit>());
+  ASSERT_TRUE(entry.has_value());
+  const std::vector<std::byte> bytes = bytes_of(deposit{3, ""});
+  keel::encoded_message m{entry->ops, entry->codec, bytes, 9001, 77, 9000};
+  ASSERT_EQ(sys->send_encoded(o.handle(), m).value(), keel::send_status::ok);
+  sys->deterministic()->run_until_idle();
+  EXPECT_EQ(same.correlation, 77u);
+  EXPECT_EQ(fresh.memo, "fresh");
+  EXPECT_NE(fresh.correlation, 77u);
+  EXPECT_EQ(fresh.correlation, fresh.id);  // the new correlation is named by its first message
+  // Through an empty ref: a dead letter, as with send().
+  EXPECT_EQ(sys->dead_letter_count(), 1u);
+}
+
 // A stateful account, for restore_for_replay.
 class vault : public keel::actor<vault, deposit> {
  public:
@@ -209,6 +249,95 @@ TEST(replay_support, restore_for_replay_sets_state_generator_and_input_count) {
   seen ws_out;
   auto wv = ws->spawn<vault>(&ws_out).value();
   EXPECT_EQ(ws->restore_for_replay(wv.handle(), r).code(), errc::wrong_thread);
+}
+
+// Draws from its generator on every deposit, then fails on a negative one; counts its starts.
+class fragile : public keel::actor<fragile, deposit> {
+ public:
+  static constexpr std::string_view keel_name = "test.rs.fragile";
+  explicit fragile(std::vector<std::uint64_t>* draws) : draws_(draws) {}
+  void on_start() override { draws_->push_back(0); }  // 0 marks a start
+  void on(deposit& d) {
+    draws_->push_back(rng()());
+    if (d.cents < 0) throw std::runtime_error("negative deposit");
+  }
+
+ private:
+  std::vector<std::uint64_t>* draws_;
+};
+
+std::unique_ptr<keel::actor_system> fragile_system(std::vector<std::uint64_t>* draws) {
+  auto sys = det_system();
+  EXPECT_TRUE(sys->factories().add<fragile>(
+      [draws](keel::actor_system& s, const keel::json_value&, const keel::spawn_options& o) {
+        return s.spawn_with<fragile>(o, draws);
+      }));
+  return sys;
+}
+
+TEST(replay_support, a_held_failure_restarts_in_place_with_the_generator_running_on) {
+  // The reference: the same actor, never failing, draws d1 then d2.
+  std::vector<std::uint64_t> want;
+  auto ref_sys = fragile_system(&want);
+  auto ref = ref_sys->factories().spawn("test.rs.fragile").value();
+  auto ref_typed = keel::actor_ref<fragile>::from_cell(ref.cell(), ref.generation());
+  ASSERT_EQ(ref_typed.send(deposit{1, ""}), keel::send_status::ok);
+  ASSERT_EQ(ref_typed.send(deposit{2, ""}), keel::send_status::ok);
+  ref_sys->deterministic()->run_until_idle();
+  ASSERT_EQ(want.size(), 3u);
+
+  std::vector<std::uint64_t> got;
+  auto sys = fragile_system(&got);
+  auto a = sys->factories().spawn("test.rs.fragile").value();
+  auto typed = keel::actor_ref<fragile>::from_cell(a.cell(), a.generation());
+  ASSERT_TRUE(sys->hold_failures_for_replay(a.handle()));
+  ASSERT_EQ(typed.send(deposit{-1, ""}), keel::send_status::ok);
+  ASSERT_EQ(typed.send(deposit{2, ""}), keel::send_status::ok);
+  sys->deterministic()->run_until_idle();
+  // It failed on the first and is held: the second waits in its mailbox.
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(a.alive());
+  ASSERT_TRUE(sys->restart_for_replay(a.handle()));
+  sys->deterministic()->run_until_idle();
+  // A new object (on_start again) in the same cell handles the waiting deposit, and the
+  // generator ran on from where the failed object left it.
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0], 0u);
+  EXPECT_EQ(got[1], want[1]);
+  EXPECT_EQ(got[2], 0u);
+  EXPECT_EQ(got[3], want[2]);
+  // A running actor restarts too (a sibling in a group restart).
+  ASSERT_TRUE(sys->restart_for_replay(a.handle()));
+  sys->deterministic()->run_until_idle();
+  EXPECT_EQ(got.size(), 5u);
+  EXPECT_EQ(got[4], 0u);
+}
+
+TEST(replay_support, restart_for_replay_refuses_what_it_cannot_restart) {
+  std::vector<std::uint64_t> draws;
+  auto sys = fragile_system(&draws);
+  // Without hold_failures_for_replay a failure stops an unsupervised actor, as ever.
+  auto a = sys->factories().spawn("test.rs.fragile").value();
+  auto typed = keel::actor_ref<fragile>::from_cell(a.cell(), a.generation());
+  ASSERT_EQ(typed.send(deposit{-1, ""}), keel::send_status::ok);
+  sys->deterministic()->run_until_idle();
+  EXPECT_FALSE(a.alive());
+  EXPECT_EQ(sys->restart_for_replay(a.handle()).code(), errc::actor_stopped);
+  EXPECT_EQ(sys->hold_failures_for_replay(a.handle()).code(), errc::actor_stopped);
+  // A type without a factory.
+  seen out;
+  auto v = sys->spawn<vault>(&out).value();
+  const keel::status none = sys->restart_for_replay(v.handle());
+  EXPECT_EQ(none.code(), errc::invalid_argument);
+  EXPECT_NE(none.message().find("no actor factory for test.rs.vault"), std::string_view::npos)
+      << none;
+  // Only on the deterministic executor.
+  keel::system_config cfg;
+  cfg.scheduler.workers = 1;
+  auto ws = keel::actor_system::create(std::move(cfg)).value();
+  auto wv = ws->spawn<vault>(&out).value();
+  EXPECT_EQ(ws->restart_for_replay(wv.handle()).code(), errc::wrong_thread);
+  EXPECT_EQ(ws->hold_failures_for_replay(wv.handle()).code(), errc::wrong_thread);
 }
 
 }  // namespace

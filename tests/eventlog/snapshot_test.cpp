@@ -89,6 +89,20 @@ TEST(state, a_short_or_long_state_is_an_error_naming_the_field) {
   EXPECT_NE(r2.finish().message().find("1 bytes left over"), std::string_view::npos) << r2.finish();
 }
 
+TEST(state, fail_marks_a_state_invalid_and_later_reads_fail) {
+  const std::vector<std::byte> bytes = keel::save_state_of(sample(3));
+  keel::state_reader r(bytes);
+  std::uint64_t id = 0;
+  ASSERT_TRUE(r.read(id, "id"));
+  r.fail("id 3 is out of range");
+  std::int64_t balance = 0;
+  EXPECT_FALSE(r.read(balance, "balance"));
+  EXPECT_EQ(r.error().code(), errc::invalid_argument);
+  EXPECT_NE(r.error().message().find("id 3 is out of range"), std::string_view::npos) << r.error();
+  r.fail("a later reason");  // the first reason stays
+  EXPECT_EQ(r.error().message().find("a later reason"), std::string_view::npos) << r.error();
+}
+
 class snapshots : public ::testing::Test {
  protected:
   void SetUp() override {

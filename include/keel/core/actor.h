@@ -187,6 +187,20 @@ class actor_base {
     return detail::deliver_to(cell_->system, to, e);
   }
 
+  // Sends `m` to `to` as the first message of a new correlation: its correlation id is its own
+  // id instead of the handled message's (its causation still names the handled message). For an
+  // actor that stands for outside clients (a load generator, an accept loop), so that each
+  // request it starts is traced and replayed on its own (keel-log trace --corr, replay).
+  // Otherwise like ref.send (an empty ref: a dead letter the hooks see).
+  template <class T, class M>
+  requires detail::accepts<T, M> send_status send_new_correlation(const actor_ref<T>& to, M&& m)
+  noexcept {
+    envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
+    if (e == nullptr) return send_status::out_of_memory;
+    e->correlation = e->id;
+    return detail::deliver_to(cell_->system, to.handle(), e);
+  }
+
   // Asks `to` with `m`; `then(result<R>)` runs inside this actor with the reply, or with
   // errc::timeout after `timeout`, or with the error that stopped the request.
   template <message R, class T, class M, class F>

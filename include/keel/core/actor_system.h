@@ -188,6 +188,18 @@ class actor_system {
   // errc::invalid_argument if its class has no load_state or the bytes do not fit it.
   status restore_for_replay(actor_handle a, const actor_restore& r);
 
+  // Makes a failure of actor `a` (spawned by replay, without a supervisor) hold it, as a
+  // supervised actor's failure does, instead of stopping it, so that restart_for_replay can
+  // restart it where the recorded run's supervisor did. Deterministic executor, driving thread,
+  // between activations (errc::wrong_thread otherwise); errc::actor_stopped.
+  status hold_failures_for_replay(actor_handle a);
+  // Restarts actor `a` in place, as its supervisor did in the recorded run: a new object from
+  // the factory registered under its type's name takes its cell (same id, refs and mailbox; its
+  // generator and input count run on); the old object's on_stop runs unless it failed; the new
+  // one's on_start runs at the next activation. Same threads as above; errc::actor_stopped;
+  // errc::invalid_argument if no factory has its type's name; else the factory's error.
+  status restart_for_replay(actor_handle a);
+
   // Decodes `m` and sends it to `to` from outside any actor (sender: m.sender). Any thread.
   // errc::invalid_argument if ops or codec is missing, or the bytes do not decode (the message
   // names the field); errc::out_of_memory; otherwise the send's status.

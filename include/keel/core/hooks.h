@@ -101,6 +101,12 @@ struct lifecycle_event {
   actor_id id = k_no_actor;
   std::string_view actor_type;
   std::string_view reason;  // on_stop / on_failure / on_escalate: why; on_restart: the path
+  // When, on the clock actors read (actor::now()): the failing actor's for on_failure, the
+  // supervisor's for on_restart, the thread's cached tick otherwise (0: not known).
+  std::uint64_t now = 0;
+  // on_failure: the message being handled (0 in on_start or a directive) and its correlation.
+  message_id message = 0;
+  message_id correlation = 0;
 };
 
 enum class dead_letter_reason : std::uint8_t {

@@ -57,6 +57,10 @@ class state_reader {
         name.empty() ? "value at byte " + std::to_string(at) : std::string(name);
     return detail_codec::decode_value(r_, v, label);
   }
+  // Marks the state invalid for a reason the reads cannot see (a value out of its range, counts
+  // that disagree): later reads return false and error() names `why` (unless a read failed
+  // first).
+  void fail(std::string_view why);
   // OK, or errc::invalid_argument naming the read that failed.
   status error() const;
   // error(), or errc::invalid_argument if bytes are left over (a state saved by other code).
