@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,8 +33,8 @@ struct planned_actor {
   std::uint64_t system_seed = 0;
   std::uint64_t inputs = 0;
   std::uint64_t last_input_no = 0;
-  // The input number after which it failed (its FAILURE record follows that input); 0: none.
-  std::uint64_t fails_after = 0;
+  // The input numbers after which it failed (a FAILURE record follows each such input).
+  std::set<std::uint64_t> failures;
   std::map<std::uint64_t, std::uint64_t> hashes;  // input number -> recorded state hash
   std::vector<std::string> problems;              // why it cannot be replayed
 };

@@ -49,7 +49,7 @@ bool take_checkpoint(const record_view& r, planned_actor& a) {
   a.start_input = r.header.actor_seq;
   a.inputs = 0;
   a.last_input_no = r.header.actor_seq;
-  a.fails_after = 0;
+  a.failures.clear();
   a.hashes.clear();
   a.problems.clear();
   return true;
@@ -148,11 +148,7 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
         }
         break;
       case record_type::failure:
-        if (a.fails_after == 0) a.fails_after = a.last_input_no;  // its last input so far
-        break;
-      case record_type::restart:
-        a.problems.push_back("restarted at seq " + std::to_string(h.seq) +
-                             " (restarts are not replayed yet)");
+        a.failures.insert(a.last_input_no);  // its last input so far
         break;
       case record_type::message:
       case record_type::timer: {

@@ -148,7 +148,8 @@ struct replay_session::impl {
     actor_handle handle;
     std::size_t report_index = 0;
     std::uint64_t last_match_seq = 0;
-    bool done = false;                     // diverged, or failed as recorded
+    bool done = false;                     // diverged
+    bool held = false;                     // failed as recorded; waits for its RESTART
     std::deque<message_id> recorded_asks;  // ASK records not yet paired with replayed asks
     std::unordered_map<message_id, message_id> ask_ids;  // recorded request id -> replayed
     frame_header last_input{};                           // the last input delivered
@@ -213,6 +214,7 @@ status replay_session::impl::start() {
                                       " spawned other actors first: actor " + std::to_string(id) +
                                       " came back as " + std::to_string(ref->id()));
     }
+    if (status st = rs->sys->hold_failures_for_replay(ref->handle()); !st) return st;
     capture::watched w;
     w.id = id;
     w.last_input_no = a.start_input;
@@ -273,7 +275,8 @@ status replay_session::impl::read_ahead() {
                            r.offset + align_up(static_cast<std::uint64_t>(r.header.len))};
         const bool input = r.header.type == static_cast<std::uint16_t>(record_type::message) ||
                            r.header.type == static_cast<std::uint16_t>(record_type::timer) ||
-                           r.header.type == static_cast<std::uint16_t>(record_type::ask);
+                           r.header.type == static_cast<std::uint16_t>(record_type::ask) ||
+                           r.header.type == static_cast<std::uint16_t>(record_type::restart);
         if (input && actors.count(r.header.actor_id) != 0) {
           ahead.push_back(pending_input{r.header, {r.payload.begin(), r.payload.end()}});
         }
@@ -325,14 +328,15 @@ void replay_session::impl::check(live_actor& la, const frame_header& h, capture:
   replay_actor& ra = report.actors[la.report_index];
   ra.outputs += w.outputs.size();
   if (!w.failed.empty()) {
-    if (pa.fails_after == h.actor_seq) {
-      la.done = true;  // failed where the recorded run failed
+    if (pa.failures.count(h.actor_seq) != 0) {
+      la.held = true;  // failed where the recorded run failed: held until its RESTART
+      ++ra.failures;
       return;
     }
     diverge(la, h, "failed while handling it: " + w.failed);
     return;
   }
-  if (pa.fails_after != 0 && pa.fails_after == h.actor_seq) {
+  if (pa.failures.count(h.actor_seq) != 0) {
     diverge(la, h, "the recorded run failed after this input; the replay did not");
     return;
   }
@@ -398,13 +402,38 @@ result<bool> replay_session::step() {
     impl::live_actor& la = m.actors.at(in.h.actor_id);
     if (la.done) continue;
     capture::watched& w = *la.rs->hook->find(la.handle);
-    if (in.h.seq <= la.start_seq || (in.h.actor_seq <= la.start_input &&
-                                     in.h.type != static_cast<std::uint16_t>(record_type::ask))) {
+    const bool numbered = in.h.type == static_cast<std::uint16_t>(record_type::message) ||
+                          in.h.type == static_cast<std::uint16_t>(record_type::timer);
+    if (in.h.seq <= la.start_seq || (numbered && in.h.actor_seq <= la.start_input)) {
       continue;  // before its checkpoint
     }
     if (in.h.type == static_cast<std::uint16_t>(record_type::ask)) {
       la.recorded_asks.push_back(in.h.message_id);  // paired at its next input
       continue;
+    }
+    if (in.h.type == static_cast<std::uint16_t>(record_type::restart)) {
+      // Its supervisor restarted it here (after its failure, or with its group): a new object
+      // in its cell, whose on_start runs at the restart's time. What the old one asked is void.
+      la.rs->sys->deterministic()->set_clock(static_cast<std::uint64_t>(in.h.ts_ns));
+      if (status st = la.rs->sys->restart_for_replay(la.handle); !st) {
+        m.diverge(la, in.h, "could not be restarted: " + std::string(st.message()));
+        return true;
+      }
+      la.rs->sys->deterministic()->run_until_idle();
+      la.held = false;
+      la.recorded_asks.clear();
+      la.ask_ids.clear();
+      w.asks.clear();
+      w.outputs.clear();
+      w.failed.clear();
+      ++m.report.actors[la.report_index].restarts;
+      return true;
+    }
+    if (la.held) {
+      m.diverge(la, in.h,
+                "an input after its failure with no RESTART record before it (resumed by its "
+                "supervisor? resumes are not replayed)");
+      return true;
     }
     if (!m.pair_asks(la, w)) return true;
     input_kind kind = input_kind::message;
@@ -482,7 +511,11 @@ std::string replay_report::summary() const {
            " inputs from seq " + std::to_string(a.start_seq) +
            (a.checkpoint != 0 ? " (checkpoint " + std::to_string(a.checkpoint) + ")" : "") + ", " +
            std::to_string(a.hashes_compared) + " hashes, " + std::to_string(a.outputs) +
-           " outputs captured: " + (a.divergence ? "DIVERGED" : "matched") + "\n";
+           " outputs captured" +
+           (a.failures + a.restarts != 0 ? ", " + std::to_string(a.failures) + " failures, " +
+                                               std::to_string(a.restarts) + " restarts"
+                                         : "") +
+           ": " + (a.divergence ? "DIVERGED" : "matched") + "\n";
   }
   if (divergence) {
     out += "first divergence: seq " + std::to_string(divergence->seq) + ", actor " +

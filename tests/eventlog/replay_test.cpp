@@ -1,13 +1,16 @@
 // Deterministic replay: a run recorded on the work-stealing scheduler, with a state hash after
 // every input, replays with every hash and recorded output matching; a copy of the log with one
 // input changed diverges at exactly that (seq, actor); with hashes every K inputs the reported
-// interval holds the changed input; what cannot be replayed is refused with the reasons.
+// interval holds the changed input; what cannot be replayed is refused with the reasons; failures
+// and restarts (alone and with a group) replay where the log shows them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +20,7 @@
 #include <keel/core/actor_system.h>
 #include <keel/core/codec.h>
 #include <keel/core/state.h>
+#include <keel/core/supervisor.h>
 #include <keel/eventlog/reader.h>
 #include <keel/eventlog/recorder.h>
 #include <keel/eventlog/replay.h>
@@ -552,6 +556,189 @@ TEST(replay, a_checkpoint_starts_the_stateful_actors_there) {
   EXPECT_EQ(before->actors[0].checkpoint, 0u);
   // Checkpoints need the live recorder.
   EXPECT_EQ(rc.create_checkpoint("offline").error().code(), errc::invalid_argument);
+}
+
+// Restarts: under a one_for_all supervisor, `flaky` fails on every fifth pay and its sibling
+// `tally` is restarted with it each time; both keep state (their hashes would differ from the
+// third input after a restart if replay did not restart them where the log says).
+class flaky : public keel::actor<flaky, pay> {
+ public:
+  static constexpr std::string_view keel_name = "test.replay.flaky";
+  void on(pay& p) {
+    sum_ += p.n;
+    if (p.n % 5 == 0) throw std::runtime_error("flaky on " + std::to_string(p.n));
+  }
+  void save_state(keel::state_writer& w) const { w.write(sum_); }
+  void load_state(keel::state_reader& r) { r.read(sum_, "sum"); }
+
+ private:
+  std::int64_t sum_ = 0;
+};
+class tally : public keel::actor<tally, pay> {
+ public:
+  static constexpr std::string_view keel_name = "test.replay.tally";
+  void on(pay&) { ++seen_; }
+  void save_state(keel::state_writer& w) const { w.write(seen_); }
+  void load_state(keel::state_reader& r) { r.read(seen_, "seen"); }
+
+ private:
+  std::uint64_t seen_ = 0;
+};
+
+struct group_run {
+  keel::actor_id flaky_id = 0;
+  keel::actor_id tally_id = 0;
+};
+
+group_run record_group(const std::string& dir) {
+  auto log = el::event_log::open(dir, el::testing::small_segments()).value();
+  el::recording_options ro;
+  ro.actor_types = {"test.replay.*"};
+  ro.state_hash_every = 1;
+  auto rec = el::recorder::create(*log, ro).value();
+  keel::system_config cfg;
+  cfg.scheduler.workers = 2;
+  cfg.hooks.push_back(rec);
+  auto sys = keel::actor_system::create(std::move(cfg)).value();
+  rec->use_system(*sys);
+  keel::supervisor_config group;
+  group.strategy = keel::restart_strategy::one_for_all;
+  group.intensity = {100, 1s};
+  for (const char* name : {"flaky", "tally"}) {
+    keel::child_spec c = keel::child_spec::of_type(name, std::string("test.replay.") + name);
+    c.options.name = name;
+    group.children.push_back(std::move(c));
+  }
+  EXPECT_TRUE(sys->factories().add<flaky>());
+  EXPECT_TRUE(sys->factories().add<tally>());
+  auto sup = sys->spawn<keel::supervisor>(group).value();
+  group_run out;
+  std::optional<keel::actor_ref<>> f, t;
+  for (int i = 0; i < 5000 && !(f && t); ++i) {
+    if (auto r = sys->lookup("flaky")) f = *r;
+    if (auto r = sys->lookup("tally")) t = *r;
+    if (!(f && t)) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(f && t);
+  out.flaky_id = f->id();
+  out.tally_id = t->id();
+  const auto fr = keel::actor_ref<flaky>::from_cell(f->cell(), f->generation());
+  const auto tr = keel::actor_ref<tally>::from_cell(t->cell(), t->generation());
+  for (int i = 1; i <= 12; ++i) {
+    EXPECT_EQ(fr.send(pay{i}), keel::send_status::ok);
+    EXPECT_EQ(tr.send(pay{i}), keel::send_status::ok);
+  }
+  // Every pay handled (the two that fail flaky count as received).
+  auto received = [&](std::string_view type) {
+    for (const auto& c : sys->counters()) {
+      if (c.type == type) return c.received;
+    }
+    return std::uint64_t{0};
+  };
+  for (int i = 0; i < 5000; ++i) {
+    if (received("test.replay.flaky") == 12 && received("test.replay.tally") == 12) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(received("test.replay.tally"), 12u);
+  (void)sup;
+  sys->shutdown();
+  return out;
+}
+
+void group_factories(keel::actor_factory_registry& f) {
+  ASSERT_TRUE(f.add<flaky>());
+  ASSERT_TRUE(f.add<tally>());
+}
+
+// The correlation of the `n`-th pay input of `actor`.
+keel::message_id nth_pay(const std::string& dir, keel::actor_id actor, int n) {
+  auto r = el::log_reader::open(dir).value();
+  keel::message_id corr = 0;
+  int seen = 0;
+  (void)r.scan([&](const el::record_view& v) {
+    if (v.header.actor_id == actor && v.header.payload_type == keel::type_id_of<pay>() &&
+        ++seen == n) {
+      corr = v.header.correlation;
+      return false;
+    }
+    return true;
+  });
+  return corr;
+}
+
+TEST(replay, failures_and_restarts_replay_where_the_log_shows_them) {
+  temp_dir t;
+  const group_run run = record_group(t.log());
+  keel::type_registry types;
+  add_app_types(types);
+  el::replay_controller rc(t.log(), types, group_factories);
+  // flaky failed on pays 5 and 10 and was restarted after each.
+  auto f = rc.replay_scenario(nth_pay(t.log(), run.flaky_id, 12));
+  ASSERT_TRUE(f.has_value()) << f.error();
+  EXPECT_TRUE(f->matched()) << f->summary();
+  ASSERT_EQ(f->actors.size(), 1u);
+  EXPECT_EQ(f->actors[0].failures, 2u) << f->summary();
+  EXPECT_EQ(f->actors[0].restarts, 2u) << f->summary();
+  // A failed input leaves no hash (its handler did not return): 12 inputs, 10 hashes.
+  EXPECT_EQ(f->actors[0].hashes_compared, 10u) << f->summary();
+  // tally never failed; it restarted with its group, and its count started again each time.
+  auto g = rc.replay_scenario(nth_pay(t.log(), run.tally_id, 12));
+  ASSERT_TRUE(g.has_value()) << g.error();
+  EXPECT_TRUE(g->matched()) << g->summary();
+  EXPECT_EQ(g->actors[0].failures, 0u);
+  EXPECT_EQ(g->actors[0].restarts, 2u) << g->summary();
+  EXPECT_EQ(g->actors[0].hashes_compared, 12u) << g->summary();
+  EXPECT_NE(g->summary().find("2 restarts"), std::string::npos) << g->summary();
+  // A FAILURE record names the message it failed on (its correlation, as causation its id) and
+  // when; so `keel-log trace --corr` shows the failure in the order's timeline.
+  int failures = 0;
+  int restarts = 0;
+  (void)el::log_reader::open(t.log()).value().scan([&](const el::record_view& v) {
+    if (v.header.type == static_cast<std::uint16_t>(el::record_type::failure)) {
+      ++failures;
+      EXPECT_EQ(v.header.actor_id, run.flaky_id);
+      EXPECT_TRUE(v.header.correlation == nth_pay(t.log(), run.flaky_id, 5) ||
+                  v.header.correlation == nth_pay(t.log(), run.flaky_id, 10))
+          << v.header.correlation;
+      EXPECT_NE(v.header.causation, 0u);
+      EXPECT_GT(v.header.ts_ns, 0);
+    }
+    if (v.header.type == static_cast<std::uint16_t>(el::record_type::restart)) {
+      ++restarts;
+      EXPECT_GT(v.header.ts_ns, 0);
+    }
+    return true;
+  });
+  EXPECT_EQ(failures, 2);
+  EXPECT_EQ(restarts, 4);  // flaky and tally, twice
+}
+
+TEST(replay, a_failure_the_replay_does_not_repeat_is_a_divergence) {
+  temp_dir t;
+  temp_dir changed;
+  const group_run run = record_group(t.log());
+  // The pay that failed flaky now holds 6: the replay handles it without failing.
+  const std::uint64_t seq =
+      copy_log(t.log(), changed.log(), [&](const el::record_view& v, std::vector<std::byte>& p) {
+        if (v.header.actor_id != run.flaky_id || v.header.payload_type != keel::type_id_of<pay>())
+          return false;
+        pay m = keel::decode<pay>(v.payload).value();
+        if (m.n != 5) return false;
+        m.n = 6;
+        p = keel::encode(m);
+        return true;
+      });
+  ASSERT_NE(seq, 0u);
+  keel::type_registry types;
+  add_app_types(types);
+  el::replay_controller rc(changed.log(), types, group_factories);
+  auto f = rc.replay_scenario(nth_pay(changed.log(), run.flaky_id, 1));
+  ASSERT_TRUE(f.has_value()) << f.error();
+  ASSERT_FALSE(f->matched());
+  EXPECT_EQ(f->divergence->seq, seq) << f->summary();
+  EXPECT_NE(f->divergence->event.find("the recorded run failed after this input"),
+            std::string::npos)
+      << f->summary();
 }
 
 }  // namespace

@@ -19,13 +19,19 @@
 // input it is at exactly the input that differs; with hashes every K inputs the report gives the
 // interval (last_match_seq, seq] that holds it.
 //
+// Failures and restarts are replayed too: an actor must fail at the inputs where the recorded
+// one failed (and nowhere else); a failed actor is then held, as under its supervisor, and is
+// restarted in place (a new object from its factory, on_start again, its generator and input
+// count running on) at each RESTART record of it -- also when it restarted only because its
+// group did (one_for_all, rest_for_one).
+//
 // An actor's asks are replayed too: its recorded ASK records are paired, in order, with the asks
 // it makes in replay, and each recorded reply or timeout is delivered to the replayed ask (its
 // continuation runs with the recorded reply); an ask made on one side only is a divergence.
 //
 // Refused, with every reason listed, never replayed in part: an actor whose SPAWN or RNG_SEED
-// record is not in the log (retention removed it), whose type has no factory, that was sampled
-// or restarted, whose inputs include a type without a codec or one not in `types`, or a reply
+// record is not in the log (retention removed it), whose type has no factory, that was sampled,
+// whose inputs include a type without a codec or one not in `types`, or a reply
 // or timeout of an ask the log does not show.
 //
 // Thread safety: a replay_controller and its sessions are used by one thread at a time; replay
@@ -87,6 +93,8 @@ struct replay_actor {
   std::uint64_t hashes_compared = 0;  // STATE_HASH records checked
   std::uint64_t outputs = 0;          // messages it sent in replay (captured)
   std::uint64_t outputs_checked = 0;  // recorded messages it sent, found among them
+  std::uint64_t failures = 0;         // failures replayed where the log shows them
+  std::uint64_t restarts = 0;         // restarts in place replayed at RESTART records
   std::optional<replay_divergence> divergence;
 };
 
