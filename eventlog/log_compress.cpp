@@ -1,12 +1,16 @@
-// The compressor thread: sealed segments become .evz files (eventlog/compress.h), off the
-// append path and off the log's thread, which must stay free to prepare spares.
+// The compressor thread: each sealed segment gets its derived index (idx/<n>.idx,
+// eventlog/index.h) and becomes a .evz file (eventlog/compress.h), off the append path and off
+// the log's thread, which must stay free to prepare spares.
+#include <algorithm>
+#include <cstring>
+
 #include "eventlog/compress.h"
+#include "eventlog/index.h"
 #include "eventlog/log_impl.h"
 
 namespace keel::eventlog {
 
 void event_log::impl::queue_compression(std::uint64_t no) {
-  if (opt_.compression_level == 0) return;
   std::lock_guard<std::mutex> lock(compress_mu_);
   if (compress_stop_) return;
   compress_queue_.push_back(no);
@@ -46,12 +50,59 @@ void event_log::impl::warn(const status& why) {
   }
 }
 
+void event_log::impl::write_index(const char* base) {
+  segment_header h{};
+  std::memcpy(&h, base, sizeof(h));
+  const auto bytes = detail::build_index(base, h);
+  if (!bytes) return;  // frames that do not verify: the compression reports them
+  const std::string path = dir_ + "/" + detail::index_file_name(h.segment_no);
+  const std::string tmp = path + ".tmp";
+  // Derived data: not synced. A torn file fails its checksum and is rebuilt at the next open.
+  auto out = env_->open(tmp, true, true);
+  status st = out ? env_->write_at(*out, 0, bytes->data(), bytes->size()) : out.error();
+  if (out) (void)env_->close(*out);
+  if (st) {
+    // Under mu_, as retention's removal of a segment and its index is: an index written for a
+    // segment retention removed meanwhile would outlive it.
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool kept = std::any_of(retained_.begin(), retained_.end(),
+                                  [&](const retained_segment& r) { return r.no == h.segment_no; });
+    if (!kept) {
+      (void)env_->unlink(tmp);
+      return;
+    }
+    st = env_->rename(tmp, path);
+  }
+  if (!st) {
+    (void)env_->unlink(tmp);
+    warn(status(st.code(), std::string(st.message()) + " (segment left without an index)"));
+  }
+}
+
+void event_log::impl::index_compressed(std::uint64_t no) {
+  const std::string evz = dir_ + "/" + detail::compressed_file_name(no);
+  auto fd = env_->open(evz, false, false);
+  if (!fd) return;  // deleted by retention meanwhile
+  auto size = env_->file_size(*fd);
+  std::vector<char> bytes(size ? *size : 0);
+  const bool read = size && env_->read_at(*fd, 0, bytes.data(), bytes.size()).is_ok();
+  (void)env_->close(*fd);
+  std::vector<char> restored;
+  if (read && detail::decompress_segment(bytes, restored, evz).is_ok() &&
+      restored.size() >= k_header_size) {
+    write_index(restored.data());
+  }
+}
+
 void event_log::impl::compress_one(std::uint64_t no) {
   const std::string path = dir_ + "/" + detail::segment_file_name(no);
   const std::string evz = dir_ + "/" + detail::compressed_file_name(no);
   const std::string tmp = evz + ".tmp";
   auto fd = env_->open(path, false, false);
-  if (!fd) return;  // deleted by retention meanwhile
+  if (!fd) {
+    index_compressed(no);  // compressed already (or deleted by retention meanwhile)
+    return;
+  }
   result<std::vector<char>> bytes = status(errc::io_error, "not read");
   {
     segment_header h{};
@@ -63,6 +114,12 @@ void event_log::impl::compress_one(std::uint64_t no) {
     if (st) {
       auto mem = env_->map(*fd, h.sealed_end, false);
       if (mem) {
+        write_index(static_cast<const char*>(*mem));
+        if (opt_.compression_level == 0) {
+          (void)env_->unmap(*mem, h.sealed_end);
+          (void)env_->close(*fd);
+          return;
+        }
         bytes = detail::compress_segment(static_cast<const char*>(*mem), h.sealed_end, h.salt,
                                          opt_.compression_level);
         (void)env_->unmap(*mem, h.sealed_end);

@@ -100,10 +100,16 @@ class event_log::impl {
   void roll_by_age();            // the log's thread, mu_ held
   void apply_retention();        // the log's thread, mu_ held
   void wake_thread() noexcept;
-  // log_compress.cpp: the compressor thread (started on the first segment queued).
+  // log_compress.cpp: the compressor thread (started on the first segment queued) indexes each
+  // sealed segment (idx/, eventlog/index.h) and compresses it.
   void queue_compression(std::uint64_t no);  // any thread
   void stop_compressor();
   void compress_one(std::uint64_t no);  // the compressor thread
+  // Writes idx/<no>.idx for the sealed segment `base` (its header first); a failure is a
+  // warning (the index only saves readers time).
+  void write_index(const char* base);
+  // Indexes a compressed segment (restored from its .evz) that has no valid index.
+  void index_compressed(std::uint64_t no);
   void warn(const status& why);
   std::uint64_t next_seq() const noexcept;
   std::uint64_t committed_end(log_segment* s, std::uint64_t from, std::uint64_t limit,

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "eventlog/compress.h"
+#include "eventlog/index.h"
 #include "eventlog/log_impl.h"
 #include "eventlog/meta.h"
 #include "eventlog/scan_frames.h"
@@ -109,6 +110,7 @@ status event_log::impl::open() {
   if (status st = opt_.validate(); !st) return st;
   if (status st = env_->make_dir(dir_); !st) return st;
   if (status st = env_->make_dir(dir_ + "/seg"); !st) return st;
+  if (status st = env_->make_dir(dir_ + "/idx"); !st) return st;
   auto lock_fd = env_->open(dir_ + "/LOCK", true, true);
   if (!lock_fd) return lock_fd.error();
   lock_fd_ = *lock_fd;
@@ -223,6 +225,17 @@ status event_log::impl::open() {
   const bool newest_sealed = headers.back().sealed_end != 0;
   std::size_t first_unsealed = newest_sealed ? headers.size() : headers.size() - 1;
   while (first_unsealed > 0 && headers[first_unsealed - 1].sealed_end == 0) --first_unsealed;
+  // Indexes of segments retention removed, or that a crash left half written: derived, so
+  // removed (before the compressor starts writing new ones below).
+  if (auto idx = env_->list_dir(dir_ + "/idx")) {
+    for (const std::string& n : *idx) {
+      std::uint64_t no = 0;
+      bool known = detail::parse_index_file_name(n, no);
+      known = known && std::any_of(headers.begin(), headers.begin() + first_unsealed,
+                                   [&](const segment_header& h) { return h.segment_no == no; });
+      if (!known) (void)env_->unlink(dir_ + "/idx/" + n);
+    }
+  }
   // The sealed ones, for retention. Those that an earlier writer never synced (their `durable`
   // field says so) are checked and synced now, so that durable_seq() starts true.
   for (std::size_t i = 0; i < first_unsealed; ++i) {
@@ -248,7 +261,11 @@ status event_log::impl::open() {
       r.synced = true;
     }
     retained_.push_back(r);
-    if (!r.compressed && !damaged) queue_compression(r.no);  // a backlog an earlier writer left
+    // A backlog an earlier writer left: segments to compress, indexes missing or stale.
+    const bool indexed = detail::read_index(*env_, dir_, h).has_value();
+    if (!damaged && ((!r.compressed && opt_.compression_level != 0) || !indexed)) {
+      queue_compression(r.no);
+    }
   }
   if (newest_sealed) {
     const segment_header& last = headers.back();

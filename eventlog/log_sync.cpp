@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "eventlog/compress.h"
+#include "eventlog/index.h"
 #include "eventlog/log_impl.h"
 
 #include <keel/sched/clock.h>
@@ -201,6 +202,7 @@ void event_log::impl::apply_retention() {
       fail(st);
       return;
     }
+    (void)env_->unlink(dir_ + "/" + detail::index_file_name(r.no));  // derived; may be missing
     total -= r.bytes;
     retained_.pop_front();
     removed = true;

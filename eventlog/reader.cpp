@@ -1,7 +1,9 @@
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "eventlog/compress.h"
+#include "eventlog/index.h"
 #include "eventlog/meta.h"
 #include "eventlog/segment.h"
 
@@ -155,11 +157,29 @@ result<log_reader> log_reader::open(const std::string& dir, io_env* env) {
 
 scan_report log_reader::scan(const std::function<bool(const record_view&)>& visit,
                              std::uint64_t from_seq) const {
-  return scan(visit, from_seq, scan_position{});
+  scan_query q;
+  q.from_seq = from_seq;
+  return scan_impl(q, visit, scan_position{});
 }
 
 scan_report log_reader::scan(const std::function<bool(const record_view&)>& visit,
                              std::uint64_t from_seq, const scan_position& resume) const {
+  scan_query q;
+  q.from_seq = from_seq;
+  return scan_impl(q, visit, resume);
+}
+
+scan_report log_reader::scan(const scan_query& q,
+                             const std::function<bool(const record_view&)>& visit) const {
+  return scan_impl(q, visit, scan_position{});
+}
+
+scan_report log_reader::scan_impl(const scan_query& q,
+                                  const std::function<bool(const record_view&)>& visit,
+                                  const scan_position& resume) const {
+  const std::uint64_t from_seq = q.from_seq;
+  const bool filtered = q.from_ts != INT64_MIN || q.to_ts != INT64_MAX || q.correlation != 0 ||
+                        q.actor != 0 || q.from_seq != 0 || q.to_seq != UINT64_MAX;
   scan_report rep;
   // Spares (prepared by the writer, never used) after the newest active segment are not part of
   // the log; the newest active one is where the log may end early.
@@ -251,6 +271,30 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
         continue;
       }
     }
+    if (q.to_seq <= h.base_seq) {
+      rep.problem = log_problem::none;  // nothing at or after to_seq is wanted
+      rep.offset = 0;
+      return rep;
+    }
+    // A sealed segment whose index shows no match is skipped unread; otherwise the index may
+    // say where in it to start.
+    std::uint64_t index_start = k_header_size;
+    if (filtered && h.sealed_end != 0 && no != resume.segment_no) {
+      if (auto idx = detail::read_index(*env_, dir_, h)) {
+        const bool none = h.record_count == 0 || idx->h.max_ts < q.from_ts ||
+                          idx->h.min_ts > q.to_ts || h.base_seq + h.record_count <= q.from_seq ||
+                          (q.correlation != 0 && !idx->may_hold_correlation(q.correlation)) ||
+                          (q.actor != 0 && !idx->may_hold_actor(q.actor));
+        if (none) {
+          ++rep.segments_skipped;
+          have_prev = true;
+          prev = h;
+          prev_end_seq = h.base_seq + h.record_count;
+          continue;
+        }
+        index_start = idx->start_offset(q.from_seq, q.from_ts);
+      }
+    }
     // A compressed segment is restored into memory, an uncompressed one mapped.
     std::vector<char> restored;
     std::uint64_t map_size = std::min<std::uint64_t>(*size, h.capacity);
@@ -277,7 +321,7 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
     }
     bool stopped = false;
     std::uint64_t last_seq = h.base_seq - 1;
-    std::uint64_t start = k_header_size;
+    std::uint64_t start = std::min(index_start, map_size);
     if (no == resume.segment_no && resume.offset > k_header_size) {
       start = std::min(align_up(resume.offset), map_size);
     }
@@ -285,7 +329,7 @@ scan_report log_reader::scan(const std::function<bool(const record_view&)>& visi
         base, map_size, h.salt, 0,
         [&](const frame_header& fh, std::uint64_t off) {
           last_seq = fh.seq;
-          if (fh.seq < from_seq) return true;
+          if (fh.seq < from_seq || !q.matches(fh)) return true;
           record_view v;
           v.header = fh;
           v.payload = std::span<const std::byte>(

@@ -26,20 +26,19 @@ int cmd_dump(context& c, const std::string& dir, const dump_args& a) {
   progress_bar bar(c, segs.empty() ? 0 : segs.front().no, segs.size());
   std::uint64_t printed = 0;
   bool limit_hit = false;
-  const el::scan_report rep = reader->scan(
-      [&](const el::record_view& r) {
-        bar.at(r.segment_no);
-        if (r.header.seq > a.filter.to_seq) return false;
-        if (!a.filter.matches(r.header)) return true;
-        bar.done();
-        c.out << format(r, c.types, a.json) << "\n";
-        if (++printed >= a.limit) {
-          limit_hit = true;
-          return false;
-        }
-        return true;
-      },
-      a.filter.from_seq);
+  // The reader skips the sealed segments whose index shows no match.
+  const el::scan_report rep = reader->scan(a.filter.query(), [&](const el::record_view& r) {
+    bar.at(r.segment_no);
+    if (r.header.seq > a.filter.to_seq) return false;
+    if (!a.filter.matches(r.header)) return true;
+    bar.done();
+    c.out << format(r, c.types, a.json) << "\n";
+    if (++printed >= a.limit) {
+      limit_hit = true;
+      return false;
+    }
+    return true;
+  });
   bar.done();
   c.out.flush();
   return limit_hit ? k_exit_ok : report_scan(c, rep, true);
@@ -115,11 +114,11 @@ int cmd_trace(context& c, const std::string& dir, std::uint64_t correlation, boo
     std::string text;
   };
   std::vector<line> lines;
-  const el::scan_report rep = reader->scan([&](const el::record_view& r) {
+  el::scan_query q;
+  q.correlation = correlation;  // sealed segments whose index shows no such record are skipped
+  const el::scan_report rep = reader->scan(q, [&](const el::record_view& r) {
     bar.at(r.segment_no);
-    if (r.header.correlation == correlation) {
-      lines.push_back(line{r.header, json ? format_json(r, c.types) : format_text(r, c.types)});
-    }
+    lines.push_back(line{r.header, json ? format_json(r, c.types) : format_text(r, c.types)});
     return true;
   });
   bar.done();

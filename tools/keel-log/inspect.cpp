@@ -48,6 +48,10 @@ int cmd_info(context& c, const std::string& dir) {
   std::uint64_t compressed = 0;
   std::uint64_t sealed_records = 0;
   const el::segment_info* last = nullptr;
+  // The first segment not sealed: the active one, or one a writer rolled and closed before its
+  // thread sealed it (sealed at the next open). Its records and those after it are counted by a
+  // scan, the sealed ones before it by their headers.
+  const el::segment_info* first_open = nullptr;
   for (const el::segment_info& s : segs) {
     bytes += s.file_size;
     if (s.spare) {
@@ -59,8 +63,8 @@ int cmd_info(context& c, const std::string& dir) {
       return k_exit_corrupt;
     }
     compressed += s.compressed ? 1 : 0;
-    if (last != nullptr && last->header.sealed_end != 0)
-      sealed_records += last->header.record_count;
+    if (first_open == nullptr && s.header.sealed_end == 0) first_open = &s;
+    if (first_open == nullptr) sealed_records += s.header.record_count;
     last = &s;
   }
   c.out << "log:        " << dir << "\n";
@@ -72,16 +76,20 @@ int cmd_info(context& c, const std::string& dir) {
     return k_exit_ok;
   }
   const el::segment_header& lh = last->header;
-  // Records: the sealed segments' counts, and a scan of the last one.
+  // Records: the sealed segments' counts, and a scan from the first one not sealed.
   std::uint64_t last_seq = 0;
   std::uint64_t tail_records = 0;
+  if (first_open == nullptr) {  // every segment sealed: the last one's records are scanned
+    sealed_records -= lh.record_count;
+    first_open = last;
+  }
   const el::scan_report rep = reader->scan(
       [&](const el::record_view& r) {
         last_seq = r.header.seq;
-        if (r.segment_no == last->no) ++tail_records;
+        if (r.segment_no >= first_open->no) ++tail_records;
         return true;
       },
-      lh.base_seq);
+      first_open->header.base_seq);
   const std::uint64_t first_seq = segs.front().spare ? 0 : segs.front().header.base_seq;
   const std::uint64_t active = segs.size() - spares;
   c.out << "segments:   " << active << " (numbers " << segs.front().no << ".." << last->no << "), "

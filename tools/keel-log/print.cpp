@@ -92,6 +92,17 @@ bool record_filter::matches(const el::frame_header& h) const noexcept {
   return true;
 }
 
+el::scan_query record_filter::query() const noexcept {
+  el::scan_query q;
+  q.from_seq = from_seq;
+  q.to_seq = to_seq == std::numeric_limits<std::uint64_t>::max() ? to_seq : to_seq + 1;
+  q.from_ts = from_ts;
+  q.to_ts = to_ts;
+  q.correlation = correlation.value_or(0);
+  q.actor = actor.value_or(0);
+  return q;
+}
+
 result<record_filter> make_filter(const filter_args& a, const type_registry& types) {
   record_filter f;
   auto bad = [](const char* opt, const std::string& v, const char* want) {

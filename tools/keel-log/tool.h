@@ -34,6 +34,8 @@ struct record_filter {
   std::int64_t to_ts = std::numeric_limits<std::int64_t>::max();
 
   bool matches(const eventlog::frame_header& h) const noexcept;
+  // The part a reader can use to skip segments by their indexes (seq, time, correlation, actor).
+  eventlog::scan_query query() const noexcept;
 };
 
 // The filter options as typed on the command line (strings, parsed by make_filter).

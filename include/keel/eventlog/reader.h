@@ -62,6 +62,9 @@ std::string_view to_string(log_problem p) noexcept;
 struct scan_report {
   std::uint64_t records = 0;   // records visited
   std::uint64_t segments = 0;  // segments read
+  // Sealed segments a scan_query skipped unread because their index (idx/) shows that none of
+  // their records matches.
+  std::uint64_t segments_skipped = 0;
   log_problem problem = log_problem::none;
   std::string file;          // the file the problem is in
   std::uint64_t offset = 0;  // the byte offset in that file
@@ -83,6 +86,27 @@ struct segment_info {
   bool spare = false;                       // prepared by the writer, never used
   bool compressed = false;                  // a .evz (file_size is the compressed size)
   log_problem problem = log_problem::none;  // what is wrong with the header, if anything
+};
+
+// What a scan looks for. A record matches when its seq is in [from_seq, to_seq), its ts_ns in
+// [from_ts, to_ts], and its correlation and actor id equal the ones given (0: any). The reader
+// skips, unread, each sealed segment whose derived index (idx/<n>.idx, written by the writer
+// after the seal and rebuilt at its next open when missing) shows that none of its records
+// matches, and starts inside a segment at the index's sparse entry for from_seq / from_ts. A
+// segment without a valid index is read whole: the index only saves time.
+struct scan_query {
+  std::uint64_t from_seq = 0;
+  std::uint64_t to_seq = UINT64_MAX;
+  std::int64_t from_ts = INT64_MIN;
+  std::int64_t to_ts = INT64_MAX;
+  std::uint64_t correlation = 0;
+  std::uint64_t actor = 0;
+
+  bool matches(const frame_header& h) const noexcept {
+    return h.seq >= from_seq && h.seq < to_seq && h.ts_ns >= from_ts && h.ts_ns <= to_ts &&
+           (correlation == 0 || h.correlation == correlation) &&
+           (actor == 0 || h.actor_id == actor);
+  }
 };
 
 // Where a scan stood: a segment and a frame boundary in it.
@@ -109,6 +133,10 @@ class log_reader {
   scan_report scan(const std::function<bool(const record_view&)>& visit, std::uint64_t from_seq,
                    const scan_position& resume) const;
 
+  // Visits the records that match `q`, in order; the visitor returns false to stop. Sealed
+  // segments the index shows hold no match are skipped (scan_report::segments_skipped).
+  scan_report scan(const scan_query& q, const std::function<bool(const record_view&)>& visit) const;
+
   // The segments' headers, in order (a file that cannot be read has problem not_a_log).
   std::vector<segment_info> segments() const;
   // LOG.meta's log id and creation time.
@@ -132,6 +160,8 @@ class log_reader {
   // Opens segment `f` read-only, following a .evl that became a .evz since open(); sets the
   // path opened and whether it is compressed.
   result<int> open_segment(const seg_file& f, std::string& path, bool& compressed) const;
+  scan_report scan_impl(const scan_query& q, const std::function<bool(const record_view&)>& visit,
+                        const scan_position& resume) const;
 };
 
 }  // namespace keel::eventlog
