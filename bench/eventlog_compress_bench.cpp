@@ -7,6 +7,10 @@
 //                   `gzip -6` saves on the same bytes, run in the same process), vs_gzip
 //                   (saved / gzip6_saved: floor >= 0.9), lz4_saved and lz4hc_saved (plain LZ4 and
 //                   LZ4HC on the untransformed bytes), compress_mb_s, restore_mb_s.
+//   log_compress/recorded/<level>   the same on the first sealed segment of a log that
+//                   keel-demo recorded (`keel-demo --log-dir DIR`), named by the environment
+//                   variable KEEL_BENCH_DEMO_LOG (skipped without it): the demo's real traffic,
+//                   every hop of every order plus the state hashes, timer ticks and lifecycle.
 #include <lz4.h>
 #include <lz4hc.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 #include <xxhash.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -113,6 +118,30 @@ std::vector<char> demo_segment(std::uint64_t bytes, std::uint64_t& salt_out) {
   return out;
 }
 
+// The bytes [0, end of the last frame) of the first sealed segment of the log at `dir` (a .evz
+// is restored first); empty if there is none.
+std::vector<char> recorded_segment(const std::string& dir, std::uint64_t& salt_out) {
+  std::vector<char> out;
+  auto reader = el::log_reader::open(dir);
+  if (!reader) return out;
+  for (const el::segment_info& s : reader->segments()) {
+    if (s.spare || s.problem != el::log_problem::none || s.header.sealed_end == 0) continue;
+    std::ifstream f(s.file, std::ios::binary);
+    std::vector<char> bytes(s.file_size);
+    f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!f) return out;
+    if (s.compressed) {
+      if (!el::detail::decompress_segment(bytes, out, s.file)) out.clear();
+    } else {
+      bytes.resize(s.header.sealed_end);
+      out = std::move(bytes);
+    }
+    salt_out = s.header.salt;
+    return out;
+  }
+  return out;
+}
+
 std::uint64_t gzip6_size(const std::vector<char>& seg) {
   char name[] = "/tmp/keel-bench-gz-XXXXXX";
   const int fd = ::mkstemp(name);
@@ -153,10 +182,22 @@ std::uint64_t lz4_size(const std::vector<char>& seg, int level) {
   return total;
 }
 
-void bm_log_compress(benchmark::State& state, int level) {
+void bm_log_compress(benchmark::State& state, int level, bool recorded) {
   std::uint64_t salt = 0;
-  const std::vector<char> seg = demo_segment(smoke() ? 2u << 20 : 32u << 20, salt);
-  if (!check(state, seg.size() > el::k_header_size, "demo segment")) return;
+  std::vector<char> seg;
+  if (recorded) {
+    const char* dir = std::getenv("KEEL_BENCH_DEMO_LOG");
+    if (dir == nullptr) {
+      state.SkipWithError("KEEL_BENCH_DEMO_LOG names no log (keel-demo --log-dir DIR)");
+      return;
+    }
+    seg = recorded_segment(dir, salt);
+    if (!check(state, seg.size() > el::k_header_size, "a sealed segment in KEEL_BENCH_DEMO_LOG"))
+      return;
+  } else {
+    seg = demo_segment(smoke() ? 2u << 20 : 32u << 20, salt);
+    if (!check(state, seg.size() > el::k_header_size, "demo segment")) return;
+  }
   const double frames = static_cast<double>(seg.size() - el::k_header_size);
   double compress_ns = 0;
   double restore_ns = 0;
@@ -190,11 +231,15 @@ void bm_log_compress(benchmark::State& state, int level) {
 void register_eventlog_compress() {
   for (int level : {4, 9}) {
     benchmark::RegisterBenchmark(("log_compress/demo/" + std::to_string(level)).c_str(),
-                                 bm_log_compress, level)
+                                 bm_log_compress, level, false)
         ->UseManualTime()
         ->Iterations(iterations(3))
         ->Unit(benchmark::kMillisecond);
   }
+  benchmark::RegisterBenchmark("log_compress/recorded/4", bm_log_compress, 4, true)
+      ->UseManualTime()
+      ->Iterations(iterations(3))
+      ->Unit(benchmark::kMillisecond);
 }
 
 const registrar reg(&register_eventlog_compress);

@@ -1,18 +1,27 @@
 // The faults keel-demo injects when --chaos is on (the default), so that its supervision tree has
-// something to do: validators and the payment api crash on a few orders (chosen by a pure
-// function of the seed and the order id), and halfway through the run the database has an
-// outage -- it fails on the next k_outage_failures orders, more than its supervisor's intensity
-// allows, so that the service supervisor escalates to the root, which restarts the service.
+// something to do. Faults are data: the load driver gives an order its fault when it makes the
+// order (fault_plan::choose), and the stage the fault names crashes when the order reaches it.
+// So a stage's behaviour depends on its inputs alone, and replaying it from the event log
+// crashes it at the same input.
+//
+// - About 0.2% of the orders crash the validator that checks them and 0.02% the payment api.
+// - Halfway through the run the database has an outage: the next k_outage_failures orders that
+//   will reach it (valid, not declined, carrying no other fault) fail there, more than its
+//   supervisor's intensity allows, so that the service supervisor escalates to the root, which
+//   restarts the service.
 //
 // Every fault drops the order being handled (keel does not hand a failing message to the
 // restarted actor again): the summary counts those orders as lost to faults.
 //
-// Threading: the plan is shared by the actors that consult it; its counters are atomics.
+// Threading: a fault_plan is a value owned by the load driver; fault_count is shared by the
+// stages that crash (an atomic counter).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
+#include "messages.h"
 #include "random.h"
 
 namespace keel_demo {
@@ -21,38 +30,35 @@ inline constexpr std::uint32_t k_validator_crash_per_10k = 20;
 inline constexpr std::uint32_t k_payment_crash_per_10k = 2;
 inline constexpr std::uint32_t k_outage_failures = 4;  // the service allows 3 within 1 s
 
-struct fault_plan {
-  bool on = true;
-  std::uint64_t seed = 1;
-  std::uint64_t outage_at_ns = 0;  // steady_now_ns() from which the database fails
-  std::atomic<std::uint32_t> outage_left{k_outage_failures};
+// The faults that happened (for the summary).
+struct fault_count {
   std::atomic<std::uint64_t> injected{0};
+  void hit() noexcept { injected.fetch_add(1, std::memory_order_relaxed); }
+};
+using fault_counter = std::shared_ptr<fault_count>;
 
-  bool validator_crashes(std::uint64_t order_id) noexcept {
-    return hit(order_id, 0x5a11d, k_validator_crash_per_10k);
-  }
-  bool payment_crashes(std::uint64_t order_id) noexcept {
-    return hit(order_id, 0xba7, k_payment_crash_per_10k);
-  }
-  // The database's outage: true for the first k_outage_failures orders after outage_at_ns.
-  bool database_fails(std::uint64_t now_ns) noexcept {
-    if (!on || now_ns < outage_at_ns) return false;
-    std::uint32_t left = outage_left.load(std::memory_order_relaxed);
-    while (left != 0) {
-      if (outage_left.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
-        injected.fetch_add(1, std::memory_order_relaxed);
-        return true;
-      }
+class fault_plan {
+ public:
+  // on: --chaos; total: the orders the run sends (the outage starts at half of them).
+  fault_plan(bool on, std::uint64_t total) noexcept : on_(on), outage_from_(total / 2) {}
+
+  // The fault of the order numbered `n` (from 0) with these fields, drawing from `rng`.
+  fault choose(std::uint64_t n, const place_order& p, prng& rng) noexcept {
+    if (!on_) return fault::none;
+    if (chance(rng.next(), k_validator_crash_per_10k)) return fault::crash_validator;
+    if (chance(rng.next(), k_payment_crash_per_10k)) return fault::crash_payment;
+    if (n >= outage_from_ && outage_left_ > 0 && !invalid_reason(p.customer, p.amount_cents) &&
+        !card_declined(p.card)) {
+      --outage_left_;
+      return fault::database_outage;
     }
-    return false;
+    return fault::none;
   }
 
  private:
-  bool hit(std::uint64_t order_id, std::uint64_t salt, std::uint32_t per_10k) noexcept {
-    if (!on || !chance(mix(seed ^ salt, order_id), per_10k)) return false;
-    injected.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
+  bool on_;
+  std::uint64_t outage_from_;
+  std::uint32_t outage_left_ = k_outage_failures;
 };
 
 }  // namespace keel_demo

@@ -11,14 +11,12 @@ gateway::gateway(std::vector<named_ref<validator>> validators, keel::actor_ref<l
 }
 
 void gateway::on(place_order& m) {
-  const order o{next_id_++, m.customer, m.amount_cents, steady_now_ns()};
+  const order o{next_id_++, m.customer, m.amount_cents, m.card, m.chaos, now()};
   const auto& v = validators_[next_validator_].get();
   next_validator_ = (next_validator_ + 1) % validators_.size();
-  if (!v.valid()) {
+  if (v.send(validate_order{o}) != keel::send_status::ok && !v.valid()) {
     (void)ledger_.send(order_lost{o, lost_reason::no_validator});
-    return;
   }
-  (void)v.send(validate_order{o});
 }
 
 }  // namespace keel_demo

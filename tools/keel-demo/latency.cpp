@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <string>
 
 namespace keel_demo {
 
@@ -40,6 +41,43 @@ std::uint64_t latency_histogram::percentile(double q) const noexcept {
     if (seen >= rank) return std::min(upper_bound_of(b), max_);
   }
   return max_;
+}
+
+void latency_histogram::save(keel::state_writer& w) const {
+  std::uint32_t used = 0;
+  for (auto n : buckets_) used += n != 0 ? 1 : 0;
+  w.write(count_).write(max_).write(used);
+  for (std::uint32_t b = 0; b < k_buckets; ++b) {
+    if (buckets_[b] != 0) w.write(b).write(buckets_[b]);
+  }
+}
+
+void latency_histogram::load(keel::state_reader& r) {
+  *this = latency_histogram();
+  std::uint64_t count = 0;
+  std::uint64_t max = 0;
+  std::uint32_t used = 0;
+  if (!r.read(count, "latency.count") || !r.read(max, "latency.max") ||
+      !r.read(used, "latency.buckets")) {
+    return;
+  }
+  if (used > k_buckets) return r.fail("latency: more buckets than the histogram has");
+  std::uint64_t total = 0;
+  std::int64_t last = -1;
+  for (std::uint32_t i = 0; i < used; ++i) {
+    std::uint32_t b = 0;
+    std::uint64_t n = 0;
+    if (!r.read(b, "latency.bucket") || !r.read(n, "latency.bucket_count")) return;
+    if (b >= k_buckets || static_cast<std::int64_t>(b) <= last || n == 0) {
+      return r.fail("latency: bucket " + std::to_string(b) + " is out of range or order");
+    }
+    last = b;
+    buckets_[b] = n;
+    total += n;
+  }
+  if (total != count) return r.fail("latency: the buckets do not add up to the count");
+  count_ = count;
+  max_ = max;
 }
 
 }  // namespace keel_demo

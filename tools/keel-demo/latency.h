@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdint>
 
+#include <keel/core/state.h>
+
 namespace keel_demo {
 
 class latency_histogram {
@@ -18,6 +20,12 @@ class latency_histogram {
   // The value at or below which a fraction `q` (0 < q <= 1) of the recorded values lie, as the
   // upper bound of its bucket (never above max()); 0 when empty.
   std::uint64_t percentile(double q) const noexcept;
+
+  // Its state (the ledger's save_state): the count, the max and the non-empty buckets as
+  // (index, count) pairs. load() fails `r` on an index out of range, out of order, or counts
+  // that do not add up.
+  void save(keel::state_writer& w) const;
+  void load(keel::state_reader& r);
 
   // Bucket layout, exposed for tests: values below 64 get a bucket each; above, each power of
   // two [2^k, 2^(k+1)) splits into 32 equal buckets.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace {
 
@@ -28,6 +29,31 @@ TEST(latencyhistogram, percentiles_follow_the_recorded_values) {
   EXPECT_NEAR(static_cast<double>(h.percentile(0.50)), 500'000, 0.032 * 500'000);
   EXPECT_NEAR(static_cast<double>(h.percentile(0.99)), 990'000, 0.032 * 990'000);
   EXPECT_EQ(h.percentile(1.0), 1'000'000U);
+}
+
+TEST(latencyhistogram, saves_and_loads_its_state) {
+  keel_demo::latency_histogram h;
+  for (std::uint64_t v : {7ULL, 900ULL, 905ULL, 5'000'000ULL}) h.record(v);
+  keel::state_writer w;
+  h.save(w);
+  keel_demo::latency_histogram back;
+  keel::state_reader r(w.bytes());
+  back.load(r);
+  ASSERT_TRUE(r.finish()) << r.finish();
+  EXPECT_EQ(back.count(), 4U);
+  EXPECT_EQ(back.max(), 5'000'000U);
+  EXPECT_EQ(back.percentile(0.5), h.percentile(0.5));
+  keel::state_writer again;
+  back.save(again);
+  EXPECT_EQ(again.bytes(), w.bytes());
+  // A count that the buckets do not add up to is refused, by name.
+  keel::state_writer bad;
+  bad.write(std::uint64_t{5}).write(std::uint64_t{9}).write(std::uint32_t{1});
+  bad.write(std::uint32_t{9}).write(std::uint64_t{4});
+  keel::state_reader rb(bad.bytes());
+  back.load(rb);
+  EXPECT_NE(rb.error().message().find("do not add up"), std::string_view::npos) << rb.error();
+  EXPECT_EQ(back.count(), 0U);
 }
 
 }  // namespace

@@ -6,17 +6,18 @@
 namespace keel_demo {
 
 load_driver::load_driver(keel::actor_ref<gateway> target, double rate,
-                         std::chrono::milliseconds duration, std::uint64_t seed)
+                         std::chrono::milliseconds duration, std::uint64_t seed, bool chaos)
     : gateway_(target),
       rate_(rate),
       duration_ns_(static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count())),
       total_(static_cast<std::uint64_t>(
           std::llround(rate * std::chrono::duration<double>(duration).count()))),
-      rng_(seed) {}
+      rng_(seed),
+      faults_(chaos, total_) {}
 
 void load_driver::on_start() {
-  start_ns_ = steady_now_ns();
+  start_ns_ = now();
   // One tick per order at low rates; at high rates one every millisecond (the timer wheel's
   // resolution), each sending the orders due since the last.
   const double per_order_ns = 1e9 / rate_;
@@ -35,10 +36,9 @@ std::uint64_t load_driver::due(std::uint64_t elapsed_ns) const noexcept {
 
 void load_driver::on(load_tick&) {
   if (status_.done) return;
-  const std::uint64_t now = steady_now_ns();
-  const std::uint64_t elapsed = now - start_ns_;
+  const std::uint64_t elapsed = now() - start_ns_;
   for (std::uint64_t n = due(elapsed); status_.sent + status_.send_failures < n;) {
-    if (gateway_.send(next_order()) == keel::send_status::ok) {
+    if (send_new_correlation(gateway_, next_order()) == keel::send_status::ok) {
       ++status_.sent;
     } else {
       ++status_.send_failures;
@@ -68,6 +68,8 @@ place_order load_driver::next_order() noexcept {
         break;
     }
   }
+  p.card = rng_.next();
+  p.chaos = faults_.choose(status_.sent + status_.send_failures, p, rng_);
   return p;
 }
 

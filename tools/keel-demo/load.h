@@ -3,8 +3,10 @@
 // apart) and sends, at each tick, the orders due since the start: a late tick catches up, so
 // the run sends exactly round(rate * duration) orders whatever the timer's jitter.
 //
-// The order stream comes from a xoshiro256** stream seeded with --seed: amounts, customers and
-// which orders are invalid (about 2%, of three kinds the validators catch).
+// The order stream comes from a xoshiro256** stream seeded with --seed: amounts, customers,
+// cards (about 1% declined), which orders are invalid (about 2%, of three kinds the validators
+// catch) and, with --chaos on, which carry a fault (faults.h). Each order starts a correlation
+// of its own (send_new_correlation): `keel-log trace --corr` follows one order.
 //
 // Threading: a keel actor; its state is touched only by its handlers.
 #pragma once
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "faults.h"
 #include "gateway.h"
 #include "messages.h"
 #include "random.h"
@@ -31,7 +34,7 @@ class load_driver : public keel::actor<load_driver, load_tick, load_status_query
 
   // REQUIRES: rate > 0, duration > 0.
   load_driver(keel::actor_ref<gateway> target, double rate, std::chrono::milliseconds duration,
-              std::uint64_t seed);
+              std::uint64_t seed, bool chaos);
 
   void on_start() override;  // starts the pacing timer
   void on_stop() override;   // cancels it if the run was cut short
@@ -49,6 +52,7 @@ class load_driver : public keel::actor<load_driver, load_tick, load_status_query
   std::uint64_t duration_ns_;
   std::uint64_t total_;  // orders to send in all
   prng rng_;
+  fault_plan faults_;
   std::uint64_t start_ns_ = 0;
   keel::timer_handle timer_;
   load_status status_;

@@ -1,4 +1,4 @@
-// keel-demo's flags. Parsed by hand: four flags do not need a library.
+// keel-demo's flags. Parsed by hand: five flags do not need a library.
 #include "options.h"
 
 #include <charconv>
@@ -88,7 +88,8 @@ keel::result<options> parse_options(int argc, const char* const* argv) {
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    if (flag != "--rate" && flag != "--duration" && flag != "--seed" && flag != "--chaos") {
+    if (flag != "--rate" && flag != "--duration" && flag != "--seed" && flag != "--chaos" &&
+        flag != "--log-dir") {
       return status(errc::invalid_argument,
                     "unknown flag '" + std::string(arg) + "' (see --help for the flags)");
     }
@@ -109,6 +110,9 @@ keel::result<options> parse_options(int argc, const char* const* argv) {
     } else if (flag == "--chaos") {
       if (value != "on" && value != "off") return bad("--chaos", "must be on or off", value);
       out.chaos = value == "on";
+    } else if (flag == "--log-dir") {
+      if (value.empty()) return bad("--log-dir", "must name a directory", value);
+      out.log_dir = std::string(value);
     } else {
       auto s = parse_seed(value);
       if (!s) return s.error();
@@ -120,7 +124,8 @@ keel::result<options> parse_options(int argc, const char* const* argv) {
 
 std::string usage(std::string_view program) {
   std::string text = "usage: " + std::string(program) +
-                     " [--rate N] [--duration D] [--seed S] [--chaos on|off] [--help]\n"
+                     " [--rate N] [--duration D] [--seed S] [--chaos on|off]\n"
+                     "       [--log-dir DIR] [--help]\n"
                      "\n"
                      "Runs keel's order-processing demo: a load driver sends orders to a gateway,\n"
                      "which hands them round-robin to validators (a one_for_one department);\n"
@@ -134,9 +139,12 @@ std::string usage(std::string_view program) {
                      "flags (a value follows the flag or an '='):\n"
                      "  --rate N       orders per second, above 0, at most 1000000 (default 1000)\n"
                      "  --duration D   how long the load runs: 5, 5s, 500ms or 2m (default 10s)\n"
-                     "  --seed S       seed of the order stream and the payment declines, an\n"
+                     "  --seed S       seed of the order stream (amounts, cards, faults), an\n"
                      "                 unsigned 64-bit integer (default 1)\n"
                      "  --chaos on|off inject faults into validators and the service (default on)\n"
+                     "  --log-dir DIR  record every message the pipeline's actors receive, with a\n"
+                     "                 state hash after each, into a new event log in DIR (absent\n"
+                     "                 or empty); read it with keel-demo-log (default: no log)\n"
                      "  --help, -h     print this help and exit\n"
                      "\n"
                      "example: " +

@@ -1,7 +1,7 @@
 // keel-demo's command line: the flags, their defaults, and a parser that reports the first bad
 // flag by name.
 //
-//   keel-demo [--rate N] [--duration D] [--seed S] [--chaos on|off] [--help]
+//   keel-demo [--rate N] [--duration D] [--seed S] [--chaos on|off] [--log-dir DIR] [--help]
 //
 // Each flag takes its value as the next argument or after '=' (`--rate 500`, `--rate=500`).
 // A duration is a whole number with an optional unit: `5` and `5s` are seconds, `500ms`
@@ -24,6 +24,7 @@ struct options {
   std::chrono::milliseconds duration = std::chrono::seconds(10);  // how long the load runs, > 0
   std::uint64_t seed = 1;  // decides amounts, invalid orders, declined payments and faults
   bool chaos = true;       // inject faults (faults.h)
+  std::string log_dir;     // record the pipeline's traffic into a new event log here (recording.h)
   bool help = false;       // --help: print usage() and exit 0
 };
 

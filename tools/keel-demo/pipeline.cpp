@@ -23,8 +23,7 @@ keel::child_spec named_child(const std::string& name, Args&&... args) {
   return s;
 }
 
-keel::supervisor_config tree_config(keel::actor_system& sys, const options& opts,
-                                    const pipeline& p) {
+keel::supervisor_config tree_config(keel::actor_system& sys, const pipeline& p) {
   keel::supervisor_config department;
   department.intensity = {50, 1s};
   for (std::size_t i = 0; i < k_validators; ++i) {
@@ -34,10 +33,10 @@ keel::supervisor_config tree_config(keel::actor_system& sys, const options& opts
   keel::supervisor_config service;
   service.strategy = keel::restart_strategy::one_for_all;
   service.intensity = {3, 1s};  // the outage's 4 failures in a row exceed it (faults.h)
-  service.children = {
-      named_child<database>("database", p.book, p.faults), named_child<cache>("cache"),
-      named_child<payment>("payment", opts.seed, p.book, named_ref<database>(&sys, "database"),
-                           named_ref<cache>(&sys, "cache"), p.faults)};
+  service.children = {named_child<database>("database", p.book, p.faults),
+                      named_child<cache>("cache"),
+                      named_child<payment>("payment", p.book, named_ref<database>(&sys, "database"),
+                                           named_ref<cache>(&sys, "cache"), p.faults)};
   keel::supervisor_config root;
   root.name = "root";
   root.intensity = {10, 5s};
@@ -51,15 +50,11 @@ keel::supervisor_config tree_config(keel::actor_system& sys, const options& opts
 keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& opts) {
   pipeline p;
   p.sys = &sys;
-  p.faults = std::make_shared<fault_plan>();
-  p.faults->on = opts.chaos;
-  p.faults->seed = opts.seed;
-  p.faults->outage_at_ns =
-      steady_now_ns() + static_cast<std::uint64_t>(opts.duration.count()) * 1'000'000 / 2;
+  p.faults = std::make_shared<fault_count>();
   auto book = spawn_named<ledger>(sys, "ledger");
   if (!book) return book.error();
   p.book = *book;
-  auto tree = spawn_named<keel::supervisor>(sys, "root", tree_config(sys, opts, p));
+  auto tree = spawn_named<keel::supervisor>(sys, "root", tree_config(sys, p));
   if (!tree) return tree.error();
   p.tree = *tree;
   // The children start inside their supervisors: wait until every stage has its name.
@@ -81,7 +76,8 @@ keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& op
   auto entry = spawn_named<gateway>(sys, "gateway", std::move(validators), p.book);
   if (!entry) return entry.error();
   p.entry = *entry;
-  auto load = spawn_named<load_driver>(sys, "load", p.entry, opts.rate, opts.duration, opts.seed);
+  auto load = spawn_named<load_driver>(sys, "load", p.entry, opts.rate, opts.duration, opts.seed,
+                                       opts.chaos);
   if (!load) return load.error();
   p.load = *load;
   return p;

@@ -35,7 +35,7 @@ inline constexpr std::size_t k_validators = 3;
 
 struct pipeline {
   keel::actor_system* sys = nullptr;
-  std::shared_ptr<fault_plan> faults;
+  fault_counter faults;  // the faults that happened
   keel::actor_ref<ledger> book;
   keel::actor_ref<keel::supervisor> tree;
   keel::actor_ref<gateway> entry;

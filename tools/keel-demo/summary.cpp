@@ -72,7 +72,28 @@ void print_supervision(std::FILE* out, const run_summary& s) {
   for (const auto& e : s.escalations) std::fprintf(out, "  escalation: %s\n", e.c_str());
 }
 
+void print_recording(std::FILE* out, const run_summary& s) {
+  if (!s.recording) return;
+  const recording_report& r = *s.recording;
+  const auto& n = r.counters;
+  std::fprintf(out,
+               "event log              %s: %" PRIu64 " records (%" PRIu64 " inputs, %" PRIu64
+               " state hashes, %" PRIu64 " lifecycle), %" PRIu64 " appends failed\n",
+               r.dir.c_str(), r.records, n.inputs, n.state_hashes, n.lifecycle, n.failed);
+  if (!r.failure.empty()) std::fprintf(out, "  the log failed: %s\n", r.failure.c_str());
+  if (const std::uint64_t corr = s.run.ledger.failed_corr; corr != 0) {
+    std::fprintf(out, "  a failed order:      keel-demo-log trace %s --corr %" PRIu64 "\n",
+                 r.dir.c_str(), corr);
+    std::fprintf(out, "  replay it:           keel-demo-log replay %s --corr %" PRIu64 " --exec\n",
+                 r.dir.c_str(), corr);
+  }
+}
+
 }  // namespace
+
+bool recording_complete(const run_summary& s) noexcept {
+  return !s.recording || (s.recording->failure.empty() && s.recording->counters.failed == 0);
+}
 
 bool all_accounted(const run_summary& s) noexcept {
   const completion& c = s.run;
@@ -118,6 +139,7 @@ void print_summary(std::FILE* out, const run_summary& s) {
                human_ns(l.p50_ns).c_str(), human_ns(l.p99_ns).c_str(), human_ns(l.max_ns).c_str());
   print_supervision(out, s);
   print_keel(out, s);
+  print_recording(out, s);
   if (!c.error.empty()) std::fprintf(out, "error                  %s\n", c.error.c_str());
   if (all_accounted(s)) {
     std::fprintf(out,
@@ -125,6 +147,9 @@ void print_summary(std::FILE* out, const run_summary& s) {
                  " + %" PRIu64 " + %" PRIu64 " + %" PRIu64 " + %" PRIu64 ")\n",
                  c.load.sent, l.committed, l.rejected_total(), l.declined, l.lost,
                  c.lost_to_faults);
+    if (!recording_complete(s)) {
+      std::fprintf(out, "result                 FAILED: the recording is incomplete\n");
+    }
   } else {
     std::fprintf(out,
                  "result                 FAILED: %" PRIu64 " sent (%" PRIu64

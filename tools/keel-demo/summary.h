@@ -7,11 +7,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "options.h"
 #include "pipeline.h"
+#include "recording.h"
 
 #include <keel/core/actor_system.h>
 #include <keel/core/supervisor.h>
@@ -31,11 +33,14 @@ struct run_summary {
   std::uint64_t faults_injected = 0;
   std::uint64_t child_failures = 0;
   std::vector<std::string> escalations;
+  std::optional<recording_report> recording;  // with --log-dir
 };
 
 // Whether every order generated is accounted for exactly once: none failed to send, and
 // sent == accepted + rejected + declined + lost (stage down) + lost to faults.
 bool all_accounted(const run_summary& s) noexcept;
+// Whether the recording (if any) holds every input: no append failed and the log did not fail.
+bool recording_complete(const run_summary& s) noexcept;
 
 // Writes the summary, ending with the verdict of all_accounted().
 void print_summary(std::FILE* out, const run_summary& s);
