@@ -323,6 +323,10 @@ struct system_state final : sched::task_runner {
   // The incarnation actor_system::restart_for_replay is restarting (its spawn_options.replace
   // is allowed without a supervisor); set and read on the replay's driving thread only.
   actor_handle replay_replacing;
+  // actor_system::serve_externals_for_replay: block_in_place serves recorded results from
+  // external_source (set once, before the replay's first input; read by its driving thread).
+  bool serving_externals = false;
+  actor_system::external_source external_source;
 
   // Detached actors' threads: their core_local (created in on_worker_start), for counters().
   std::mutex dedicated_mu;

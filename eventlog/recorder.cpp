@@ -86,6 +86,7 @@ recording_counters recorder::counters() const noexcept {
   c.lifecycle = lifecycle_.load(std::memory_order_relaxed);
   c.failed = failed_.load(std::memory_order_relaxed);
   c.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  c.externals = externals_.load(std::memory_order_relaxed);
   return c;
 }
 
@@ -284,6 +285,21 @@ void recorder::on_ask(const ask_event& ev) noexcept {
   r.correlation = ev.correlation;
   r.payload_type = ev.type;
   append(r, lifecycle_);
+}
+
+void recorder::on_external_input(const external_event& ev) noexcept {
+  if (!selected(ev.actor_type)) return;
+  record_in r;
+  r.type = record_type::external_input;
+  r.flags = ev.has_codec ? 0 : k_flag_no_payload;
+  r.ts_ns = static_cast<std::int64_t>(ev.now);
+  r.actor_id = ev.id;
+  r.actor_seq = ev.input_no;  // the input whose handler made the call (0: on_start)
+  r.correlation = ev.correlation;
+  r.causation = ev.message;
+  r.payload_type = ev.type;
+  r.payload = ev.bytes;
+  append(r, externals_);
 }
 
 void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {

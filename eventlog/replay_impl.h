@@ -2,7 +2,9 @@
 // actors) and the session that runs it (replay_run.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -36,7 +38,15 @@ struct planned_actor {
   // The input numbers after which it failed (a FAILURE record follows each such input).
   std::set<std::uint64_t> failures;
   std::map<std::uint64_t, std::uint64_t> hashes;  // input number -> recorded state hash
-  std::vector<std::string> problems;              // why it cannot be replayed
+  // The recorded results of its block_in_place calls (EXTERNAL_INPUT records), by the input
+  // whose handler made them, in call order: replay serves them instead of running the calls.
+  struct external {
+    std::uint64_t seq = 0;
+    type_id type = 0;
+    std::vector<std::byte> bytes;
+  };
+  std::map<std::uint64_t, std::deque<external>> externals;
+  std::vector<std::string> problems;  // why it cannot be replayed
 };
 
 struct replay_plan {

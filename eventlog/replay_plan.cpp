@@ -51,6 +51,7 @@ bool take_checkpoint(const record_view& r, planned_actor& a) {
   a.last_input_no = r.header.actor_seq;
   a.failures.clear();
   a.hashes.clear();
+  a.externals.clear();
   a.problems.clear();
   return true;
 }
@@ -60,6 +61,7 @@ struct input_problems {
   std::vector<std::uint64_t> sampled;
   std::vector<std::uint64_t> no_payload;
   std::vector<std::uint64_t> unknown_ask;  // replies and timeouts of asks the log does not show
+  std::vector<std::uint64_t> external_no_payload;  // block_in_place results without a codec
   std::map<std::uint64_t, std::vector<std::uint64_t>> unknown_type;  // type id -> seqs
 };
 
@@ -150,6 +152,16 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
       case record_type::failure:
         a.failures.insert(a.last_input_no);  // its last input so far
         break;
+      case record_type::external_input:
+        if ((h.flags & k_flag_no_payload) != 0) {
+          bad[a.id].external_no_payload.push_back(h.seq);
+        } else if (!types.has_codec(h.payload_type)) {
+          bad[a.id].unknown_type[h.payload_type].push_back(h.seq);
+        } else {
+          a.externals[h.actor_seq].push_back(
+              {h.seq, h.payload_type, {r.payload.begin(), r.payload.end()}});
+        }
+        break;
       case record_type::message:
       case record_type::timer: {
         ++a.inputs;
@@ -205,6 +217,11 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
     for (const auto& [type, seqs] : p.unknown_type) {
       a.problems.push_back("inputs of type id " + std::to_string(type) +
                            ", which the given registry cannot decode: " + some_seqs(seqs));
+    }
+    if (!p.external_no_payload.empty()) {
+      a.problems.push_back(
+          "block_in_place results of a type without a codec (EXTERNAL_INPUT without payload): " +
+          some_seqs(p.external_no_payload));
     }
     if (!p.unknown_ask.empty()) {
       a.problems.push_back(

@@ -167,6 +167,7 @@ struct replay_session::impl {
   bool started = false;
 
   status start();
+  result<std::vector<std::byte>> take_external(actor_id a, std::uint64_t input_no, type_id t);
   status read_ahead();
   bool pair_asks(live_actor& la, capture::watched& w);
   void diverge(live_actor& la, const frame_header& at, std::string event);
@@ -190,6 +191,17 @@ status replay_session::impl::start() {
     if (!sys) return sys.error();
     rs.sys = std::move(*sys);
     if (factories) factories(rs.sys->factories());
+    // The application's codecs, for the results block_in_place is served (the system's own
+    // registry knows only the messages its actors handle).
+    for (const type_entry& e : types->entries()) {
+      if (status st = rs.sys->types().add_entry(e); !st) return st;
+    }
+    // block_in_place in a replayed actor gets its recorded result, never runs its call.
+    status served = rs.sys->serve_externals_for_replay(
+        [this](actor_id a, std::uint64_t input_no, type_id t) -> result<std::vector<std::byte>> {
+          return take_external(a, input_no, t);
+        });
+    if (!served) return served;
     systems.push_back(std::move(rs));
     return &systems.back();
   };
@@ -340,6 +352,13 @@ void replay_session::impl::check(live_actor& la, const frame_header& h, capture:
     diverge(la, h, "the recorded run failed after this input; the replay did not");
     return;
   }
+  if (auto it = pa.externals.find(h.actor_seq); it != pa.externals.end() && !it->second.empty()) {
+    diverge(la, h,
+            "the recorded run made " + std::to_string(it->second.size()) +
+                " more block_in_place call(s) while handling it (seq " +
+                std::to_string(it->second.front().seq) + ")");
+    return;
+  }
   if (w.last_input_no != h.actor_seq) {
     diverge(la, h,
             "replayed as input " + std::to_string(w.last_input_no) + ", recorded as input " +
@@ -375,6 +394,34 @@ void replay_session::impl::check(live_actor& la, const frame_header& h, capture:
       ++report.outputs_checked;
     }
   }
+}
+
+result<std::vector<std::byte>> replay_session::impl::take_external(actor_id a,
+                                                                   std::uint64_t input_no,
+                                                                   type_id t) {
+  auto pa = plan.actors.find(a);
+  if (pa == plan.actors.end()) {
+    return status(errc::not_found, "replay: no recorded block_in_place results for this actor");
+  }
+  auto it = pa->second.externals.find(input_no);
+  if (it == pa->second.externals.end() || it->second.empty()) {
+    return status(errc::not_found,
+                  "replay: a block_in_place call the recorded run did not make "
+                  "(input " +
+                      std::to_string(input_no) + ")");
+  }
+  detail::planned_actor::external& e = it->second.front();
+  if (e.type != t) {
+    auto want = types->find(e.type);
+    return status(errc::invalid_argument,
+                  "replay: block_in_place returned " +
+                      (want ? want->name : "type " + std::to_string(e.type)) +
+                      " in the recorded run (seq " + std::to_string(e.seq) +
+                      "), another type in the replay");
+  }
+  std::vector<std::byte> out = std::move(e.bytes);
+  it->second.pop_front();
+  return out;
 }
 
 replay_session::replay_session(std::unique_ptr<impl> p) : impl_(std::move(p)) {}

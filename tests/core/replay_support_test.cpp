@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <keel/core/actor_system.h>
 #include <keel/core/codec.h>
+#include <keel/core/hooks.h>
 #include <keel/core/rng.h>
 #include <keel/core/state.h>
 
@@ -338,6 +340,104 @@ TEST(replay_support, restart_for_replay_refuses_what_it_cannot_restart) {
   auto wv = ws->spawn<vault>(&out).value();
   EXPECT_EQ(ws->restart_for_replay(wv.handle()).code(), errc::wrong_thread);
   EXPECT_EQ(ws->hold_failures_for_replay(wv.handle()).code(), errc::wrong_thread);
+}
+
+// block_in_place results: the hooks see each one in its codec; a replay system serves the
+// recorded ones instead of running the call.
+struct quote {
+  static constexpr std::string_view keel_name = "test.rs.quote/1";
+  std::int64_t price = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("price", &quote::price));
+};
+class pricer : public keel::actor<pricer, deposit> {
+ public:
+  static constexpr std::string_view keel_name = "test.rs.pricer";
+  pricer(int* calls, std::int64_t* seen) : calls_(calls), seen_(seen) {}
+  void on(deposit&) {
+    const quote q = block_in_place([this] {
+      ++*calls_;
+      return quote{100 + *calls_};
+    });
+    *seen_ = q.price;
+  }
+
+ private:
+  int* calls_;
+  std::int64_t* seen_;
+};
+
+class external_watch : public keel::hook_subscriber {
+ public:
+  external_watch() : hook_subscriber(keel::hook_phase::recording) {}
+  void on_external_input(const keel::external_event& ev) noexcept override {
+    events.push_back(ev);
+    bytes.emplace_back(ev.bytes.begin(), ev.bytes.end());
+  }
+  std::vector<keel::external_event> events;
+  std::vector<std::vector<std::byte>> bytes;
+};
+
+TEST(replay_support, block_in_place_results_are_told_to_the_hooks_in_their_codec) {
+  auto watch = std::make_shared<external_watch>();
+  keel::system_config cfg;
+  cfg.scheduler.executor = keel::sched::executor_kind::deterministic;
+  cfg.hooks.push_back(watch);
+  auto sys = keel::actor_system::create(std::move(cfg)).value();
+  int calls = 0;
+  std::int64_t seen = 0;
+  auto p = sys->spawn<pricer>(&calls, &seen).value();
+  ASSERT_TRUE(sys->types().add<quote>());
+  ASSERT_EQ(p.send(deposit{1, ""}), keel::send_status::ok);
+  sys->deterministic()->run_until_idle();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen, 101);
+  ASSERT_EQ(watch->events.size(), 1u);
+  const keel::external_event& ev = watch->events[0];
+  EXPECT_EQ(ev.id, p.id());
+  EXPECT_EQ(ev.type, keel::type_id_of<quote>());
+  EXPECT_TRUE(ev.has_codec);
+  EXPECT_EQ(ev.input_no, 1u);
+  EXPECT_NE(ev.message, 0u);
+  EXPECT_EQ(keel::decode<quote>(watch->bytes[0]).value().price, 101);
+}
+
+TEST(replay_support, a_replay_system_serves_recorded_results_without_running_the_call) {
+  auto sys = det_system();
+  int calls = 0;
+  std::int64_t seen = 0;
+  auto p = sys->spawn<pricer>(&calls, &seen).value();
+  ASSERT_TRUE(sys->types().add<quote>());
+  int asked = 0;
+  ASSERT_TRUE(
+      sys->serve_externals_for_replay([&](keel::actor_id a, std::uint64_t,
+                                          keel::type_id t) -> keel::result<std::vector<std::byte>> {
+        // (Input numbers count while hooks are attached, as in a replay system: 0 here.)
+        EXPECT_EQ(a, p.id());
+        EXPECT_EQ(t, keel::type_id_of<quote>());
+        if (++asked == 2) return keel::status(errc::not_found, "no recorded result for this call");
+        return keel::encode(quote{4242});
+      }));
+  ASSERT_EQ(p.send(deposit{1, ""}), keel::send_status::ok);
+  sys->deterministic()->run_until_idle();
+  EXPECT_EQ(calls, 0);  // served from the "log": the call did not run
+  EXPECT_EQ(seen, 4242);
+  // No recorded result: the handler fails, naming why.
+  ASSERT_EQ(p.send(deposit{2, ""}), keel::send_status::ok);
+  sys->deterministic()->run_until_idle();
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(p.alive());
+  EXPECT_EQ(asked, 2);
+  // Bad input: an empty source; a system that is not deterministic.
+  EXPECT_EQ(sys->serve_externals_for_replay({}).code(), errc::invalid_argument);
+  keel::system_config cfg;
+  cfg.scheduler.workers = 1;
+  auto ws = keel::actor_system::create(std::move(cfg)).value();
+  EXPECT_EQ(
+      ws->serve_externals_for_replay([](keel::actor_id, std::uint64_t,
+                                        keel::type_id) -> keel::result<std::vector<std::byte>> {
+          return std::vector<std::byte>();
+        }).code(),
+      errc::wrong_thread);
 }
 
 }  // namespace

@@ -24,18 +24,9 @@ namespace {
 
 namespace el = keel::eventlog;
 namespace fs = std::filesystem;
+using el::testing::eventually;
 using el::testing::temp_dir;
 using namespace std::chrono_literals;
-
-template <class F>
-bool eventually(F done) {
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 std::size_t files_with(const std::string& log, const std::string& ext) {
   std::size_t n = 0;

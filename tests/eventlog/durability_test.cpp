@@ -21,6 +21,7 @@
 namespace {
 
 namespace el = keel::eventlog;
+using el::testing::eventually;
 using el::testing::fault_env;
 using el::testing::temp_dir;
 using keel::errc;
@@ -32,18 +33,6 @@ el::record_in message(const std::vector<std::byte>& payload, std::uint64_t actor
   r.actor_id = actor;
   r.payload = payload;
   return r;
-}
-
-// Polls `done` until it holds or a generous deadline passes (a bound on failure, not a timing
-// assertion: the log's thread does this work in the background).
-template <class F>
-bool eventually(F done) {
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
 }
 
 std::size_t segment_files(const std::string& log) {

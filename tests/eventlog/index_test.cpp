@@ -22,18 +22,9 @@ namespace {
 
 namespace el = keel::eventlog;
 namespace fs = std::filesystem;
+using el::testing::eventually;
 using el::testing::temp_dir;
 using namespace std::chrono_literals;
-
-template <class F>
-bool eventually(F done) {
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 // Record i: actor i % 5 + 1, correlation i / 4 + 1, ts 1,000,000 + i, a payload of 300 bytes.
 void append_many(el::event_log& log, int n) {

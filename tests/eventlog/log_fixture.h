@@ -1,11 +1,14 @@
-// Shared by the event log tests: a temporary directory removed at the end of the test, and the
-// small segments the tests use (1 MiB, so that a few thousand records roll, not compressed).
+// Shared by the event log tests: a temporary directory removed at the end of the test, the
+// small segments the tests use (1 MiB, so that a few thousand records roll, not compressed), and
+// eventually() for work the log's threads do in the background.
 #pragma once
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "eventlog/segment.h"
 
@@ -40,6 +43,18 @@ inline log_options small_segments() {
   o.max_record = 64u << 10;
   o.compression_level = 0;
   return o;
+}
+
+// Polls `done` until it holds or a generous deadline passes (a bound on failure, not a timing
+// assertion: the log's threads seal, sync, index and compress in the background).
+template <class F>
+bool eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
 }
 
 }  // namespace keel::eventlog::testing

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -172,13 +173,13 @@ recorded_run record(const std::string& dir, std::uint32_t hash_every, bool send_
   return out;
 }
 
-// The correlation of the teller's `n`-th pay input.
-keel::message_id pay_correlation(const std::string& dir, keel::actor_id teller_id, int n) {
+// The correlation of `actor`'s `n`-th pay input.
+keel::message_id pay_correlation(const std::string& dir, keel::actor_id actor, int n) {
   auto r = el::log_reader::open(dir).value();
   keel::message_id corr = 0;
   int seen = 0;
   (void)r.scan([&](const el::record_view& v) {
-    if (v.header.actor_id == teller_id && v.header.payload_type == keel::type_id_of<pay>() &&
+    if (v.header.actor_id == actor && v.header.payload_type == keel::type_id_of<pay>() &&
         ++seen == n) {
       corr = v.header.correlation;
       return false;
@@ -650,22 +651,6 @@ void group_factories(keel::actor_factory_registry& f) {
   ASSERT_TRUE(f.add<tally>());
 }
 
-// The correlation of the `n`-th pay input of `actor`.
-keel::message_id nth_pay(const std::string& dir, keel::actor_id actor, int n) {
-  auto r = el::log_reader::open(dir).value();
-  keel::message_id corr = 0;
-  int seen = 0;
-  (void)r.scan([&](const el::record_view& v) {
-    if (v.header.actor_id == actor && v.header.payload_type == keel::type_id_of<pay>() &&
-        ++seen == n) {
-      corr = v.header.correlation;
-      return false;
-    }
-    return true;
-  });
-  return corr;
-}
-
 TEST(replay, failures_and_restarts_replay_where_the_log_shows_them) {
   temp_dir t;
   const group_run run = record_group(t.log());
@@ -673,7 +658,7 @@ TEST(replay, failures_and_restarts_replay_where_the_log_shows_them) {
   add_app_types(types);
   el::replay_controller rc(t.log(), types, group_factories);
   // flaky failed on pays 5 and 10 and was restarted after each.
-  auto f = rc.replay_scenario(nth_pay(t.log(), run.flaky_id, 12));
+  auto f = rc.replay_scenario(pay_correlation(t.log(), run.flaky_id, 12));
   ASSERT_TRUE(f.has_value()) << f.error();
   EXPECT_TRUE(f->matched()) << f->summary();
   ASSERT_EQ(f->actors.size(), 1u);
@@ -682,7 +667,7 @@ TEST(replay, failures_and_restarts_replay_where_the_log_shows_them) {
   // A failed input leaves no hash (its handler did not return): 12 inputs, 10 hashes.
   EXPECT_EQ(f->actors[0].hashes_compared, 10u) << f->summary();
   // tally never failed; it restarted with its group, and its count started again each time.
-  auto g = rc.replay_scenario(nth_pay(t.log(), run.tally_id, 12));
+  auto g = rc.replay_scenario(pay_correlation(t.log(), run.tally_id, 12));
   ASSERT_TRUE(g.has_value()) << g.error();
   EXPECT_TRUE(g->matched()) << g->summary();
   EXPECT_EQ(g->actors[0].failures, 0u);
@@ -697,8 +682,8 @@ TEST(replay, failures_and_restarts_replay_where_the_log_shows_them) {
     if (v.header.type == static_cast<std::uint16_t>(el::record_type::failure)) {
       ++failures;
       EXPECT_EQ(v.header.actor_id, run.flaky_id);
-      EXPECT_TRUE(v.header.correlation == nth_pay(t.log(), run.flaky_id, 5) ||
-                  v.header.correlation == nth_pay(t.log(), run.flaky_id, 10))
+      EXPECT_TRUE(v.header.correlation == pay_correlation(t.log(), run.flaky_id, 5) ||
+                  v.header.correlation == pay_correlation(t.log(), run.flaky_id, 10))
           << v.header.correlation;
       EXPECT_NE(v.header.causation, 0u);
       EXPECT_GT(v.header.ts_ns, 0);
@@ -732,13 +717,116 @@ TEST(replay, a_failure_the_replay_does_not_repeat_is_a_divergence) {
   keel::type_registry types;
   add_app_types(types);
   el::replay_controller rc(changed.log(), types, group_factories);
-  auto f = rc.replay_scenario(nth_pay(changed.log(), run.flaky_id, 1));
+  auto f = rc.replay_scenario(pay_correlation(changed.log(), run.flaky_id, 1));
   ASSERT_TRUE(f.has_value()) << f.error();
   ASSERT_FALSE(f->matched());
   EXPECT_EQ(f->divergence->seq, seq) << f->summary();
   EXPECT_NE(f->divergence->event.find("the recorded run failed after this input"),
             std::string::npos)
       << f->summary();
+}
+
+// External inputs: a pricer's state depends on what block_in_place returns (a market price
+// read from outside); replay serves the recorded prices and never calls out.
+struct price {
+  static constexpr std::string_view keel_name = "test.replay.price/1";
+  std::int64_t cents = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("cents", &price::cents));
+};
+std::atomic<std::int64_t> g_market{100};
+
+class pricer : public keel::actor<pricer, pay> {
+ public:
+  static constexpr std::string_view keel_name = "test.replay.pricer";
+  void on(pay& p) {
+    const price q = block_in_place([] { return price{g_market.fetch_add(7)}; });
+    total_ += q.cents * p.n;
+  }
+  void save_state(keel::state_writer& w) const { w.write(total_); }
+  void load_state(keel::state_reader& r) { r.read(total_, "total"); }
+
+ private:
+  std::int64_t total_ = 0;
+};
+
+keel::actor_id record_pricer(const std::string& dir, bool register_price) {
+  auto log = el::event_log::open(dir, el::testing::small_segments()).value();
+  el::recording_options ro;
+  ro.actor_types = {"test.replay.*"};
+  ro.state_hash_every = 1;
+  auto rec = el::recorder::create(*log, ro).value();
+  keel::system_config cfg;
+  cfg.scheduler.workers = 2;
+  cfg.hooks.push_back(rec);
+  auto sys = keel::actor_system::create(std::move(cfg)).value();
+  rec->use_system(*sys);
+  if (register_price) {
+    EXPECT_TRUE(sys->types().add<price>());  // a result type only
+  }
+  auto p = sys->spawn<pricer>().value();
+  for (int i = 1; i <= 10; ++i) EXPECT_EQ(p.send(pay{i}), keel::send_status::ok);
+  for (int i = 0; i < 5000 && rec->counters().externals < 10; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(rec->counters().externals, 10u);
+  const keel::actor_id id = p.id();  // (a stopped actor's ref has no id)
+  sys->shutdown();
+  return id;
+}
+
+void pricer_factories(keel::actor_factory_registry& f) { ASSERT_TRUE(f.add<pricer>()); }
+
+TEST(replay, block_in_place_results_are_served_from_the_log) {
+  temp_dir t;
+  const keel::actor_id id = record_pricer(t.log(), true);
+  keel::type_registry types;
+  add_app_types(types);
+  ASSERT_TRUE(types.add<price>());
+  el::replay_controller rc(t.log(), types, pricer_factories);
+  g_market = 1'000'000;  // a call made in replay would see other prices
+  auto r = rc.replay_scenario(pay_correlation(t.log(), id, 3));
+  ASSERT_TRUE(r.has_value()) << r.error();
+  EXPECT_TRUE(r->matched()) << r->summary();
+  EXPECT_EQ(r->actors[0].hashes_compared, 10u) << r->summary();
+  EXPECT_EQ(g_market.load(), 1'000'000);  // never called out
+
+  // A recorded price changed: the replay diverges at the input whose handler got it.
+  temp_dir changed;
+  std::uint64_t input_seq = 0;
+  (void)copy_log(t.log(), changed.log(), [&](const el::record_view& v, std::vector<std::byte>& b) {
+    if (v.header.type == static_cast<std::uint16_t>(el::record_type::message) &&
+        v.header.actor_id == id && v.header.actor_seq == 4) {
+      input_seq = v.header.seq;
+    }
+    if (v.header.type != static_cast<std::uint16_t>(el::record_type::external_input) ||
+        v.header.actor_seq != 4) {
+      return false;
+    }
+    price q = keel::decode<price>(v.payload).value();
+    q.cents += 1;
+    b = keel::encode(q);
+    return true;
+  });
+  el::replay_controller rc2(changed.log(), types, pricer_factories);
+  auto d = rc2.replay_scenario(pay_correlation(changed.log(), id, 1));
+  ASSERT_TRUE(d.has_value()) << d.error();
+  ASSERT_FALSE(d->matched());
+  EXPECT_EQ(d->divergence->seq, input_seq) << d->summary();
+  EXPECT_EQ(d->divergence->input_no, 4u);
+}
+
+TEST(replay, a_block_in_place_result_without_a_codec_is_refused) {
+  temp_dir t;
+  const keel::actor_id id = record_pricer(t.log(), false);  // price not in the registry
+  keel::type_registry types;
+  add_app_types(types);
+  ASSERT_TRUE(types.add<price>());
+  el::replay_controller rc(t.log(), types, pricer_factories);
+  auto r = rc.replay_scenario(pay_correlation(t.log(), id, 1));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("block_in_place results of a type without a codec"),
+            std::string_view::npos)
+      << r.error();
 }
 
 }  // namespace

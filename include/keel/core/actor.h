@@ -29,6 +29,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string_view>
 #include <type_traits>
@@ -56,6 +57,16 @@ class state_reader;
 namespace detail {
 actor_system& system_of(actor_cell* c) noexcept;
 std::uint64_t cached_now(actor_cell* c) noexcept;
+// block_in_place's results under recording and replay (core/replay_support.cpp). Whether a
+// recorder may be attached (hooks) or a replay serves results: one load of the system's state.
+bool externals_watched(actor_cell* c) noexcept;
+// Tells the hooks the result `value` of type `t` (0: not a message type) of a block_in_place in
+// the handling of `current`, encoded in the codec the system's registry has for `t`.
+void note_external(actor_cell* c, const envelope* current, type_id t, const void* value) noexcept;
+// Replay: constructs at `dst` (`size` bytes) the recorded result of this actor's next
+// block_in_place and returns true; false when the system serves no recorded results. Throws
+// std::runtime_error when it does but has none for this call, or one of another type.
+bool take_external(actor_cell* c, const envelope* current, type_id t, std::size_t size, void* dst);
 actor_rng& rng_of(actor_cell* c);  // throws std::bad_alloc (first use allocates)
 timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope* prototype,
                          std::chrono::nanoseconds delay, std::chrono::nanoseconds period) noexcept;
@@ -253,6 +264,11 @@ class actor_base {
   // sender, and fn may ask with a blocking wait (actor_ref::ask). The long-handler report
   // does not count the time fn blocks. On the deterministic executor fn runs inline and the
   // virtual clock does not move. For work that blocks often, spawn a detached actor instead.
+  //
+  // Recording and replay: fn's result is what the outside world gave the handler. With a
+  // recorder attached it is written as an EXTERNAL_INPUT record (in its type's codec: R must be
+  // a message type registered with a codec, sys->types().add<R>(), or the actor cannot be
+  // replayed), and in replay it is served from the log without running fn.
   template <class F>
   requires std::is_invocable_v<F&>
   auto block_in_place(F&& fn) -> std::remove_cvref_t<std::invoke_result_t<F&>> {
@@ -261,7 +277,18 @@ class actor_base {
       detail::scheduler_of(cell_).block_in_place(fn);
     } else {
       std::optional<R> out;
+      const bool watched = detail::externals_watched(cell_);
+      if (watched) [[unlikely]] {
+        if (std::optional<R> served = replayed_external<R>()) return std::move(*served);
+      }
       detail::scheduler_of(cell_).block_in_place([&] { out.emplace(fn()); });
+      if (watched) [[unlikely]] {
+        if constexpr (message<R>) {
+          detail::note_external(cell_, current_, type_id_of<R>(), &*out);
+        } else {
+          detail::note_external(cell_, current_, 0, nullptr);
+        }
+      }
       return std::move(*out);
     }
   }
@@ -322,6 +349,22 @@ class actor_base {
   std::uint32_t incarnation() const noexcept { return generation_; }
 
  private:
+  // Replay: the recorded result of this block_in_place, or nullopt when not replaying. Throws
+  // (failing the handler) when replaying and the log holds no such result.
+  template <class R>
+  std::optional<R> replayed_external() {
+    if constexpr (message<R>) {
+      alignas(R) unsigned char buf[sizeof(R)];
+      if (!detail::take_external(cell_, current_, type_id_of<R>(), sizeof(R), buf)) return {};
+      R* v = std::launder(reinterpret_cast<R*>(buf));
+      std::optional<R> out(std::move(*v));
+      v->~R();
+      return out;
+    } else {
+      if (!detail::take_external(cell_, current_, 0, 0, nullptr)) return {};
+      return {};  // (take_external threw: a type without a codec is never served)
+    }
+  }
   friend struct detail::runtime_access;
   detail::actor_cell* cell_ = nullptr;
   envelope* current_ = nullptr;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <new>
 #include <optional>
@@ -199,6 +200,15 @@ class actor_system {
   // one's on_start runs at the next activation. Same threads as above; errc::actor_stopped;
   // errc::invalid_argument if no factory has its type's name; else the factory's error.
   status restart_for_replay(actor_handle a);
+
+  // Replay: block_in_place in this system serves recorded results instead of running its
+  // function. source(actor id, input number, result type) returns the codec bytes of that
+  // actor's next recorded result while it handles that input, or an error, which fails the
+  // handler (the replay reports it). Deterministic executor, driving thread, before the first
+  // input (errc::wrong_thread otherwise); errc::invalid_argument for an empty source.
+  using external_source =
+      std::function<result<std::vector<std::byte>>(actor_id, std::uint64_t, type_id)>;
+  status serve_externals_for_replay(external_source source);
 
   // Decodes `m` and sends it to `to` from outside any actor (sender: m.sender). Any thread.
   // errc::invalid_argument if ops or codec is missing, or the bytes do not decode (the message

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include <keel/core/ids.h>
@@ -96,6 +97,24 @@ struct ask_event {
   message_id correlation = 0;
 };
 
+// A result of actor::block_in_place that recording keeps (an EXTERNAL_INPUT record): what the
+// outside world gave the handler, which replay must serve instead of running the blocking call
+// again. Told from the handler, after the call returned.
+struct external_event {
+  actor_handle actor;
+  actor_id id = k_no_actor;
+  std::string_view actor_type;  // static storage
+  std::uint64_t input_no = 0;   // the actor's input being handled (deliver_event::input_no)
+  message_id message = 0;       // the message being handled, and its correlation
+  message_id correlation = 0;
+  std::uint64_t now = 0;
+  type_id type = 0;  // the result's type (0: not a message type: it cannot be replayed)
+  // The result in its type's codec (valid during the callback); empty with has_codec false
+  // when the type has no codec in the system's registry.
+  std::span<const std::byte> bytes;
+  bool has_codec = false;
+};
+
 struct lifecycle_event {
   actor_handle actor;
   actor_id id = k_no_actor;
@@ -150,6 +169,7 @@ class hook_subscriber {
   // After the handler of a delivered message returned normally (not when it threw or failed).
   virtual void on_handled(const deliver_event& ev) noexcept { (void)ev; }
   virtual void on_ask(const ask_event& ev) noexcept { (void)ev; }
+  virtual void on_external_input(const external_event& ev) noexcept { (void)ev; }
   virtual void on_activation_begin(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_activation_end(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_spawn(const lifecycle_event& ev) noexcept { (void)ev; }

@@ -14,7 +14,11 @@
 //   XXH3-64 of its saved state after that input);
 // - spawns, stops, failures and restarts are recorded (SPAWN's payload is the actor type's name,
 //   the others' the reason), and after checkpoint() each stateful actor writes a CHECKPOINT
-//   record of its state after its next input.
+//   record of its state after its next input;
+// - each result of actor::block_in_place is an EXTERNAL_INPUT record (actor_seq the input being
+//   handled, payload the result in its type's codec; a type without one is recorded with
+//   k_flag_no_payload and replay refuses the actor), which replay serves instead of running
+//   the blocking call.
 // With sample_one_in > 1 only one input in N is recorded, flagged k_flag_sampled: for tracing;
 // such an actor cannot be replayed.
 //
@@ -65,6 +69,7 @@ struct recording_counters {
   std::uint64_t state_hashes = 0;  // STATE_HASH records written
   std::uint64_t lifecycle = 0;     // SPAWN, STOP, FAILURE, RESTART, RNG_SEED, ASK written
   std::uint64_t checkpoints = 0;   // actors' CHECKPOINT records written
+  std::uint64_t externals = 0;     // EXTERNAL_INPUT records written (block_in_place results)
   std::uint64_t failed = 0;        // appends that failed (the log is full or failed)
 };
 
@@ -96,6 +101,7 @@ class recorder final : public hook_subscriber {
   void on_deliver(const deliver_event& ev) noexcept override;
   void on_handled(const deliver_event& ev) noexcept override;
   void on_ask(const ask_event& ev) noexcept override;
+  void on_external_input(const external_event& ev) noexcept override;
   void on_spawn(const lifecycle_event& ev) noexcept override;
   void on_stop(const lifecycle_event& ev) noexcept override;
   void on_failure(const lifecycle_event& ev) noexcept override;
@@ -137,7 +143,7 @@ class recorder final : public hook_subscriber {
   std::mutex mu_;
 
   std::atomic<std::uint64_t> inputs_{0}, no_payload_{0}, state_hashes_{0}, lifecycle_{0},
-      failed_{0}, sample_tick_{0}, checkpoints_{0};
+      failed_{0}, sample_tick_{0}, checkpoints_{0}, externals_{0};
 };
 
 }  // namespace keel::eventlog

@@ -25,14 +25,18 @@
 // count running on) at each RESTART record of it -- also when it restarted only because its
 // group did (one_for_all, rest_for_one).
 //
+// block_in_place results are served from the log's EXTERNAL_INPUT records, in order, to the
+// calls the replayed handlers make (the blocking call never runs); a call the recorded run did
+// not make, or one it made that the replay does not, is a divergence.
+//
 // An actor's asks are replayed too: its recorded ASK records are paired, in order, with the asks
 // it makes in replay, and each recorded reply or timeout is delivered to the replayed ask (its
 // continuation runs with the recorded reply); an ask made on one side only is a divergence.
 //
 // Refused, with every reason listed, never replayed in part: an actor whose SPAWN or RNG_SEED
 // record is not in the log (retention removed it), whose type has no factory, that was sampled,
-// whose inputs include a type without a codec or one not in `types`, or a reply
-// or timeout of an ask the log does not show.
+// whose block_in_place results have no codec, whose inputs include a type without a codec or
+// one not in `types`, or a reply or timeout of an ask the log does not show.
 //
 // Thread safety: a replay_controller and its sessions are used by one thread at a time; replay
 // runs on that thread (the deterministic executor has no threads of its own).
