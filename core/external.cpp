@@ -27,6 +27,8 @@ bool externals_watched(actor_cell* c) noexcept {
   return s->any_hooks || s->serving_externals;
 }
 
+bool replaying_externals(actor_cell* c) noexcept { return c->system->serving_externals; }
+
 void note_external(actor_cell* c, const envelope* current, type_id t, const void* value) noexcept {
 #if !defined(KEEL_NO_HOOKS)
   system_state* s = c->system;

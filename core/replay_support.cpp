@@ -82,8 +82,11 @@ status actor_system::restart_for_replay(actor_handle a) {
   spawn_options o;
   o.replace = a;
   s->replay_replacing = a;
+  struct reset {
+    detail::system_state* s;
+    ~reset() { s->replay_replacing = actor_handle{}; }  // also when the factory throws
+  } guard{s};
   auto r = factories().spawn(type, json_value(), o);
-  s->replay_replacing = actor_handle{};
   if (!r) return r.error();
   return status();
 }

@@ -106,6 +106,7 @@ std::optional<std::vector<char>> build_index(const char* base, const segment_hea
   ih.salt = h.salt;
   ih.min_ts = INT64_MAX;
   ih.max_ts = INT64_MIN;
+  ih.last_seq = h.base_seq - 1;
   std::vector<sparse_entry> sparse;
   std::vector<std::uint64_t> corr;
   std::vector<std::uint64_t> actors;
@@ -115,6 +116,7 @@ std::optional<std::vector<char>> build_index(const char* base, const segment_hea
       [&](const frame_header& f, std::uint64_t off) {
         if (n % k_sparse_every == 0) sparse.push_back({f.seq, off, ih.max_ts});
         ++n;
+        ih.last_seq = f.seq;
         ih.min_ts = std::min(ih.min_ts, f.ts_ns);
         ih.max_ts = std::max(ih.max_ts, f.ts_ns);
         if (f.correlation != 0) corr.push_back(f.correlation);
@@ -122,7 +124,9 @@ std::optional<std::vector<char>> build_index(const char* base, const segment_hea
         return true;
       },
       [](std::uint64_t, std::uint64_t) {});
-  if (r.stop != scan_end::clean || n != h.record_count) return std::nullopt;
+  // (record_count is not compared with n: a segment sealed by a writer's open counts the
+  // padding of claims a killed writer left.)
+  if (r.stop != scan_end::clean || r.end + k_min_frame <= h.sealed_end) return std::nullopt;
   for (auto* keys : {&corr, &actors}) {
     std::sort(keys->begin(), keys->end());
     keys->erase(std::unique(keys->begin(), keys->end()), keys->end());

@@ -41,9 +41,12 @@ struct index_header {
   std::uint32_t bloom_words;  // 64-bit words, a power of two
   std::uint32_t bloom_hashes;
   std::uint32_t reserved;
+  // The last record's seq (base_seq - 1 when there is none). Not base_seq + record_count - 1:
+  // a claim a killed writer left keeps its seq as padding, so seqs may have gaps.
+  std::uint64_t last_seq;
   std::uint64_t checksum;  // XXH3-64 of the file with this field zeroed
 };
-static_assert(sizeof(index_header) == 96);
+static_assert(sizeof(index_header) == 104);
 
 // One sparse entry: the frame at `offset` holds record `seq`; every record before it has a
 // timestamp at most `max_ts_before`.
@@ -71,9 +74,8 @@ struct segment_index {
 std::string index_file_name(std::uint64_t segment_no);
 bool parse_index_file_name(std::string_view name, std::uint64_t& segment_no);
 
-// The index file of the sealed segment whose bytes are `base` [0, h.sealed_end) (its frames
-// already verified: a frame that does not verify ends the index there, which then does not
-// match and is not written). std::nullopt if the frames do not add up to h.record_count.
+// The index file of the sealed segment whose bytes are `base` [0, h.sealed_end). std::nullopt
+// if a frame does not verify (the compressor reports such a segment).
 std::optional<std::vector<char>> build_index(const char* base, const segment_header& h);
 
 // Parses an index file and checks it against its segment's header: std::nullopt if it does

@@ -279,17 +279,18 @@ scan_report log_reader::scan_impl(const scan_query& q,
     // A sealed segment whose index shows no match is skipped unread; otherwise the index may
     // say where in it to start.
     std::uint64_t index_start = k_header_size;
-    if (filtered && h.sealed_end != 0 && no != resume.segment_no) {
+    const bool resuming_here = no == resume.segment_no && resume.offset > k_header_size;
+    if (filtered && h.sealed_end != 0 && !resuming_here) {
       if (auto idx = detail::read_index(*env_, dir_, h)) {
-        const bool none = h.record_count == 0 || idx->h.max_ts < q.from_ts ||
-                          idx->h.min_ts > q.to_ts || h.base_seq + h.record_count <= q.from_seq ||
+        const bool none = idx->h.last_seq < h.base_seq || idx->h.max_ts < q.from_ts ||
+                          idx->h.min_ts > q.to_ts || idx->h.last_seq < q.from_seq ||
                           (q.correlation != 0 && !idx->may_hold_correlation(q.correlation)) ||
                           (q.actor != 0 && !idx->may_hold_actor(q.actor));
         if (none) {
           ++rep.segments_skipped;
           have_prev = true;
           prev = h;
-          prev_end_seq = h.base_seq + h.record_count;
+          prev_end_seq = idx->h.last_seq + 1;
           continue;
         }
         index_start = idx->start_offset(q.from_seq, q.from_ts);

@@ -35,11 +35,15 @@ struct planned_actor {
   std::uint64_t system_seed = 0;
   std::uint64_t inputs = 0;
   std::uint64_t last_input_no = 0;
-  // The input numbers after which it failed (a FAILURE record follows each such input).
+  // Where its handlers ran, as the seq of a record: its SPAWN (on_start), an input, or a
+  // RESTART (the new object's on_start). Failures and block_in_place results belong to the
+  // context they follow.
+  std::uint64_t context = 0;
+  // The contexts that failed (a FAILURE record follows each).
   std::set<std::uint64_t> failures;
   std::map<std::uint64_t, std::uint64_t> hashes;  // input number -> recorded state hash
-  // The recorded results of its block_in_place calls (EXTERNAL_INPUT records), by the input
-  // whose handler made them, in call order: replay serves them instead of running the calls.
+  // The recorded results of its block_in_place calls (EXTERNAL_INPUT records), by context, in
+  // call order: replay serves them instead of running the calls.
   struct external {
     std::uint64_t seq = 0;
     type_id type = 0;

@@ -51,7 +51,10 @@ bool take_checkpoint(const record_view& r, planned_actor& a) {
   a.last_input_no = r.header.actor_seq;
   a.failures.clear();
   a.hashes.clear();
-  a.externals.clear();
+  // Replay runs its on_start again before restoring the checkpoint: the results its SPAWN
+  // context recorded stay; the rest came before the checkpoint.
+  std::erase_if(a.externals, [&](const auto& e) { return e.first != a.spawn_seq; });
+  a.context = r.header.seq;
   a.problems.clear();
   return true;
 }
@@ -131,6 +134,7 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
         break;
       case record_type::spawn:
         a.spawn_seq = h.seq;
+        a.context = h.seq;
         if (a.checkpoint == 0) {
           a.start_seq = h.seq;
           a.type.assign(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
@@ -150,7 +154,10 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
         }
         break;
       case record_type::failure:
-        a.failures.insert(a.last_input_no);  // its last input so far
+        a.failures.insert(a.context);  // the input (or restart) it failed in
+        break;
+      case record_type::restart:
+        a.context = h.seq;
         break;
       case record_type::external_input:
         if ((h.flags & k_flag_no_payload) != 0) {
@@ -158,7 +165,7 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
         } else if (!types.has_codec(h.payload_type)) {
           bad[a.id].unknown_type[h.payload_type].push_back(h.seq);
         } else {
-          a.externals[h.actor_seq].push_back(
+          a.externals[a.context].push_back(
               {h.seq, h.payload_type, {r.payload.begin(), r.payload.end()}});
         }
         break;
@@ -166,6 +173,7 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
       case record_type::timer: {
         ++a.inputs;
         a.last_input_no = h.actor_seq;
+        a.context = h.seq;
         input_of.emplace(h.message_id, a.id);
         input_problems& p = bad[a.id];
         if ((h.flags & k_flag_sampled) != 0) p.sampled.push_back(h.seq);

@@ -148,8 +148,9 @@ struct replay_session::impl {
     actor_handle handle;
     std::size_t report_index = 0;
     std::uint64_t last_match_seq = 0;
-    bool done = false;                     // diverged
-    bool held = false;                     // failed as recorded; waits for its RESTART
+    bool done = false;          // diverged
+    bool held = false;          // failed as recorded; waits for its RESTART
+    std::uint64_t context = 0;  // the record whose handling runs now (planned_actor::context)
     std::deque<message_id> recorded_asks;  // ASK records not yet paired with replayed asks
     std::unordered_map<message_id, message_id> ask_ids;  // recorded request id -> replayed
     frame_header last_input{};                           // the last input delivered
@@ -172,6 +173,7 @@ struct replay_session::impl {
   bool pair_asks(live_actor& la, capture::watched& w);
   void diverge(live_actor& la, const frame_header& at, std::string event);
   void check(live_actor& la, const frame_header& h, capture::watched& w);
+  void check_restart(live_actor& la, const frame_header& restart, capture::watched& w);
 };
 
 status replay_session::impl::start() {
@@ -243,6 +245,7 @@ status replay_session::impl::start() {
     la.last_match_seq = a.start_seq;
     la.start_input = a.start_input;
     la.start_seq = a.start_seq;
+    la.context = a.spawn_seq;  // on_start's block_in_place results were recorded after SPAWN
     report.actors.push_back(std::move(ra));
     actors.emplace(id, la);
     rs->sys->deterministic()->run_until_idle();  // on_start
@@ -340,7 +343,7 @@ void replay_session::impl::check(live_actor& la, const frame_header& h, capture:
   replay_actor& ra = report.actors[la.report_index];
   ra.outputs += w.outputs.size();
   if (!w.failed.empty()) {
-    if (pa.failures.count(h.actor_seq) != 0) {
+    if (pa.failures.count(h.seq) != 0) {
       la.held = true;  // failed where the recorded run failed: held until its RESTART
       ++ra.failures;
       return;
@@ -348,11 +351,11 @@ void replay_session::impl::check(live_actor& la, const frame_header& h, capture:
     diverge(la, h, "failed while handling it: " + w.failed);
     return;
   }
-  if (pa.failures.count(h.actor_seq) != 0) {
+  if (pa.failures.count(h.seq) != 0) {
     diverge(la, h, "the recorded run failed after this input; the replay did not");
     return;
   }
-  if (auto it = pa.externals.find(h.actor_seq); it != pa.externals.end() && !it->second.empty()) {
+  if (auto it = pa.externals.find(h.seq); it != pa.externals.end() && !it->second.empty()) {
     diverge(la, h,
             "the recorded run made " + std::to_string(it->second.size()) +
                 " more block_in_place call(s) while handling it (seq " +
@@ -403,12 +406,12 @@ result<std::vector<std::byte>> replay_session::impl::take_external(actor_id a,
   if (pa == plan.actors.end()) {
     return status(errc::not_found, "replay: no recorded block_in_place results for this actor");
   }
-  auto it = pa->second.externals.find(input_no);
+  (void)input_no;  // the driver knows better: the record being handled (restarts keep counting)
+  auto live = actors.find(a);
+  auto it = live == actors.end() ? pa->second.externals.end()
+                                 : pa->second.externals.find(live->second.context);
   if (it == pa->second.externals.end() || it->second.empty()) {
-    return status(errc::not_found,
-                  "replay: a block_in_place call the recorded run did not make "
-                  "(input " +
-                      std::to_string(input_no) + ")");
+    return status(errc::not_found, "replay: a block_in_place call the recorded run did not make");
   }
   detail::planned_actor::external& e = it->second.front();
   if (e.type != t) {
@@ -422,6 +425,33 @@ result<std::vector<std::byte>> replay_session::impl::take_external(actor_id a,
   std::vector<std::byte> out = std::move(e.bytes);
   it->second.pop_front();
   return out;
+}
+
+// After a restart: the new object's on_start fails where the recorded one did, and makes the
+// block_in_place calls it made.
+void replay_session::impl::check_restart(live_actor& la, const frame_header& restart,
+                                         capture::watched& w) {
+  const detail::planned_actor& pa = plan.actors.at(restart.actor_id);
+  const bool recorded_failure = pa.failures.count(restart.seq) != 0;
+  if (!w.failed.empty()) {
+    if (!recorded_failure) {
+      diverge(la, restart, "on_start failed after the restart: " + w.failed);
+      return;
+    }
+    la.held = true;
+    ++report.actors[la.report_index].failures;
+    return;
+  }
+  if (recorded_failure) {
+    diverge(la, restart,
+            "the recorded run's on_start failed after this restart; the replay's did not");
+    return;
+  }
+  if (auto it = pa.externals.find(restart.seq); it != pa.externals.end() && !it->second.empty()) {
+    diverge(la, restart,
+            "the recorded run's on_start made " + std::to_string(it->second.size()) +
+                " more block_in_place call(s) after this restart");
+  }
 }
 
 replay_session::replay_session(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -461,7 +491,9 @@ result<bool> replay_session::step() {
     if (in.h.type == static_cast<std::uint16_t>(record_type::restart)) {
       // Its supervisor restarted it here (after its failure, or with its group): a new object
       // in its cell, whose on_start runs at the restart's time. What the old one asked is void.
+      la.context = in.h.seq;
       la.rs->sys->deterministic()->set_clock(static_cast<std::uint64_t>(in.h.ts_ns));
+      w.failed.clear();
       if (status st = la.rs->sys->restart_for_replay(la.handle); !st) {
         m.diverge(la, in.h, "could not be restarted: " + std::string(st.message()));
         return true;
@@ -472,8 +504,8 @@ result<bool> replay_session::step() {
       la.ask_ids.clear();
       w.asks.clear();
       w.outputs.clear();
-      w.failed.clear();
       ++m.report.actors[la.report_index].restarts;
+      m.check_restart(la, in.h, w);
       return true;
     }
     if (la.held) {
@@ -522,6 +554,7 @@ result<bool> replay_session::step() {
     em.causation = kind == input_kind::message ? in.h.causation : ask;
     em.sender = la.rs->sink;
     la.last_input = in.h;
+    la.context = in.h.seq;
     la.rs->sys->deterministic()->set_clock(static_cast<std::uint64_t>(in.h.ts_ns));
     hook.injecting = true;
     auto sent = la.rs->sys->send_encoded(la.handle, em);

@@ -829,4 +829,79 @@ TEST(replay, a_block_in_place_result_without_a_codec_is_refused) {
       << r.error();
 }
 
+// A block_in_place in on_start: each new object (the first and the one after each restart)
+// reads its base price from outside; replay serves each from the right context.
+class fetcher : public keel::actor<fetcher, pay> {
+ public:
+  static constexpr std::string_view keel_name = "test.replay.fetcher";
+  void on_start() override {
+    base_ = block_in_place([] { return price{g_market.fetch_add(1000)}; }).cents;
+  }
+  void on(pay& p) {
+    total_ += base_ + p.n;
+    if (p.n == 5) throw std::runtime_error("fetcher on 5");
+  }
+  void save_state(keel::state_writer& w) const { w.write(base_).write(total_); }
+  void load_state(keel::state_reader& r) {
+    r.read(base_, "base");
+    r.read(total_, "total");
+  }
+
+ private:
+  std::int64_t base_ = 0;
+  std::int64_t total_ = 0;
+};
+
+TEST(replay, block_in_place_in_on_start_is_served_after_each_restart) {
+  temp_dir t;
+  keel::actor_id id = 0;
+  {
+    auto log = el::event_log::open(t.log(), el::testing::small_segments()).value();
+    el::recording_options ro;
+    ro.actor_types = {"test.replay.*"};
+    ro.state_hash_every = 1;
+    auto rec = el::recorder::create(*log, ro).value();
+    keel::system_config cfg;
+    cfg.scheduler.workers = 2;
+    cfg.hooks.push_back(rec);
+    auto sys = keel::actor_system::create(std::move(cfg)).value();
+    rec->use_system(*sys);
+    ASSERT_TRUE(sys->types().add<price>());
+    ASSERT_TRUE(sys->factories().add<fetcher>());
+    keel::supervisor_config sc;
+    sc.intensity = {100, 1s};
+    keel::child_spec c = keel::child_spec::of_type("fetcher", "test.replay.fetcher");
+    c.options.name = "fetcher";
+    sc.children.push_back(std::move(c));
+    auto sup = sys->spawn<keel::supervisor>(sc).value();
+    std::optional<keel::actor_ref<>> f;
+    for (int i = 0; i < 5000 && !f; ++i) {
+      if (auto r = sys->lookup("fetcher")) f = *r;
+      if (!f) std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_TRUE(f);
+    id = f->id();
+    const auto fr = keel::actor_ref<fetcher>::from_cell(f->cell(), f->generation());
+    for (int i = 1; i <= 8; ++i) ASSERT_EQ(fr.send(pay{i}), keel::send_status::ok);
+    for (int i = 0; i < 5000 && rec->counters().inputs < 8; ++i) {
+      std::this_thread::sleep_for(1ms);
+    }
+    EXPECT_EQ(rec->counters().externals, 2u);  // the first on_start and the restarted one
+    (void)sup;
+    sys->shutdown();
+  }
+  keel::type_registry types;
+  add_app_types(types);
+  ASSERT_TRUE(types.add<price>());
+  el::replay_controller rc(t.log(), types,
+                           [](keel::actor_factory_registry& f) { ASSERT_TRUE(f.add<fetcher>()); });
+  g_market = -50;  // a call made in replay would see other prices
+  auto r = rc.replay_scenario(pay_correlation(t.log(), id, 8));
+  ASSERT_TRUE(r.has_value()) << r.error();
+  EXPECT_TRUE(r->matched()) << r->summary();
+  EXPECT_EQ(r->actors[0].restarts, 1u) << r->summary();
+  EXPECT_EQ(r->actors[0].hashes_compared, 7u) << r->summary();  // the failed input has none
+  EXPECT_EQ(g_market.load(), -50);
+}
+
 }  // namespace

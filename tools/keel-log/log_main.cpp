@@ -169,6 +169,10 @@ int log_main(int argc, const char* const* argv, const type_registry& types,
     fa.correlation = corr;
     auto f = filter(fa);
     if (!f) return k_exit_usage;
+    if (*f->correlation == 0) {
+      ctx.err << "keel-log: --corr: 0 is no correlation id (records without one carry 0)\n";
+      return k_exit_usage;
+    }
     return detail::cmd_trace(ctx, dir, *f->correlation, trace_json);
   }
   if (stats->parsed()) return detail::cmd_stats(ctx, dir, top);

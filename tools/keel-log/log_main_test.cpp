@@ -397,6 +397,9 @@ TEST_F(keel_log_tool, usage_errors_exit_2_and_help_exits_0) {
   EXPECT_EQ(r.code, 2);
   r = run({"recover", "--apply", "--dry-run", t_.log()}, types_);
   EXPECT_EQ(r.code, 2);
+  r = run({"trace", t_.log(), "--corr", "0"}, types_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "--corr: 0 is no correlation id")) << r.err;
   r = run({"--help"}, types_);
   EXPECT_EQ(r.code, 0);
   EXPECT_TRUE(has(r.out, "verify")) << r.out;

@@ -60,6 +60,8 @@ std::uint64_t cached_now(actor_cell* c) noexcept;
 // block_in_place's results under recording and replay (core/replay_support.cpp). Whether a
 // recorder may be attached (hooks) or a replay serves results: one load of the system's state.
 bool externals_watched(actor_cell* c) noexcept;
+// Whether this system serves recorded results (a replay system).
+bool replaying_externals(actor_cell* c) noexcept;
 // Tells the hooks the result `value` of type `t` (0: not a message type) of a block_in_place in
 // the handling of `current`, encoded in the codec the system's registry has for `t`.
 void note_external(actor_cell* c, const envelope* current, type_id t, const void* value) noexcept;
@@ -93,6 +95,19 @@ struct caught_exception {
 // std::exception).
 void capture_exception(caught_exception& out, const std::exception* ex) noexcept;
 enum class dispatch_result : std::uint8_t { handled, unhandled, threw };
+// dispatch_caught's body: runs `dispatch()` (true: handled) and catches what it throws into
+// `out`, in the caller's small frame (it inlines), so that a throw's unwinder search stays short.
+template <class Dispatch>
+dispatch_result dispatch_catching(Dispatch&& dispatch, caught_exception& out) noexcept {
+  try {
+    return dispatch() ? dispatch_result::handled : dispatch_result::unhandled;
+  } catch (const std::exception& ex) {
+    capture_exception(out, &ex);
+  } catch (...) {
+    capture_exception(out, nullptr);
+  }
+  return dispatch_result::threw;
+}
 // actor::fail: keeps the reason and a stack trace for the runtime. Never throws (out of memory:
 // the reason is lost, the failure is not).
 void note_failure(actor_cell* self, std::string_view reason) noexcept;
@@ -268,12 +283,17 @@ class actor_base {
   // Recording and replay: fn's result is what the outside world gave the handler. With a
   // recorder attached it is written as an EXTERNAL_INPUT record (in its type's codec: R must be
   // a message type registered with a codec, sys->types().add<R>(), or the actor cannot be
-  // replayed), and in replay it is served from the log without running fn.
+  // replayed), and in replay it is served from the log without running fn. A void fn is not
+  // run in replay either.
   template <class F>
   requires std::is_invocable_v<F&>
   auto block_in_place(F&& fn) -> std::remove_cvref_t<std::invoke_result_t<F&>> {
     using R = std::remove_cvref_t<std::invoke_result_t<F&>>;
     if constexpr (std::is_void_v<R>) {
+      // Nothing comes back to record; in replay the call is not made (its effects outside
+      // happened in the recorded run).
+      if (detail::externals_watched(cell_) && detail::replaying_externals(cell_)) [[unlikely]]
+        return;
       detail::scheduler_of(cell_).block_in_place(fn);
     } else {
       std::optional<R> out;
@@ -357,9 +377,11 @@ class actor_base {
       alignas(R) unsigned char buf[sizeof(R)];
       if (!detail::take_external(cell_, current_, type_id_of<R>(), sizeof(R), buf)) return {};
       R* v = std::launder(reinterpret_cast<R*>(buf));
-      std::optional<R> out(std::move(*v));
-      v->~R();
-      return out;
+      struct destroy {
+        R* p;
+        ~destroy() { p->~R(); }
+      } guard{v};  // also when R's move constructor throws
+      return std::optional<R>(std::move(*v));
     } else {
       if (!detail::take_external(cell_, current_, 0, 0, nullptr)) return {};
       return {};  // (take_external threw: a type without a codec is never served)
