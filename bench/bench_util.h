@@ -1,10 +1,11 @@
 // Measurement helpers for keel-bench that know nothing of keel: resident memory, per-thread CPU
-// time, clocks and percentiles. Linux only (they read /proc).
+// time, clocks and percentiles, and a temporary directory. Linux only (they read /proc).
 //
 // Thread safety: every function may be called from any thread; none keeps state.
 #pragma once
 
 #include <dirent.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,12 +14,35 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace keel::bench {
+
+// ---- files -------------------------------------------------------------------------------------
+
+// A fresh directory under the system's temporary directory (keel-bench-<tag>-XXXXXX), removed
+// with everything in it when the object goes: declare it before what writes into it.
+struct bench_dir {
+  std::string root;
+  explicit bench_dir(std::string_view tag) {
+    std::string t =
+        (std::filesystem::temp_directory_path() / ("keel-bench-" + std::string(tag) + "-XXXXXX"))
+            .string();
+    if (::mkdtemp(t.data()) != nullptr) root = t;
+  }
+  ~bench_dir() {
+    std::error_code ec;
+    if (!root.empty()) std::filesystem::remove_all(root, ec);
+  }
+  bench_dir(const bench_dir&) = delete;
+  bench_dir& operator=(const bench_dir&) = delete;
+  // The event log directory inside it (created by event_log::open).
+  std::string log() const { return root + "/log"; }
+};
 
 // ---- clocks ------------------------------------------------------------------------------------
 

@@ -64,20 +64,11 @@ std::uint64_t self_faults() {
   return static_cast<std::uint64_t>(u.ru_minflt + u.ru_majflt);
 }
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string t = (std::filesystem::temp_directory_path() / "keel-bench-log-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
-
 void bm_log_append(benchmark::State& state, std::size_t payload, int writers, bool rolling) {
-  temp_dir dir;
+  bench_dir dir("log");
   el::log_options o;
   o.segment_size = smoke() ? 4ull << 20 : rolling ? 64ull << 20 : 256ull << 20;
-  auto log = el::event_log::open(dir.path + "/log", o);
+  auto log = el::event_log::open(dir.log(), o);
   if (!check(state, log.has_value(), "open the log")) return;
   // The log's thread prepares the next segment right after open: let it finish first.
   std::this_thread::sleep_for(std::chrono::milliseconds(rolling || smoke() ? 0 : 400));
@@ -143,9 +134,9 @@ void bm_log_append(benchmark::State& state, std::size_t payload, int writers, bo
 
 // memcpy + XXH3 of the same frames into a pre-faulted shared file mapping.
 void bm_log_append_reference(benchmark::State& state, std::size_t payload) {
-  temp_dir dir;
+  bench_dir dir("log");
   const std::uint64_t size = smoke() ? 4ull << 20 : 64ull << 20;
-  const std::string path = dir.path + "/ref";
+  const std::string path = dir.root + "/ref";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (!check(state, fd >= 0 && ::posix_fallocate(fd, 0, static_cast<off_t>(size)) == 0,
              "reference file")) {

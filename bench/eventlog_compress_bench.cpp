@@ -64,12 +64,11 @@ struct order_msg {
 // order id and caused by the previous hop's message.
 std::vector<char> demo_segment(std::uint64_t bytes, std::uint64_t& salt_out) {
   std::vector<char> out;
-  std::string t = (std::filesystem::temp_directory_path() / "keel-bench-z-XXXXXX").string();
-  const std::string root = ::mkdtemp(t.data());
+  const bench_dir tmp("z");
   {
     el::log_options o;
     o.segment_size = 64ull << 20;
-    auto log = el::event_log::open(root + "/log", o);
+    auto log = el::event_log::open(tmp.log(), o);
     if (!log) return out;
     std::mt19937_64 rng(42);
     std::uint64_t msg = 1;
@@ -103,7 +102,7 @@ std::vector<char> demo_segment(std::uint64_t bytes, std::uint64_t& salt_out) {
       if ((*log)->next_seq() * (80 + payload.size() + 8) > bytes) break;
     }
   }
-  auto reader = el::log_reader::open(root + "/log");
+  auto reader = el::log_reader::open(tmp.log());
   std::uint64_t end = 0;
   if (reader) {
     (void)reader->scan([&](const el::record_view& v) {
@@ -116,7 +115,6 @@ std::vector<char> demo_segment(std::uint64_t bytes, std::uint64_t& salt_out) {
     out.resize(end);
     f.read(out.data(), static_cast<std::streamsize>(end));
   }
-  std::filesystem::remove_all(root);
   return out;
 }
 

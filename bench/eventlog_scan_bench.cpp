@@ -30,15 +30,12 @@ namespace {
 namespace el = keel::eventlog;
 
 struct scan_fixture {
-  std::string root;
-  std::string dir;
+  bench_dir tmp{"scan"};
+  std::string dir = tmp.log();
   std::uint64_t records = 0;
   bool ok = false;
 
   explicit scan_fixture(std::size_t payload) {
-    std::string t = (std::filesystem::temp_directory_path() / "keel-bench-scan-XXXXXX").string();
-    root = ::mkdtemp(t.data());
-    dir = root + "/log";
     el::log_options o;
     o.segment_size = smoke() ? 4ull << 20 : 256ull << 20;
     auto log = el::event_log::open(dir, o);
@@ -55,7 +52,6 @@ struct scan_fixture {
     records = n;
     ok = true;
   }
-  ~scan_fixture() { std::filesystem::remove_all(root); }
 };
 
 void bm_log_scan(benchmark::State& state, std::size_t payload) {

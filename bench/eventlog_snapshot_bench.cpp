@@ -46,26 +46,23 @@ std::vector<std::byte> ledger_state() {
 }
 
 struct store_fixture {
-  std::string root;
+  bench_dir tmp{"snap"};  // removed after the store and the log (declared first)
   std::unique_ptr<el::event_log> log;
   std::unique_ptr<el::snapshot_store> store;
   store_fixture() {
-    std::string t = (std::filesystem::temp_directory_path() / "keel-bench-snap-XXXXXX").string();
-    root = ::mkdtemp(t.data());
     el::log_options o;
     o.segment_size = 4u << 20;
-    auto l = el::event_log::open(root + "/log", o);
+    auto l = el::event_log::open(tmp.log(), o);
     if (!l) return;
     log = std::move(*l);
     el::snapshot_options so;
     so.keep = 2;
-    auto s = el::snapshot_store::open(root + "/log", so);
+    auto s = el::snapshot_store::open(tmp.log(), so);
     if (s) store = std::move(*s);
   }
   ~store_fixture() {
-    store.reset();
+    store.reset();  // before the log it reads
     log.reset();
-    std::filesystem::remove_all(root);
   }
 };
 

@@ -67,20 +67,14 @@ class rec_member : public actor<rec_member, rec_token, rec_link> {
 };
 
 struct temp_log {
-  std::string root;
+  bench_dir tmp{"rec"};  // removed after the log (declared first)
   std::unique_ptr<el::event_log> log;
   temp_log() {
-    std::string t = (std::filesystem::temp_directory_path() / "keel-bench-rec-XXXXXX").string();
-    root = ::mkdtemp(t.data());
     el::log_options o;
     o.segment_size = smoke() ? 4ull << 20 : 256ull << 20;
     o.compression_level = 0;
-    auto l = el::event_log::open(root + "/log", o);
+    auto l = el::event_log::open(tmp.log(), o);
     if (l) log = std::move(*l);
-  }
-  ~temp_log() {
-    log.reset();
-    std::filesystem::remove_all(root);
   }
 };
 

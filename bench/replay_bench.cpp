@@ -62,13 +62,11 @@ constexpr std::uint64_t k_seed = 42;
 // A log as the recorder writes it for one rp_counter: SPAWN, RNG_SEED, then its inputs, with
 // the STATE_HASH that the actor's state has after every k_hash_every-th.
 struct replay_log {
-  std::string root;
+  bench_dir tmp{"replay"};
   std::uint64_t inputs = 0;
   bool ok = false;
 
   explicit replay_log(std::uint64_t n) : inputs(n) {
-    std::string t = (std::filesystem::temp_directory_path() / "keel-bench-replay-XXXXXX").string();
-    root = ::mkdtemp(t.data());
     el::log_options o;
     o.segment_size = 256ull << 20;
     o.compression_level = 0;
@@ -116,8 +114,7 @@ struct replay_log {
     }
     ok = true;
   }
-  ~replay_log() { std::filesystem::remove_all(root); }
-  std::string dir() const { return root + "/log"; }
+  std::string dir() const { return tmp.log(); }
 };
 
 double g_scan_ns = 0;

@@ -209,10 +209,31 @@ result<recorder::checkpoint_started> recorder::checkpoint(std::string_view label
   return checkpoint_started{number, *seq};
 }
 
+namespace {
+
+// Saves the state of the actor that handled `ev` into t_state: false when it has none.
+// Throws what save_state throws (std::bad_alloc).
+bool save_into_buffer(const deliver_event& ev) {
+  t_state.clear();
+  return ev.actor->save_state_to(t_state);
+}
+
+// A record about the input `ev` of the actor that handled it.
+record_in about_input(record_type type, const deliver_event& ev) noexcept {
+  record_in r;
+  r.type = type;
+  r.ts_ns = static_cast<std::int64_t>(ev.now);
+  r.actor_id = ev.target_id;
+  r.actor_seq = ev.input_no;
+  r.correlation = ev.correlation;
+  return r;
+}
+
+}  // namespace
+
 void recorder::write_checkpoint(const deliver_event& ev, std::uint64_t number) noexcept {
   try {
-    t_state.clear();
-    if (!ev.actor->save_state_to(t_state)) return;  // no state: replayed from its SPAWN
+    if (!save_into_buffer(ev)) return;  // no state: replayed from its SPAWN
     const std::string_view type = ev.actor_type;
     t_payload.clear();
     const auto put = [](std::vector<std::byte>& out, const void* p, std::size_t n) {
@@ -233,13 +254,8 @@ void recorder::write_checkpoint(const deliver_event& ev, std::uint64_t number) n
     count(failed_);
     return;
   }
-  record_in r;
-  r.type = record_type::checkpoint;
-  r.ts_ns = static_cast<std::int64_t>(ev.now);
-  r.actor_id = ev.target_id;
-  r.actor_seq = ev.input_no;
+  record_in r = about_input(record_type::checkpoint, ev);
   r.message_id = number;
-  r.correlation = ev.correlation;
   r.payload = t_payload;
   append(r, checkpoints_);
 }
@@ -259,19 +275,13 @@ void recorder::on_handled(const deliver_event& ev) noexcept {
   }
   std::uint64_t hash = 0;
   try {
-    t_state.clear();
-    if (!ev.actor->save_state_to(t_state)) return;
+    if (!save_into_buffer(ev)) return;
     hash = state_hash(t_state.bytes());
   } catch (...) {
     count(failed_);
     return;
   }
-  record_in r;
-  r.type = record_type::state_hash;
-  r.ts_ns = static_cast<std::int64_t>(ev.now);
-  r.actor_id = ev.target_id;
-  r.actor_seq = ev.input_no;
-  r.correlation = ev.correlation;
+  record_in r = about_input(record_type::state_hash, ev);
   r.payload = std::as_bytes(std::span(&hash, 1));
   append(r, state_hashes_);
 }

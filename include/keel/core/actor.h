@@ -418,14 +418,7 @@ class actor : public actor_base {
   }
   detail::dispatch_result dispatch_caught(envelope& e,
                                           detail::caught_exception& out) noexcept final {
-    try {
-      return dispatch(e) ? detail::dispatch_result::handled : detail::dispatch_result::unhandled;
-    } catch (const std::exception& ex) {
-      detail::capture_exception(out, &ex);
-    } catch (...) {
-      detail::capture_exception(out, nullptr);
-    }
-    return detail::dispatch_result::threw;
+    return detail::dispatch_catching([&] { return dispatch(e); }, out);
   }
   bool handles(type_id t) const noexcept final { return ((t == type_id_of<Handled>()) || ...); }
   bool save_state_to(state_writer& w) const final {

@@ -128,15 +128,7 @@ class event_sourced_actor : public actor_base {
   }
   keel::detail::dispatch_result dispatch_caught(
       envelope& e, keel::detail::caught_exception& out) noexcept final {
-    try {
-      return dispatch(e) ? keel::detail::dispatch_result::handled
-                         : keel::detail::dispatch_result::unhandled;
-    } catch (const std::exception& ex) {
-      keel::detail::capture_exception(out, &ex);
-    } catch (...) {
-      keel::detail::capture_exception(out, nullptr);
-    }
-    return keel::detail::dispatch_result::threw;
+    return keel::detail::dispatch_catching([&] { return dispatch(e); }, out);
   }
   bool save_state_to(state_writer& w) const final {
     if constexpr (stateful<Self>) {
