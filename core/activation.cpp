@@ -94,6 +94,7 @@ deliver_event delivered(actor_cell* c, std::uint32_t gen, const envelope* e, con
   if (cell_extras* x = c->extras) {
     ev.rng = x->rng_ready ? &x->rng : nullptr;
     ev.recording_mark = &x->recording_mark;
+    ev.actor_name_ptr = &x->name;  // (an address: nothing read here)
   }
   return ev;
 }
@@ -317,6 +318,7 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
     if (any_hooks) {
       lifecycle_event ev{actor_handle{f.c->slot, f.gen}, f.c->id, r.actor_type, r.text};
       ev.now = r.at;
+      ev.actor_name = r.actor_name;
       ev.message = e != nullptr ? e->id : 0;
       ev.correlation = r.correlation;
       for (const auto& h : hooks) {

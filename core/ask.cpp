@@ -130,6 +130,7 @@ void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelo
     ev.asker = actor_handle{self->slot, self->own_generation};
     ev.asker_id = self->id;
     ev.asker_type = s->type_name_of(self->type_index);
+    ev.asker_name = x.name;
     ev.request = rid;
     ev.type = request->type;
     ev.correlation = request->correlation;

@@ -37,6 +37,7 @@ void note_external(actor_cell* c, const envelope* current, type_id t, const void
   ev.actor = actor_handle{c->slot, c->own_generation};
   ev.id = c->id;
   ev.actor_type = s->type_name_of(c->type_index);
+  if (c->extras != nullptr) ev.actor_name = c->extras->name;
   ev.input_no = input_no_of(c);
   ev.message = current != nullptr ? current->id : 0;
   ev.correlation = current != nullptr ? current->correlation : 0;

@@ -164,6 +164,7 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
     ev.actor_type = type;
     ev.reason = why;
     ev.now = cached_now(c);
+    ev.actor_name = name;
     for (const auto& h : hooks) {
       if (h->enabled()) h->on_stop(ev);
     }

@@ -23,6 +23,7 @@ void restart_hooks(system_state* sys, const child_record& c, const std::string& 
   const std::string_view type = sys->type_name_of(c.ref.cell()->type_index);
   lifecycle_event ev{c.ref.handle(), c.ref.id(), type, path};
   ev.now = cached_now(c.ref.cell());  // the supervisor's tick: it runs the restart
+  if (const cell_extras* x = c.ref.cell()->extras) ev.actor_name = x->name;
   for (const auto& h : sys->hooks) {
     if (h->enabled()) h->on_restart(ev);
   }

@@ -462,6 +462,7 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
   if (s->any_hooks) {
     lifecycle_event ev{actor_handle{c->slot, gen}, c->id, req.type_name, {}};
     ev.now = detail::cached_now(c);
+    ev.actor_name = opts.name;
     for (const auto& h : s->hooks) {
       if (h->enabled()) h->on_spawn(ev);
     }

@@ -53,6 +53,11 @@ status recording_options::validate() const {
       return status(errc::invalid_config, "recording_options.actor_types: an empty pattern");
     }
   }
+  for (const std::string& p : actor_names) {
+    if (p.empty()) {
+      return status(errc::invalid_config, "recording_options.actor_names: an empty pattern");
+    }
+  }
   return status();
 }
 
@@ -90,7 +95,22 @@ recording_counters recorder::counters() const noexcept {
   return c;
 }
 
-bool recorder::selected(std::string_view actor_type) noexcept {
+bool recorder::selected(const deliver_event& ev) noexcept {
+  // The name only when the type does not decide (it is read from another cache line).
+  return selected_type(ev.actor_type) ||
+         (!opt_.actor_names.empty() && selected(ev.actor_type, ev.actor_name()));
+}
+
+bool recorder::selected(std::string_view actor_type, std::string_view actor_name) noexcept {
+  if (selected_type(actor_type)) return true;
+  if (actor_name.empty()) return false;
+  for (const std::string& p : opt_.actor_names) {
+    if (glob(p, actor_name)) return true;
+  }
+  return false;
+}
+
+bool recorder::selected_type(std::string_view actor_type) noexcept {
   const char* key = actor_type.data();
   const auto k = reinterpret_cast<std::uintptr_t>(key);
   for (std::size_t i = 0; i < k_slots; ++i) {
@@ -154,7 +174,7 @@ const codec_ops* recorder::codec_for(type_id t) noexcept {
 
 void recorder::on_deliver(const deliver_event& ev) noexcept {
   // A message put back by unstash_all() was recorded when it first arrived.
-  if ((ev.flags & envelope_flags::redelivered) != 0 || !selected(ev.actor_type)) return;
+  if ((ev.flags & envelope_flags::redelivered) != 0 || !selected(ev)) return;
   std::uint16_t flags = 0;
   if (ev.kind == input_kind::reply) flags |= k_flag_reply;
   if (opt_.sample_one_in > 1) {
@@ -264,13 +284,12 @@ void recorder::on_handled(const deliver_event& ev) noexcept {
   // A checkpoint this actor has not written yet: its state after this input.
   const std::uint64_t number = checkpoint_.load(std::memory_order_acquire);
   if (number != 0 && ev.recording_mark != nullptr && *ev.recording_mark < number &&
-      ev.actor != nullptr && selected(ev.actor_type)) {
+      ev.actor != nullptr && selected(ev)) {
     *ev.recording_mark = number;
     write_checkpoint(ev, number);
   }
   const std::uint32_t k = opt_.state_hash_every;
-  if (k == 0 || ev.input_no == 0 || ev.input_no % k != 0 || ev.actor == nullptr ||
-      !selected(ev.actor_type)) {
+  if (k == 0 || ev.input_no == 0 || ev.input_no % k != 0 || ev.actor == nullptr || !selected(ev)) {
     return;
   }
   std::uint64_t hash = 0;
@@ -287,7 +306,7 @@ void recorder::on_handled(const deliver_event& ev) noexcept {
 }
 
 void recorder::on_ask(const ask_event& ev) noexcept {
-  if (!selected(ev.asker_type)) return;
+  if (!selected(ev.asker_type, ev.asker_name)) return;
   record_in r;
   r.type = record_type::ask;
   r.actor_id = ev.asker_id;
@@ -298,7 +317,7 @@ void recorder::on_ask(const ask_event& ev) noexcept {
 }
 
 void recorder::on_external_input(const external_event& ev) noexcept {
-  if (!selected(ev.actor_type)) return;
+  if (!selected(ev.actor_type, ev.actor_name)) return;
   record_in r;
   r.type = record_type::external_input;
   r.flags = ev.has_codec ? 0 : k_flag_no_payload;
@@ -313,7 +332,7 @@ void recorder::on_external_input(const external_event& ev) noexcept {
 }
 
 void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {
-  if (!selected(ev.actor_type)) return;
+  if (!selected(ev.actor_type, ev.actor_name)) return;
   record_in r;
   r.type = type;
   r.actor_id = ev.id;
@@ -328,7 +347,8 @@ void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {
 
 void recorder::on_spawn(const lifecycle_event& ev) noexcept {
   lifecycle(record_type::spawn, ev);
-  if (!seed_known_.load(std::memory_order_acquire) || !selected(ev.actor_type)) return;
+  if (!seed_known_.load(std::memory_order_acquire) || !selected(ev.actor_type, ev.actor_name))
+    return;
   const std::uint64_t seeds[2] = {
       system_seed_.load(std::memory_order_relaxed),
       actor_rng::seed_for(system_seed_.load(std::memory_order_relaxed), ev.id)};

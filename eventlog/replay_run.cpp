@@ -35,7 +35,8 @@ class capture final : public hook_subscriber {
   struct watched {
     actor_id id = k_no_actor;
     std::uint64_t last_input_no = 0;
-    bool stateful_checked = false;
+    bool stateful_checked = false;  // on_handled has looked for its state
+    bool stateful = false;          // ... and found one (save_state)
     std::vector<std::pair<std::uint64_t, std::uint64_t>> hashes;  // (input no, hash) this step
     std::vector<type_id> outputs;                                 // sent this step
     std::uint64_t sent = 0;
@@ -80,7 +81,9 @@ class capture final : public hook_subscriber {
     if (a == nullptr || ev.actor == nullptr) return;
     try {
       state_writer w;
-      if (ev.actor->save_state_to(w)) a->hashes.emplace_back(ev.input_no, state_hash(w.bytes()));
+      a->stateful = ev.actor->save_state_to(w);
+      a->stateful_checked = true;
+      if (a->stateful) a->hashes.emplace_back(ev.input_no, state_hash(w.bytes()));
     } catch (...) {
       a->failed = "save_state threw";
     }
@@ -342,6 +345,7 @@ void replay_session::impl::check(live_actor& la, const frame_header& h, capture:
   const detail::planned_actor& pa = plan.actors.at(h.actor_id);
   replay_actor& ra = report.actors[la.report_index];
   ra.outputs += w.outputs.size();
+  if (w.stateful_checked) ra.state_comparable = w.stateful;
   if (!w.failed.empty()) {
     if (pa.failures.count(h.seq) != 0) {
       la.held = true;  // failed where the recorded run failed: held until its RESTART
@@ -591,7 +595,7 @@ std::string replay_report::summary() const {
            " inputs from seq " + std::to_string(a.start_seq) +
            (a.checkpoint != 0 ? " (checkpoint " + std::to_string(a.checkpoint) + ")" : "") + ", " +
            std::to_string(a.hashes_compared) + " hashes, " + std::to_string(a.outputs) +
-           " outputs captured" +
+           " outputs captured" + (a.state_comparable ? "" : ", state not comparable") +
            (a.failures + a.restarts != 0 ? ", " + std::to_string(a.failures) + " failures, " +
                                                std::to_string(a.restarts) + " restarts"
                                          : "") +

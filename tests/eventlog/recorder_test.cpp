@@ -232,6 +232,47 @@ TEST(recorder, bad_options_are_refused) {
   o = {};
   o.actor_types = {""};
   EXPECT_EQ(el::recorder::create(*log, o).error().code(), keel::errc::invalid_config);
+  o = {};
+  o.actor_names = {""};
+  const auto r = el::recorder::create(*log, o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("actor_names"), std::string_view::npos) << r.error();
+}
+
+TEST(recorder, actors_can_be_chosen_by_their_registered_name) {
+  temp_dir t;
+  el::recording_options o;
+  o.actor_types = {};               // no type ...
+  o.actor_names = {"bystander-*"};  // ... but this name
+  keel::actor_id named = 0;
+  {
+    recorded_system rs(t.log(), o);
+    keel::spawn_options so;
+    so.name = "bystander-1";
+    auto a = rs.sys->spawn_with<bystander>(so).value();
+    auto b = rs.sys->spawn<bystander>().value();
+    auto c = rs.sys->spawn<counter>().value();
+    named = a.id();
+    for (int i = 1; i <= 5; ++i) {
+      ASSERT_EQ(a.send(add{i}), keel::send_status::ok);
+      ASSERT_EQ(b.send(add{i}), keel::send_status::ok);
+      ASSERT_EQ(c.send(add{i}), keel::send_status::ok);
+    }
+    (void)c.ask<report>(report_query{}, 10s).value();
+    for (int i = 0; i < 5000 && rs.rec->counters().inputs < 5; ++i) {
+      std::this_thread::sleep_for(1ms);
+    }
+    EXPECT_EQ(rs.rec->counters().inputs, 5u);
+  }
+  int inputs = 0;
+  int spawns = 0;
+  for (const rec& r : read_all(t.log())) {
+    EXPECT_EQ(r.h.actor_id, named) << "seq " << r.h.seq;
+    inputs += r.h.type == static_cast<std::uint16_t>(el::record_type::message) ? 1 : 0;
+    spawns += r.h.type == static_cast<std::uint16_t>(el::record_type::spawn) ? 1 : 0;
+  }
+  EXPECT_EQ(inputs, 5);
+  EXPECT_EQ(spawns, 1);
 }
 
 }  // namespace

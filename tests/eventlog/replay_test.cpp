@@ -260,6 +260,12 @@ TEST(replay, a_recorded_run_replays_with_every_hash_and_output_matching) {
   EXPECT_GE(report->actors[0].hashes_compared, 21u) << report->summary();
   EXPECT_EQ(report->actors[0].hashes_compared, report->actors[0].inputs);
   EXPECT_EQ(report->actors[1].hashes_compared, 0u);  // the teller has no state
+  EXPECT_TRUE(report->actors[0].state_comparable);
+  EXPECT_FALSE(report->actors[1].state_comparable);
+  EXPECT_NE(report->summary().find("(test.replay.teller): "), std::string::npos);
+  EXPECT_NE(report->summary().find("outputs captured, state not comparable: matched"),
+            std::string::npos)
+      << report->summary();
   // The teller's 18 credits and the wallet's receipts to it were recorded and found again.
   EXPECT_GE(report->outputs_checked, 18u + 18u) << report->summary();
   // The same, all in one system, and step by step.

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include <keel/core/ids.h>
@@ -74,6 +75,12 @@ struct deliver_event {
   // object (for its state: actor_base::save_state_to).
   const void* payload = nullptr;
   std::string_view actor_type;  // the receiving actor's declared type name (static storage)
+  // Its registered name ("" if none), read on demand: the name sits on another cache line than
+  // what the message path touches.
+  const std::string* actor_name_ptr = nullptr;
+  std::string_view actor_name() const noexcept {
+    return actor_name_ptr != nullptr ? std::string_view(*actor_name_ptr) : std::string_view();
+  }
   std::uint64_t now = 0;
   std::uint64_t input_no = 0;
   std::uint8_t flags = 0;
@@ -92,6 +99,7 @@ struct ask_event {
   actor_handle asker;
   actor_id asker_id = k_no_actor;
   std::string_view asker_type;  // static storage
+  std::string_view asker_name;  // its registered name ("" if none; valid during the callback)
   message_id request = 0;
   type_id type = 0;  // the request's type
   message_id correlation = 0;
@@ -104,6 +112,7 @@ struct external_event {
   actor_handle actor;
   actor_id id = k_no_actor;
   std::string_view actor_type;  // static storage
+  std::string_view actor_name;  // its registered name ("" if none; valid during the callback)
   std::uint64_t input_no = 0;   // the actor's input being handled (deliver_event::input_no)
   message_id message = 0;       // the message being handled, and its correlation
   message_id correlation = 0;
@@ -120,6 +129,9 @@ struct lifecycle_event {
   actor_id id = k_no_actor;
   std::string_view actor_type;
   std::string_view reason;  // on_stop / on_failure / on_escalate: why; on_restart: the path
+  // The actor's registered name ("" if none; valid during the callback): on_spawn, on_stop,
+  // on_failure and on_restart.
+  std::string_view actor_name;
   // When, on the clock actors read (actor::now()): the failing actor's for on_failure, the
   // supervisor's for on_restart, the thread's cached tick otherwise (0: not known).
   std::uint64_t now = 0;

@@ -1,7 +1,7 @@
 // keel::eventlog::recorder: records what actors receive into an event log, through the core's
 // hooks, for tracing (keel-log trace) and deterministic replay.
 //
-// For each recorded actor (chosen by actor type name pattern):
+// For each recorded actor (chosen by actor type or registered name, '*' patterns):
 // - every delivered message becomes a MESSAGE record (TIMER for a timer's message): actor_id the
 //   receiver, actor_seq its input number, the message's id, correlation and causation, ts_ns the
 //   now() its handler sees, and the payload in the type's codec (a type without keel_fields is
@@ -52,9 +52,12 @@ class actor_system;
 namespace keel::eventlog {
 
 struct recording_options {
-  // Actor type names to record: '*' matches any run of characters ("shop.*", "*"). Empty:
-  // none (nothing is recorded).
+  // Actor type names to record: '*' matches any run of characters ("shop.*", "*").
   std::vector<std::string> actor_types{"*"};
+  // Registered actor names to record as well (spawn_options::name; '*' as above): an actor is
+  // recorded when its type matches actor_types or its name matches actor_names. Both empty:
+  // nothing is recorded.
+  std::vector<std::string> actor_names;
   // A STATE_HASH record after every K inputs of a recorded actor with save_state (0: never).
   std::uint32_t state_hash_every = 0;
   // Record one input in N (1: all). N > 1 is for tracing only: the inputs are flagged sampled.
@@ -110,7 +113,11 @@ class recorder final : public hook_subscriber {
   recorder(event_log& log, recording_options o);  // use create()
 
  private:
-  bool selected(std::string_view actor_type) noexcept;
+  // Whether an actor of that type and name is recorded: its type through a lock-free cache,
+  // then its name (a pattern match per call, only for actors whose type is not recorded).
+  bool selected(std::string_view actor_type, std::string_view actor_name) noexcept;
+  bool selected(const deliver_event& ev) noexcept;
+  bool selected_type(std::string_view actor_type) noexcept;
   const codec_ops* codec_for(type_id t) noexcept;
   void lifecycle(record_type type, const lifecycle_event& ev) noexcept;
   void count(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }

@@ -17,7 +17,9 @@
 // compared; each message the log shows it sent while handling an input must be among the
 // messages it sends in replay. The first difference is the divergence: with hashes after every
 // input it is at exactly the input that differs; with hashes every K inputs the report gives the
-// interval (last_match_seq, seq] that holds it.
+// interval (last_match_seq, seq] that holds it. An actor without save_state is replayed (from
+// its SPAWN) with its outputs, inputs and failures compared; its report says "state not
+// comparable".
 //
 // Failures and restarts are replayed too: an actor must fail at the inputs where the recorded
 // one failed (and nowhere else); a failed actor is then held, as under its supervisor, and is
@@ -99,6 +101,9 @@ struct replay_actor {
   std::uint64_t outputs_checked = 0;  // recorded messages it sent, found among them
   std::uint64_t failures = 0;         // failures replayed where the log shows them
   std::uint64_t restarts = 0;         // restarts in place replayed at RESTART records
+  // False for an actor whose class has no save_state: its inputs, outputs and failures are
+  // compared, its state cannot be (the summary says "state not comparable").
+  bool state_comparable = true;
   std::optional<replay_divergence> divergence;
 };
 
