@@ -242,7 +242,10 @@ status event_log::impl::open() {
     const segment_header& h = headers[i];
     retained_segment r;
     r.no = h.segment_no;
-    r.end_seq = h.base_seq + h.record_count;
+    // One past its last seq: where the next segment starts. (base_seq + record_count falls
+    // short when a killed writer's claims became padding that kept their seqs: a live seal
+    // counts only the records.)
+    r.end_seq = i + 1 < headers.size() ? headers[i + 1].base_seq : h.base_seq + h.record_count;
     r.bytes = header_sizes[i];
     // When it was rolled: the next segment's creation (the newest: now, which keeps it longest).
     r.created_ns = i + 1 < headers.size() ? headers[i + 1].created_ns : detail::wall_clock_ns();

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 namespace {
 
 namespace el = keel::eventlog;
+namespace fs = std::filesystem;
 using el::testing::eventually;
 using el::testing::fault_env;
 using el::testing::temp_dir;
@@ -371,6 +373,59 @@ TEST(eventlog_durability, bad_durability_options_are_refused) {
   const auto bad = el::event_log::open(t.log(), o);
   EXPECT_EQ(bad.error().code(), errc::invalid_config);
   EXPECT_NE(bad.error().message().find("release_grace"), std::string_view::npos);
+}
+
+TEST(eventlog_durability, retention_after_a_reopen_keeps_a_segment_whose_seqs_have_a_gap) {
+  // A killed writer's claim becomes padding that keeps its seq, and a live seal counts only the
+  // records, so base_seq + record_count can fall short of a segment's end. Made by hand: the
+  // third record of segment 1 becomes padding and its count drops by one. Retention at the next
+  // open must still keep segment 1 while the floor is its last record.
+  temp_dir t;
+  std::vector<std::byte> big(8000, std::byte{5});
+  {
+    auto log = el::event_log::open(t.log(), el::testing::small_segments()).value();
+    for (int i = 0; i < 600; ++i) ASSERT_TRUE(log->append(message(big)));
+  }
+  auto reader = el::log_reader::open(t.log()).value();
+  const el::segment_info s1 = reader.segments().at(1);
+  ASSERT_NE(s1.header.sealed_end, 0u);
+  std::uint64_t third = 0;
+  std::uint64_t last_seq = 0;
+  (void)reader.scan([&](const el::record_view& v) {
+    if (v.segment_no != s1.no) return v.segment_no < s1.no;
+    if (v.header.seq == s1.header.base_seq + 2) third = v.offset;
+    last_seq = v.header.seq;
+    return true;
+  });
+  ASSERT_NE(third, 0u);
+  {
+    std::fstream f(s1.file, std::ios::in | std::ios::out | std::ios::binary);
+    el::frame_header h{};
+    f.seekg(static_cast<std::streamoff>(third));
+    f.read(reinterpret_cast<char*>(&h), sizeof(h));
+    std::vector<char> frame(el::align_up(static_cast<std::uint64_t>(h.len)), 0);
+    el::detail::write_padding(frame.data(), frame.size(), s1.header.salt);
+    f.seekp(static_cast<std::streamoff>(third));
+    f.write(frame.data(), static_cast<std::streamsize>(frame.size()));
+    const std::uint64_t count = s1.header.record_count - 1;
+    f.seekp(offsetof(el::segment_header, record_count));
+    f.write(reinterpret_cast<const char*>(&count), sizeof(count));
+  }
+  ASSERT_EQ(last_seq, s1.header.base_seq + s1.header.record_count - 1);  // now base + count
+  el::log_options o = el::testing::small_segments();
+  o.retain_bytes = 1u << 20;
+  o.retention_waits_for_floor = true;
+  auto log = el::event_log::open(t.log(), o).value();
+  log->set_retention_floor(last_seq);
+  // Retention runs (segment 0 goes) and keeps segment 1, which holds the floor's record.
+  ASSERT_TRUE(eventually([&] {
+    (void)log->append(message(big));
+    return !fs::exists(t.seg(0));
+  }));
+  const std::vector<std::uint64_t> kept = seqs(t.log());
+  ASSERT_FALSE(kept.empty());
+  EXPECT_LE(kept.front(), last_seq);
+  EXPECT_TRUE(fs::exists(t.seg(s1.no)));
 }
 
 }  // namespace
