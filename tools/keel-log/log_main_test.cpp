@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "eventlog/log_fixture.h"
+
 #include <keel/core/actor_system.h>
 #include <keel/core/codec.h>
 #include <keel/core/state.h>
@@ -44,18 +46,7 @@ std::vector<std::byte> encode_order(int i) {
   return keel::encode(o);
 }
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "keel-log-tool-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~temp_dir() { fs::remove_all(path_); }
-  std::string log() const { return path_ + "/log"; }
-
- private:
-  std::string path_;
-};
+using keel::eventlog::testing::temp_dir;  // (shared with the event log tests)
 
 struct run_result {
   int code = -1;
