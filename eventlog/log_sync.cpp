@@ -383,6 +383,9 @@ void event_log::impl::start_thread() {
         // room freed before the next roll saves the log; a roll that finds none fails it.
         if (spare_.load(std::memory_order_acquire) == nullptr &&
             !failed_.load(std::memory_order_acquire)) {
+          // While this try runs, a roll waits for its outcome instead of failing the log on the
+          // last try's error (the spare's file can appear before the spare is published).
+          spare_failed_.store(false, std::memory_order_release);
           if (status st = prepare_spare(); !st) {
             {
               std::lock_guard<std::mutex> fl(fail_mu_);
