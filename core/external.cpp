@@ -68,8 +68,7 @@ void note_external(actor_cell* c, const envelope* current, type_id t, const void
 #endif
 }
 
-bool take_external(actor_cell* c, const envelope* current, type_id t, std::size_t size, void* dst) {
-  (void)current;
+bool take_external(actor_cell* c, type_id t, std::size_t size, void* dst) {
   system_state* s = c->system;
   if (!s->serving_externals) return false;
   if (t == 0) {

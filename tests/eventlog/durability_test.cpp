@@ -398,19 +398,7 @@ TEST(eventlog_durability, retention_after_a_reopen_keeps_a_segment_whose_seqs_ha
     return true;
   });
   ASSERT_NE(third, 0u);
-  {
-    std::fstream f(s1.file, std::ios::in | std::ios::out | std::ios::binary);
-    el::frame_header h{};
-    f.seekg(static_cast<std::streamoff>(third));
-    f.read(reinterpret_cast<char*>(&h), sizeof(h));
-    std::vector<char> frame(el::align_up(static_cast<std::uint64_t>(h.len)), 0);
-    el::detail::write_padding(frame.data(), frame.size(), s1.header.salt);
-    f.seekp(static_cast<std::streamoff>(third));
-    f.write(frame.data(), static_cast<std::streamsize>(frame.size()));
-    const std::uint64_t count = s1.header.record_count - 1;
-    f.seekp(offsetof(el::segment_header, record_count));
-    f.write(reinterpret_cast<const char*>(&count), sizeof(count));
-  }
+  el::testing::pad_record(s1, third);
   ASSERT_EQ(last_seq, s1.header.base_seq + s1.header.record_count - 1);  // now base + count
   el::log_options o = el::testing::small_segments();
   o.retain_bytes = 1u << 20;

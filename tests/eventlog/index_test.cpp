@@ -225,19 +225,7 @@ TEST(eventlog_index, a_query_does_not_take_record_count_for_the_seq_range) {
   });
   ASSERT_NE(victim, 0u);
   ASSERT_EQ(last_seq, s1.header.base_seq + s1.header.record_count - 1);
-  {
-    std::fstream f(s1.file, std::ios::in | std::ios::out | std::ios::binary);
-    el::frame_header h{};
-    f.seekg(static_cast<std::streamoff>(victim));
-    f.read(reinterpret_cast<char*>(&h), sizeof(h));
-    std::vector<char> frame(el::align_up(static_cast<std::uint64_t>(h.len)), 0);
-    el::detail::write_padding(frame.data(), frame.size(), s1.header.salt);
-    f.seekp(static_cast<std::streamoff>(victim));
-    f.write(frame.data(), static_cast<std::streamsize>(frame.size()));
-    const std::uint64_t count = s1.header.record_count - 1;
-    f.seekp(offsetof(el::segment_header, record_count));
-    f.write(reinterpret_cast<const char*>(&count), sizeof(count));
-  }
+  el::testing::pad_record(s1, victim);
   fs::remove(t.log() + "/" + el::detail::index_file_name(s1.no));
   {
     auto log = el::event_log::open(t.log(), el::testing::small_segments()).value();

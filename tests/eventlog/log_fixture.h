@@ -1,18 +1,24 @@
 // Shared by the event log tests: a temporary directory removed at the end of the test, the
 // small segments the tests use (1 MiB, so that a few thousand records roll, not compressed), and
-// eventually() for work the log's threads do in the background.
+// eventually() for work the log's threads do in the background, and pad_record() for logs whose
+// seqs have a gap.
 #pragma once
 
 #include <stdlib.h>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "eventlog/segment.h"
 
 #include <keel/eventlog/log.h>
+#include <keel/eventlog/reader.h>
 
 namespace keel::eventlog::testing {
 
@@ -55,6 +61,23 @@ bool eventually(F done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return true;
+}
+
+// Turns the record at `offset` of sealed segment `seg` into padding and lowers the segment's
+// record_count by one, as the recovery of a killed writer's claim leaves a segment: its seqs
+// then have a gap, and base_seq + record_count ends below its last seq.
+inline void pad_record(const segment_info& seg, std::uint64_t offset) {
+  std::fstream f(seg.file, std::ios::in | std::ios::out | std::ios::binary);
+  frame_header h{};
+  f.seekg(static_cast<std::streamoff>(offset));
+  f.read(reinterpret_cast<char*>(&h), sizeof(h));
+  std::vector<char> frame(align_up(static_cast<std::uint64_t>(h.len)), 0);
+  detail::write_padding(frame.data(), frame.size(), seg.header.salt);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(frame.data(), static_cast<std::streamsize>(frame.size()));
+  const std::uint64_t count = seg.header.record_count - 1;
+  f.seekp(offsetof(segment_header, record_count));
+  f.write(reinterpret_cast<const char*>(&count), sizeof(count));
 }
 
 }  // namespace keel::eventlog::testing

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -116,6 +117,28 @@ void factories(keel::actor_factory_registry& f) {
                           }));
 }
 
+// A live system on the work-stealing scheduler (two workers) recording every test.replay.*
+// actor into a new log at `dir`, with a STATE_HASH every `hash_every` inputs (recorder::
+// use_system: RNG_SEED records too). Destroyed system first, log last (member order).
+struct recording_run {
+  std::unique_ptr<el::event_log> log;
+  std::shared_ptr<el::recorder> rec;
+  std::unique_ptr<keel::actor_system> sys;
+
+  recording_run(const std::string& dir, std::uint32_t hash_every) {
+    log = el::event_log::open(dir, el::testing::small_segments()).value();
+    el::recording_options ro;
+    ro.actor_types = {"test.replay.*"};
+    ro.state_hash_every = hash_every;
+    rec = el::recorder::create(*log, ro).value();
+    keel::system_config cfg;
+    cfg.scheduler.workers = 2;
+    cfg.hooks.push_back(rec);
+    sys = keel::actor_system::create(std::move(cfg)).value();
+    rec->use_system(*sys);
+  }
+};
+
 struct recorded_run {
   keel::actor_id wallet_id = 0;
   keel::actor_id teller_id = 0;
@@ -126,16 +149,9 @@ struct recorded_run {
 recorded_run record(const std::string& dir, std::uint32_t hash_every, bool send_opaque = false,
                     el::checkpoint_info* checkpoint = nullptr) {
   recorded_run out;
-  auto log = el::event_log::open(dir, el::testing::small_segments()).value();
-  el::recording_options ro;
-  ro.actor_types = {"test.replay.*"};
-  ro.state_hash_every = hash_every;
-  auto rec = el::recorder::create(*log, ro).value();
-  keel::system_config cfg;
-  cfg.scheduler.workers = 2;
-  cfg.hooks.push_back(rec);
-  auto sys = keel::actor_system::create(std::move(cfg)).value();
-  rec->use_system(*sys);
+  recording_run recording(dir, hash_every);
+  auto& rec = recording.rec;
+  auto& sys = recording.sys;
   (void)sys->types().add<receipt>();
   auto w = sys->spawn<wallet>().value();
   auto t = sys->spawn<teller>(w).value();
@@ -422,16 +438,8 @@ void broker_factories(keel::actor_factory_registry& f) {
 
 // Records six audits; returns the broker's id.
 keel::actor_id record_asks(const std::string& dir) {
-  auto log = el::event_log::open(dir, el::testing::small_segments()).value();
-  el::recording_options ro;
-  ro.actor_types = {"test.replay.*"};
-  ro.state_hash_every = 1;
-  auto rec = el::recorder::create(*log, ro).value();
-  keel::system_config cfg;
-  cfg.scheduler.workers = 2;
-  cfg.hooks.push_back(rec);
-  auto sys = keel::actor_system::create(std::move(cfg)).value();
-  rec->use_system(*sys);
+  recording_run recording(dir, 1);
+  auto& sys = recording.sys;
   // A reply type no actor handles is not in the registry until it is added: without it the
   // replies would be recorded without payload (and replay would refuse them).
   (void)sys->types().add<receipt>();
@@ -598,16 +606,8 @@ struct group_run {
 };
 
 group_run record_group(const std::string& dir) {
-  auto log = el::event_log::open(dir, el::testing::small_segments()).value();
-  el::recording_options ro;
-  ro.actor_types = {"test.replay.*"};
-  ro.state_hash_every = 1;
-  auto rec = el::recorder::create(*log, ro).value();
-  keel::system_config cfg;
-  cfg.scheduler.workers = 2;
-  cfg.hooks.push_back(rec);
-  auto sys = keel::actor_system::create(std::move(cfg)).value();
-  rec->use_system(*sys);
+  recording_run recording(dir, 1);
+  auto& sys = recording.sys;
   keel::supervisor_config group;
   group.strategy = keel::restart_strategy::one_for_all;
   group.intensity = {100, 1s};
@@ -756,16 +756,9 @@ class pricer : public keel::actor<pricer, pay> {
 };
 
 keel::actor_id record_pricer(const std::string& dir, bool register_price) {
-  auto log = el::event_log::open(dir, el::testing::small_segments()).value();
-  el::recording_options ro;
-  ro.actor_types = {"test.replay.*"};
-  ro.state_hash_every = 1;
-  auto rec = el::recorder::create(*log, ro).value();
-  keel::system_config cfg;
-  cfg.scheduler.workers = 2;
-  cfg.hooks.push_back(rec);
-  auto sys = keel::actor_system::create(std::move(cfg)).value();
-  rec->use_system(*sys);
+  recording_run recording(dir, 1);
+  auto& rec = recording.rec;
+  auto& sys = recording.sys;
   if (register_price) {
     EXPECT_TRUE(sys->types().add<price>());  // a result type only
   }
@@ -862,16 +855,9 @@ TEST(replay, block_in_place_in_on_start_is_served_after_each_restart) {
   temp_dir t;
   keel::actor_id id = 0;
   {
-    auto log = el::event_log::open(t.log(), el::testing::small_segments()).value();
-    el::recording_options ro;
-    ro.actor_types = {"test.replay.*"};
-    ro.state_hash_every = 1;
-    auto rec = el::recorder::create(*log, ro).value();
-    keel::system_config cfg;
-    cfg.scheduler.workers = 2;
-    cfg.hooks.push_back(rec);
-    auto sys = keel::actor_system::create(std::move(cfg)).value();
-    rec->use_system(*sys);
+    recording_run recording(t.log(), 1);
+    auto& rec = recording.rec;
+    auto& sys = recording.sys;
     ASSERT_TRUE(sys->types().add<price>());
     ASSERT_TRUE(sys->factories().add<fetcher>());
     keel::supervisor_config sc;

@@ -68,7 +68,7 @@ void note_external(actor_cell* c, const envelope* current, type_id t, const void
 // Replay: constructs at `dst` (`size` bytes) the recorded result of this actor's next
 // block_in_place and returns true; false when the system serves no recorded results. Throws
 // std::runtime_error when it does but has none for this call, or one of another type.
-bool take_external(actor_cell* c, const envelope* current, type_id t, std::size_t size, void* dst);
+bool take_external(actor_cell* c, type_id t, std::size_t size, void* dst);
 actor_rng& rng_of(actor_cell* c);  // throws std::bad_alloc (first use allocates)
 timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope* prototype,
                          std::chrono::nanoseconds delay, std::chrono::nanoseconds period) noexcept;
@@ -375,7 +375,7 @@ class actor_base {
   std::optional<R> replayed_external() {
     if constexpr (message<R>) {
       alignas(R) unsigned char buf[sizeof(R)];
-      if (!detail::take_external(cell_, current_, type_id_of<R>(), sizeof(R), buf)) return {};
+      if (!detail::take_external(cell_, type_id_of<R>(), sizeof(R), buf)) return {};
       R* v = std::launder(reinterpret_cast<R*>(buf));
       struct destroy {
         R* p;
@@ -383,7 +383,7 @@ class actor_base {
       } guard{v};  // also when R's move constructor throws
       return std::optional<R>(std::move(*v));
     } else {
-      if (!detail::take_external(cell_, current_, 0, 0, nullptr)) return {};
+      if (!detail::take_external(cell_, 0, 0, nullptr)) return {};
       return {};  // (take_external threw: a type without a codec is never served)
     }
   }
