@@ -1,0 +1,86 @@
+// breaker_window: the sliding window of call outcomes a circuit breaker judges rates over, and
+// the lifetime counts behind breaker_stats.
+//
+// time_based: a ring of buckets, each covering bucket_width ns of the caller's clock and
+// stamped with its epoch (now / bucket_width). The ring has a power-of-two number of slots, at
+// least window_buckets, so the last window_buckets epochs map to distinct slots and the slot is
+// epoch & mask. A writer that finds a slot stamped with an older epoch claims it by
+// compare-exchange and moves its counts into the lifetime totals (first writer zeroes). Two
+// words per bucket: calls | bad << 32, and slow | timeouts << 32 ("bad": a failure, or a timeout
+// when timeouts count). A success costs one division and one fetch_add.
+//
+// count_based: a ring of the last window_calls outcomes, one byte each, and their running totals
+// packed in one word (four 16-bit fields: calls, bad, slow, timeouts). A call takes the next
+// position (fetch_add), swaps its byte in (exchange) and adds the difference to the totals
+// (fetch_add): the totals are a linear sum, so concurrent adds in any order end exact.
+//
+// Approximations (documented in docs/resilience.md): under races at a bucket boundary a few
+// outcomes may land in the bucket of the next epoch or be counted in a window that is being
+// reset; a reader may see a count-based window mid-update. Lifetime totals are exact.
+//
+// Thread safety: add, view, reset and lifetime from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <keel/base/cache.h>
+#include <keel/resilience/circuit_breaker.h>
+
+namespace keel::resilience::detail {
+
+// What one outcome adds.
+struct outcome_bits {
+  bool bad = false;
+  bool slow = false;
+  bool timeout = false;
+};
+
+struct window_counts {
+  std::uint64_t calls = 0;
+  std::uint64_t bad = 0;
+  std::uint64_t slow = 0;
+  std::uint64_t timeouts = 0;
+};
+
+class breaker_window {
+ public:
+  explicit breaker_window(const breaker_config& cfg);
+
+  void add(std::uint64_t now, outcome_bits b) noexcept;
+  // The calls of the last window (time_based: the buckets of the last window_buckets epochs up
+  // to now's).
+  window_counts view(std::uint64_t now) const noexcept;
+  // Empties the window (moving its counts into the lifetime totals).
+  void reset() noexcept;
+  // Everything ever added, including what the window holds now.
+  window_counts lifetime() const noexcept;
+  // Outcomes kept out of the window (probes, stale results) but counted for life.
+  void add_lifetime_only(outcome_bits b) noexcept;
+
+ private:
+  struct alignas(k_cache_line) bucket {
+    std::atomic<std::uint64_t> epoch{~std::uint64_t{0}};
+    std::atomic<std::uint64_t> calls_bad{0};
+    std::atomic<std::uint64_t> slow_timeouts{0};
+  };
+  void roll(bucket& b, std::uint64_t seen, std::uint64_t epoch) noexcept;
+  void retire(window_counts c) noexcept;
+
+  const bool count_based_;
+  const std::uint64_t width_;  // time_based: bucket width in ns
+  const std::uint32_t n_;      // buckets or calls
+  const std::uint64_t mask_;   // time_based: slots - 1
+  std::unique_ptr<bucket[]> buckets_;
+  std::unique_ptr<std::atomic<std::uint8_t>[]> outcomes_;                  // count_based
+  alignas(k_false_sharing_range) std::atomic<std::uint64_t> position_{0};  // count_based
+  alignas(k_false_sharing_range) std::atomic<std::uint64_t> totals_{0};    // count_based
+  // Lifetime counts of what has left the window (or never entered it).
+  alignas(k_false_sharing_range) std::atomic<std::uint64_t> retired_calls_{0};
+  std::atomic<std::uint64_t> retired_bad_{0};
+  std::atomic<std::uint64_t> retired_slow_{0};
+  std::atomic<std::uint64_t> retired_timeouts_{0};
+};
+
+}  // namespace keel::resilience::detail
