@@ -41,6 +41,12 @@ CHECKS = [
     ("idle_cpu/periodic_1s", None, "cpu_pct_of_core", 1.0, "abs", True, "floor"),
     ("wake_latency/keel/default", "wake_latency/reference/default", "p50_ns", 1.2, "ratio", True, "floor"),
     ("wake_latency/keel/cross_cpu", "wake_latency/reference/cross_cpu", "p50_ns", 1.2, "ratio", True, "floor"),
+    ("breaker/check/keel", "breaker/check/reference", "ns_per_item", 3, "ratio", True, "floor"),
+    ("breaker/check/keel", None, "ns_per_item", 3, "abs", True, "goal"),
+    ("breaker/success/keel", "breaker/fetch_add/reference", "ns_per_item", 4, "ratio", True, "floor"),
+    ("breaker/success/keel", None, "ns_per_item", 40, "abs", True, "goal"),
+    ("breaker/failure/keel", "breaker/fetch_add/reference", "ns_per_item", 8, "ratio", True, "floor"),
+    ("breaker/failure/keel", None, "ns_per_item", 80, "abs", True, "goal"),
 ]
 
 # Design ceilings (not floors): the same workload written raw with only what the design requires

@@ -32,6 +32,8 @@ window_counts unpacked(std::uint64_t t) noexcept {
 breaker_window::breaker_window(const breaker_config& cfg)
     : count_based_(cfg.window == window_kind::count_based),
       width_(static_cast<std::uint64_t>(cfg.bucket_width.count())),
+      reciprocal_(
+          static_cast<std::uint64_t>((static_cast<u128>(1) << 64) / (width_ == 0 ? 1 : width_))),
       n_(count_based_ ? cfg.window_calls : cfg.window_buckets),
       mask_(std::bit_ceil(static_cast<std::uint64_t>(cfg.window_buckets)) - 1) {
   if (count_based_) {
@@ -54,7 +56,7 @@ void breaker_window::add(std::uint64_t now, outcome_bits b) noexcept {
     }
     return;
   }
-  const std::uint64_t epoch = now / width_;
+  const std::uint64_t epoch = epoch_of(now);
   bucket& bk = buckets_[epoch & mask_];
   // acquire: pairs with the claiming compare-exchange in roll, so the counts read after it are
   // the claimed epoch's (reset by its claimer) or later.
@@ -80,6 +82,12 @@ void breaker_window::roll(bucket& b, std::uint64_t seen, std::uint64_t epoch) no
   const std::uint64_t cb = b.calls_bad.exchange(0, std::memory_order_relaxed);
   const std::uint64_t st = b.slow_timeouts.exchange(0, std::memory_order_relaxed);
   retire({cb & 0xFFFFFFFFU, cb >> 32, st & 0xFFFFFFFFU, st >> 32});
+  // The rest of the window as it stands now. Outcomes that still reach those buckets (a caller
+  // whose clock lags) are missed by this sum: an approximation at the boundary.
+  const window_counts prior = scan(epoch, 1, true);
+  b.prior_calls_bad.store(prior.calls | (prior.bad << 32), std::memory_order_relaxed);
+  b.prior_slow_timeouts.store(prior.slow | (prior.timeouts << 32), std::memory_order_relaxed);
+  b.prior_epoch.store(epoch, std::memory_order_release);
 }
 
 void breaker_window::retire(window_counts c) noexcept {
@@ -93,18 +101,38 @@ void breaker_window::add_lifetime_only(outcome_bits b) noexcept {
   retire({1, b.bad ? 1U : 0U, b.slow ? 1U : 0U, b.timeout ? 1U : 0U});
 }
 
-window_counts breaker_window::view(std::uint64_t now) const noexcept {
+window_counts breaker_window::view(std::uint64_t now, bool with_slow) const noexcept {
   if (count_based_) return unpacked(totals_.load(std::memory_order_relaxed));
+  const std::uint64_t cur = epoch_of(now);
+  const bucket& b = buckets_[cur & mask_];
+  // acquire: pairs with the release store of prior_epoch in roll, so the prior sums are the ones
+  // computed for this epoch.
+  if (b.prior_epoch.load(std::memory_order_acquire) != cur) return scan(cur, 0, with_slow);
+  const std::uint64_t pcb = b.prior_calls_bad.load(std::memory_order_relaxed);
+  const std::uint64_t cb = b.calls_bad.load(std::memory_order_relaxed);
+  window_counts c{(pcb & 0xFFFFFFFFU) + (cb & 0xFFFFFFFFU), (pcb >> 32) + (cb >> 32), 0, 0};
+  if (with_slow) {
+    const std::uint64_t pst = b.prior_slow_timeouts.load(std::memory_order_relaxed);
+    const std::uint64_t st = b.slow_timeouts.load(std::memory_order_relaxed);
+    c.slow = (pst & 0xFFFFFFFFU) + (st & 0xFFFFFFFFU);
+    c.timeouts = (pst >> 32) + (st >> 32);
+  }
+  return c;
+}
+
+// The buckets of epochs cur - from ... cur - window_buckets + 1 that are stamped with them.
+window_counts breaker_window::scan(std::uint64_t cur, std::uint32_t from,
+                                   bool with_slow) const noexcept {
   window_counts c;
-  const std::uint64_t cur = now / width_;
-  for (std::uint32_t i = 0; i < n_ && i <= cur; ++i) {
+  for (std::uint32_t i = from; i < n_ && i <= cur; ++i) {
     const std::uint64_t e = cur - i;
     const bucket& b = buckets_[e & mask_];
     if (b.epoch.load(std::memory_order_acquire) != e) continue;
     const std::uint64_t cb = b.calls_bad.load(std::memory_order_relaxed);
-    const std::uint64_t st = b.slow_timeouts.load(std::memory_order_relaxed);
     c.calls += cb & 0xFFFFFFFFU;
     c.bad += cb >> 32;
+    if (!with_slow) continue;
+    const std::uint64_t st = b.slow_timeouts.load(std::memory_order_relaxed);
     c.slow += st & 0xFFFFFFFFU;
     c.timeouts += st >> 32;
   }
@@ -123,6 +151,7 @@ void breaker_window::reset() noexcept {
     return;
   }
   for (std::uint64_t i = 0; i <= mask_; ++i) {
+    buckets_[i].prior_epoch.store(~std::uint64_t{0}, std::memory_order_relaxed);
     const std::uint64_t cb = buckets_[i].calls_bad.exchange(0, std::memory_order_relaxed);
     const std::uint64_t st = buckets_[i].slow_timeouts.exchange(0, std::memory_order_relaxed);
     retire({cb & 0xFFFFFFFFU, cb >> 32, st & 0xFFFFFFFFU, st >> 32});

@@ -7,7 +7,10 @@
 // epoch & mask. A writer that finds a slot stamped with an older epoch claims it by
 // compare-exchange and moves its counts into the lifetime totals (first writer zeroes). Two
 // words per bucket: calls | bad << 32, and slow | timeouts << 32 ("bad": a failure, or a timeout
-// when timeouts count). A success costs one division and one fetch_add.
+// when timeouts count). A success costs one multiply (the epoch) and one fetch_add. The claimer
+// of a bucket also sums the window's other buckets once and keeps that sum in the bucket
+// ("prior", published by prior_epoch), so judging the window within an epoch reads one bucket,
+// not window_buckets of them.
 //
 // count_based: a ring of the last window_calls outcomes, one byte each, and their running totals
 // packed in one word (four 16-bit fields: calls, bad, slow, timeouts). A call takes the next
@@ -30,6 +33,9 @@
 
 namespace keel::resilience::detail {
 
+// 128-bit products for the reciprocal division (a GCC/Clang extension).
+__extension__ using u128 = unsigned __int128;
+
 // What one outcome adds.
 struct outcome_bits {
   bool bad = false;
@@ -48,10 +54,11 @@ class breaker_window {
  public:
   explicit breaker_window(const breaker_config& cfg);
 
+  // Counts one outcome at `now`.
   void add(std::uint64_t now, outcome_bits b) noexcept;
   // The calls of the last window (time_based: the buckets of the last window_buckets epochs up
-  // to now's).
-  window_counts view(std::uint64_t now) const noexcept;
+  // to now's). with_slow false: slow and timeouts are left 0 (one load less per bucket).
+  window_counts view(std::uint64_t now, bool with_slow = true) const noexcept;
   // Empties the window (moving its counts into the lifetime totals).
   void reset() noexcept;
   // Everything ever added, including what the window holds now.
@@ -64,14 +71,28 @@ class breaker_window {
     std::atomic<std::uint64_t> epoch{~std::uint64_t{0}};
     std::atomic<std::uint64_t> calls_bad{0};
     std::atomic<std::uint64_t> slow_timeouts{0};
+    // The other buckets of the window ending at `epoch`, summed by its claimer; valid when
+    // prior_epoch == epoch (stored last, with release).
+    std::atomic<std::uint64_t> prior_calls_bad{0};
+    std::atomic<std::uint64_t> prior_slow_timeouts{0};
+    std::atomic<std::uint64_t> prior_epoch{~std::uint64_t{0}};
   };
+  window_counts scan(std::uint64_t cur, std::uint32_t from, bool with_slow) const noexcept;
   void roll(bucket& b, std::uint64_t seen, std::uint64_t epoch) noexcept;
+  // now / width_ without a division: a multiply by the rounded-down reciprocal gives the
+  // quotient or one less; one multiply-subtract corrects it.
+  std::uint64_t epoch_of(std::uint64_t now) const noexcept {
+    std::uint64_t q = static_cast<std::uint64_t>((static_cast<u128>(now) * reciprocal_) >> 64);
+    if (now - q * width_ >= width_) ++q;
+    return q;
+  }
   void retire(window_counts c) noexcept;
 
   const bool count_based_;
-  const std::uint64_t width_;  // time_based: bucket width in ns
-  const std::uint32_t n_;      // buckets or calls
-  const std::uint64_t mask_;   // time_based: slots - 1
+  const std::uint64_t width_;       // time_based: bucket width in ns
+  const std::uint64_t reciprocal_;  // floor(2^64 / width_)
+  const std::uint32_t n_;           // buckets or calls
+  const std::uint64_t mask_;        // time_based: slots - 1
   std::unique_ptr<bucket[]> buckets_;
   std::unique_ptr<std::atomic<std::uint8_t>[]> outcomes_;                  // count_based
   alignas(k_false_sharing_range) std::atomic<std::uint64_t> position_{0};  // count_based

@@ -159,7 +159,7 @@ void circuit_breaker::on_outcome(const permit& p, call_outcome o, std::uint64_t 
 
 void circuit_breaker::evaluate(std::uint64_t w, std::uint64_t now) noexcept {
   const std::uint32_t consecutive = s_->consecutive.load(std::memory_order_relaxed);
-  const detail::window_counts v = window_->view(now);
+  const detail::window_counts v = window_->view(now, cfg_.slow_call_threshold.count() > 0);
   const bool by_count = cfg_.consecutive_failures != 0 && consecutive >= cfg_.consecutive_failures;
   const bool enough = v.calls >= cfg_.min_calls && v.calls != 0;
   const auto calls = static_cast<double>(v.calls);

@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include <keel/resilience/circuit_breaker.h>
-
 #include "stress.h"
+
+#include <keel/resilience/circuit_breaker.h>
 
 namespace {
 thread_local bool t_watching = false;
