@@ -23,9 +23,13 @@ status breaker_config::validate() const {
   if (window == window_kind::time_based) {
     if (window_buckets < 1 || window_buckets > 1024)
       return bad("window_buckets", "must be 1..1024");
-    if (bucket_width < std::chrono::milliseconds(1)) return bad("bucket_width", "must be >= 1 ms");
+    // A bucket counts in 32 bits: a minute at most keeps that out of reach.
+    if (bucket_width < std::chrono::milliseconds(1) || bucket_width > std::chrono::seconds(60)) {
+      return bad("bucket_width", "must be 1 ms..60 s");
+    }
   } else {
-    if (window_calls < 1 || window_calls > 65535) return bad("window_calls", "must be 1..65535");
+    // 16-bit running totals, with room for the calls in flight.
+    if (window_calls < 1 || window_calls > 60000) return bad("window_calls", "must be 1..60000");
     if (min_calls > window_calls) {
       return bad("min_calls", "is larger than window_calls: the window could never judge a rate");
     }
@@ -43,8 +47,8 @@ status breaker_config::validate() const {
   if (open_max > std::chrono::hours(24 * 20)) return bad("open_max", "must be <= 20 days");
   if (!std::isfinite(jitter) || jitter < 0.0 || jitter > 1.0)
     return bad("jitter", "must be in [0, 1]");
-  if (half_open_permits < 1 || half_open_permits > 65535) {
-    return bad("half_open_permits", "must be 1..65535");
+  if (half_open_permits < 1 || half_open_permits > 255) {
+    return bad("half_open_permits", "must be 1..255");
   }
   if (event_capacity < 2 || !std::has_single_bit(event_capacity)) {
     return bad("event_capacity", "must be a power of two >= 2");

@@ -45,11 +45,13 @@ breaker_window::breaker_window(const breaker_config& cfg)
 
 void breaker_window::add(std::uint64_t now, outcome_bits b) noexcept {
   if (count_based_) {
-    // relaxed throughout: the window is a set of counters; nothing is published through it.
     const std::uint64_t pos = position_.fetch_add(1, std::memory_order_relaxed);
     const std::uint8_t code = code_of(b);
-    const std::uint8_t old = outcomes_[pos % n_].exchange(code, std::memory_order_relaxed);
-    totals_.fetch_add(packed(code) - packed(old), std::memory_order_relaxed);
+    totals_.fetch_add(packed(code), std::memory_order_relaxed);
+    // acq_rel: release publishes the add above with the byte; acquire makes the evicted byte's
+    // own add happen before the subtraction below, so no field of the totals goes negative.
+    const std::uint8_t old = outcomes_[pos % n_].exchange(code, std::memory_order_acq_rel);
+    if (old != 0) totals_.fetch_sub(packed(old), std::memory_order_relaxed);
     if (old != 0) {
       retire({1, (old & k_bad) != 0 ? 1U : 0U, (old & k_slow) != 0 ? 1U : 0U,
               (old & k_timeout) != 0 ? 1U : 0U});
@@ -83,10 +85,15 @@ void breaker_window::roll(bucket& b, std::uint64_t seen, std::uint64_t epoch) no
   const std::uint64_t st = b.slow_timeouts.exchange(0, std::memory_order_relaxed);
   retire({cb & 0xFFFFFFFFU, cb >> 32, st & 0xFFFFFFFFU, st >> 32});
   // The rest of the window as it stands now. Outcomes that still reach those buckets (a caller
-  // whose clock lags) are missed by this sum: an approximation at the boundary.
+  // whose clock lags) are missed by this sum: an approximation at the boundary. acquire: a
+  // reset counted here has zeroed the buckets before the scan reads them.
+  const std::uint64_t resets = resets_.load(std::memory_order_acquire);
   const window_counts prior = scan(epoch, 1, true);
-  b.prior_calls_bad.store(prior.calls | (prior.bad << 32), std::memory_order_relaxed);
-  b.prior_slow_timeouts.store(prior.slow | (prior.timeouts << 32), std::memory_order_relaxed);
+  b.prior_calls.store(prior.calls, std::memory_order_relaxed);
+  b.prior_bad.store(prior.bad, std::memory_order_relaxed);
+  b.prior_slow.store(prior.slow, std::memory_order_relaxed);
+  b.prior_timeouts.store(prior.timeouts, std::memory_order_relaxed);
+  b.prior_resets.store(resets, std::memory_order_relaxed);
   b.prior_epoch.store(epoch, std::memory_order_release);
 }
 
@@ -107,15 +114,17 @@ window_counts breaker_window::view(std::uint64_t now, bool with_slow) const noex
   const bucket& b = buckets_[cur & mask_];
   // acquire: pairs with the release store of prior_epoch in roll, so the prior sums are the ones
   // computed for this epoch.
-  if (b.prior_epoch.load(std::memory_order_acquire) != cur) return scan(cur, 0, with_slow);
-  const std::uint64_t pcb = b.prior_calls_bad.load(std::memory_order_relaxed);
+  if (b.prior_epoch.load(std::memory_order_acquire) != cur ||
+      b.prior_resets.load(std::memory_order_relaxed) != resets_.load(std::memory_order_relaxed)) {
+    return scan(cur, 0, with_slow);
+  }
   const std::uint64_t cb = b.calls_bad.load(std::memory_order_relaxed);
-  window_counts c{(pcb & 0xFFFFFFFFU) + (cb & 0xFFFFFFFFU), (pcb >> 32) + (cb >> 32), 0, 0};
+  window_counts c{b.prior_calls.load(std::memory_order_relaxed) + (cb & 0xFFFFFFFFU),
+                  b.prior_bad.load(std::memory_order_relaxed) + (cb >> 32), 0, 0};
   if (with_slow) {
-    const std::uint64_t pst = b.prior_slow_timeouts.load(std::memory_order_relaxed);
     const std::uint64_t st = b.slow_timeouts.load(std::memory_order_relaxed);
-    c.slow = (pst & 0xFFFFFFFFU) + (st & 0xFFFFFFFFU);
-    c.timeouts = (pst >> 32) + (st >> 32);
+    c.slow = b.prior_slow.load(std::memory_order_relaxed) + (st & 0xFFFFFFFFU);
+    c.timeouts = b.prior_timeouts.load(std::memory_order_relaxed) + (st >> 32);
   }
   return c;
 }
@@ -142,7 +151,7 @@ window_counts breaker_window::scan(std::uint64_t cur, std::uint32_t from,
 void breaker_window::reset() noexcept {
   if (count_based_) {
     for (std::uint32_t i = 0; i < n_; ++i) {
-      const std::uint8_t old = outcomes_[i].exchange(0, std::memory_order_relaxed);
+      const std::uint8_t old = outcomes_[i].exchange(0, std::memory_order_acq_rel);
       if (old == 0) continue;
       totals_.fetch_sub(packed(old), std::memory_order_relaxed);
       retire({1, (old & k_bad) != 0 ? 1U : 0U, (old & k_slow) != 0 ? 1U : 0U,
@@ -151,11 +160,13 @@ void breaker_window::reset() noexcept {
     return;
   }
   for (std::uint64_t i = 0; i <= mask_; ++i) {
-    buckets_[i].prior_epoch.store(~std::uint64_t{0}, std::memory_order_relaxed);
     const std::uint64_t cb = buckets_[i].calls_bad.exchange(0, std::memory_order_relaxed);
     const std::uint64_t st = buckets_[i].slow_timeouts.exchange(0, std::memory_order_relaxed);
     retire({cb & 0xFFFFFFFFU, cb >> 32, st & 0xFFFFFFFFU, st >> 32});
   }
+  // release: a claimer that reads the new count (acquire, in roll) sums zeroed buckets; every
+  // prior sum stamped with the old count is ignored from now on.
+  resets_.fetch_add(1, std::memory_order_release);
 }
 
 window_counts breaker_window::lifetime() const noexcept {

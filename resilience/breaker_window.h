@@ -9,17 +9,21 @@
 // words per bucket: calls | bad << 32, and slow | timeouts << 32 ("bad": a failure, or a timeout
 // when timeouts count). A success costs one multiply (the epoch) and one fetch_add. The claimer
 // of a bucket also sums the window's other buckets once and keeps that sum in the bucket
-// ("prior", published by prior_epoch), so judging the window within an epoch reads one bucket,
-// not window_buckets of them.
+// ("prior", published by prior_epoch and stamped with the window's reset count), so judging the
+// window within an epoch reads one bucket, not window_buckets of them; a reset makes every prior
+// sum stale.
 //
 // count_based: a ring of the last window_calls outcomes, one byte each, and their running totals
 // packed in one word (four 16-bit fields: calls, bad, slow, timeouts). A call takes the next
-// position (fetch_add), swaps its byte in (exchange) and adds the difference to the totals
-// (fetch_add): the totals are a linear sum, so concurrent adds in any order end exact.
+// position (fetch_add), adds its outcome to the totals, swaps its byte in (exchange, acq_rel) and
+// then subtracts the byte it evicted. The evicted byte's own add happened before it was
+// published (release, read by the acq_rel exchange), so no field ever goes below zero; a field
+// can run ahead by the calls in flight, which the 60000-call limit leaves room for.
 //
-// Approximations (documented in docs/resilience.md): under races at a bucket boundary a few
-// outcomes may land in the bucket of the next epoch or be counted in a window that is being
-// reset; a reader may see a count-based window mid-update. Lifetime totals are exact.
+// Approximations (documented in docs/resilience.md): under races at a bucket boundary or a reset
+// a few outcomes may land in the bucket of the next epoch, be left out of a prior sum, or be
+// swept out by the reset; a count-based window may count the calls in flight. Lifetime totals
+// are exact once calls stop (read field by field while they run).
 //
 // Thread safety: add, view, reset and lifetime from any thread.
 #pragma once
@@ -61,6 +65,11 @@ class breaker_window {
   window_counts view(std::uint64_t now, bool with_slow = true) const noexcept;
   // Empties the window (moving its counts into the lifetime totals).
   void reset() noexcept;
+  // What one would_trip event stands for: now's epoch (time_based), or the calls seen divided
+  // by window_calls (count_based).
+  std::uint64_t stamp(std::uint64_t now) const noexcept {
+    return count_based_ ? position_.load(std::memory_order_relaxed) / n_ : epoch_of(now);
+  }
   // Everything ever added, including what the window holds now.
   window_counts lifetime() const noexcept;
   // Outcomes kept out of the window (probes, stale results) but counted for life.
@@ -72,9 +81,13 @@ class breaker_window {
     std::atomic<std::uint64_t> calls_bad{0};
     std::atomic<std::uint64_t> slow_timeouts{0};
     // The other buckets of the window ending at `epoch`, summed by its claimer; valid when
-    // prior_epoch == epoch (stored last, with release).
-    std::atomic<std::uint64_t> prior_calls_bad{0};
-    std::atomic<std::uint64_t> prior_slow_timeouts{0};
+    // prior_epoch == epoch (stored last, with release) and prior_resets is the window's reset
+    // count.
+    std::atomic<std::uint64_t> prior_calls{0};
+    std::atomic<std::uint64_t> prior_bad{0};
+    std::atomic<std::uint64_t> prior_slow{0};
+    std::atomic<std::uint64_t> prior_timeouts{0};
+    std::atomic<std::uint64_t> prior_resets{0};
     std::atomic<std::uint64_t> prior_epoch{~std::uint64_t{0}};
   };
   window_counts scan(std::uint64_t cur, std::uint32_t from, bool with_slow) const noexcept;
@@ -97,6 +110,7 @@ class breaker_window {
   std::unique_ptr<std::atomic<std::uint8_t>[]> outcomes_;                  // count_based
   alignas(k_false_sharing_range) std::atomic<std::uint64_t> position_{0};  // count_based
   alignas(k_false_sharing_range) std::atomic<std::uint64_t> totals_{0};    // count_based
+  std::atomic<std::uint64_t> resets_{0};  // time_based: reset() calls, stamps prior sums
   // Lifetime counts of what has left the window (or never entered it).
   alignas(k_false_sharing_range) std::atomic<std::uint64_t> retired_calls_{0};
   std::atomic<std::uint64_t> retired_bad_{0};

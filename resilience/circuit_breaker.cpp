@@ -1,5 +1,5 @@
-// circuit_breaker: the transitions (the hot paths are inline in the header or in
-// permit::report below). research/resilience.md §2 has the semantics.
+// circuit_breaker: the transitions (the closed-state check is inline in the header).
+// research/resilience.md §2 has the semantics.
 #include <algorithm>
 #include <cmath>
 
@@ -7,6 +7,7 @@
 #include "resilience/breaker_window.h"
 
 #include <keel/base/splitmix.h>
+#include <keel/base/xxh3.h>
 #include <keel/eventlog/log.h>
 #include <keel/resilience/breaker_record.h>
 #include <keel/resilience/circuit_breaker.h>
@@ -25,7 +26,7 @@ struct circuit_breaker::shared_state {
   std::atomic<std::uint64_t> probe_tally{0};
   std::atomic<std::uint32_t> backoff_level{0};     // reopenings in a row since the last close
   std::atomic<std::uint64_t> open_ns{0};           // the open period being served (or last)
-  std::atomic<std::uint64_t> would_trip_epoch{0};  // metrics_only: one event per bucket width
+  std::atomic<std::uint64_t> would_trip_stamp{0};  // metrics_only: one event per stamp
   std::atomic<std::uint64_t> ignored{0}, cancelled{0}, not_permitted{0}, stale{0};
   std::atomic<std::uint64_t> opened{0}, half_opened{0}, closed{0}, probes_replaced{0};
   std::atomic<std::uint64_t> events_dropped{0}, log_errors{0};
@@ -35,23 +36,29 @@ struct circuit_breaker::shared_state {
 namespace {
 
 constexpr unsigned k_deadline_shift = 20;  // deadline units of 2^20 ns
-constexpr std::uint64_t k_permit_unit = std::uint64_t{1} << 16;
+constexpr unsigned k_probe_shift = 24;
+constexpr std::uint64_t k_probe_unit = std::uint64_t{1} << k_probe_shift;
 
-std::uint32_t deadline_units(std::uint64_t ns) noexcept {
+// The unit `ns` falls in, and the first unit at or after it (a deadline is never early).
+std::uint32_t units_floor(std::uint64_t ns) noexcept {
   return static_cast<std::uint32_t>(ns >> k_deadline_shift);
 }
-bool deadline_passed(std::uint64_t w, std::uint64_t now) noexcept {
-  const auto deadline = static_cast<std::uint32_t>(w >> 32);
-  return static_cast<std::int32_t>(deadline_units(now) - deadline) >= 0;
+std::uint32_t units_ceil(std::uint64_t ns) noexcept {
+  return static_cast<std::uint32_t>((ns + ((std::uint64_t{1} << k_deadline_shift) - 1)) >>
+                                    k_deadline_shift);
 }
 std::uint32_t probes_of(std::uint64_t w) noexcept {
-  return static_cast<std::uint32_t>(w >> 16) & 0xFFFF;
+  return static_cast<std::uint32_t>(w >> k_probe_shift) & 0xFF;
 }
 breaker_state state_of(std::uint64_t w) noexcept { return static_cast<breaker_state>(w & 0x7); }
 
 bool counts_as_bad(call_outcome o, const breaker_config& cfg) noexcept {
   return o == call_outcome::failure ||
          (o == call_outcome::timeout && cfg.timeout_counts_as_failure);
+}
+
+std::uint64_t ppb(double ratio) noexcept {
+  return static_cast<std::uint64_t>(std::llround(ratio * 1e9));
 }
 
 }  // namespace
@@ -63,12 +70,27 @@ result<std::unique_ptr<circuit_breaker>> circuit_breaker::create(breaker_config 
 
 circuit_breaker::circuit_breaker(breaker_config cfg)
     : cfg_(std::move(cfg)),
+      failure_ppb_(ppb(cfg_.failure_ratio)),
+      slow_ppb_(ppb(cfg_.slow_call_ratio)),
+      jitter_seed_(cfg_.seed ^ xxh3_64(cfg_.name)),
+      max_ahead_units_(units_ceil(static_cast<std::uint64_t>(cfg_.open_max.count())) + 2),
       window_(std::make_unique<detail::breaker_window>(cfg_)),
       s_(std::make_unique<shared_state>(cfg_.event_capacity)) {
   s_->open_ns.store(next_open_ns(0), std::memory_order_relaxed);
 }
 
 circuit_breaker::~circuit_breaker() = default;
+
+// A deadline is at most open_max (rounded up) ahead of the clock. The 32-bit unit count wraps
+// every 2^52 ns (52 days), so a signed difference says "ahead" for a deadline that passed more
+// than 26 days ago; a deadline that looks farther ahead than open_max has passed. (A breaker left
+// untouched for a multiple of 52 days minus less than open_max may refuse for that remainder.)
+bool circuit_breaker::deadline_passed(std::uint64_t w, std::uint64_t now) const noexcept {
+  const auto deadline = static_cast<std::uint32_t>(w >> 32);
+  const auto diff = static_cast<std::int32_t>(units_floor(now) - deadline);
+  if (diff >= 0) return true;
+  return -static_cast<std::int64_t>(diff) > static_cast<std::int64_t>(max_ahead_units_);
+}
 
 permit circuit_breaker::acquire_slow(std::uint64_t w, std::uint64_t now) noexcept {
   for (;;) {
@@ -86,8 +108,8 @@ permit circuit_breaker::acquire_slow(std::uint64_t w, std::uint64_t now) noexcep
           s_->not_permitted.fetch_add(1, std::memory_order_relaxed);
           return permit();
         }
-        // The open period is over: half_open, this caller holding the first probe. The probe's
-        // deadline is one more open period (then an unreported probe is replaced).
+        // The open period is over: half_open, this caller holding the first probe. The round's
+        // deadline is one more open period.
         const std::uint64_t period = s_->open_ns.load(std::memory_order_relaxed);
         if (transition(w, breaker_state::half_open, now, period, cfg_.half_open_permits - 1)) {
           return permit(this, generation_of(w), permit_kind::probe);
@@ -96,7 +118,7 @@ permit circuit_breaker::acquire_slow(std::uint64_t w, std::uint64_t now) noexcep
       }
       case breaker_state::half_open: {
         if (probes_of(w) > 0) {
-          if (word_.compare_exchange_weak(w, w - k_permit_unit, std::memory_order_acq_rel,
+          if (word_.compare_exchange_weak(w, w - k_probe_unit, std::memory_order_acq_rel,
                                           std::memory_order_relaxed)) {
             return permit(this, generation_of(w), permit_kind::probe);
           }
@@ -106,15 +128,12 @@ permit circuit_breaker::acquire_slow(std::uint64_t w, std::uint64_t now) noexcep
           s_->not_permitted.fetch_add(1, std::memory_order_relaxed);
           return permit();
         }
-        // Every probe is out and the deadline passed: one never reported. Admit a replacement
-        // and give it one more period (same generation: a late report of the old one counts).
+        // Every probe is out and none gave a verdict within the round's period: abandon the
+        // round. A new generation makes the old probes stale (their late results and releases
+        // change nothing) and this caller takes the new round's first probe.
         const std::uint64_t period = s_->open_ns.load(std::memory_order_relaxed);
-        const std::uint64_t next =
-            (w & 0xFFFFFFFFU) | (static_cast<std::uint64_t>(deadline_units(now + period)) << 32);
-        if (word_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
-                                        std::memory_order_relaxed)) {
-          s_->probes_replaced.fetch_add(1, std::memory_order_relaxed);
-          return permit(this, generation_of(next), permit_kind::probe);
+        if (transition(w, breaker_state::half_open, now, period, cfg_.half_open_permits - 1)) {
+          return permit(this, generation_of(w), permit_kind::probe);
         }
         continue;
       }
@@ -138,7 +157,7 @@ void circuit_breaker::on_outcome(const permit& p, call_outcome o, std::uint64_t 
     return;
   }
   // relaxed: only the generation is compared; no data is read through it.
-  std::uint64_t w = word_.load(std::memory_order_relaxed);
+  const std::uint64_t w = word_.load(std::memory_order_relaxed);
   if (generation_of(w) != p.generation_) {
     s_->stale.fetch_add(1, std::memory_order_relaxed);
     window_->add_lifetime_only(bits);
@@ -152,30 +171,26 @@ void circuit_breaker::on_outcome(const permit& p, call_outcome o, std::uint64_t 
     if (s_->consecutive.load(std::memory_order_relaxed) != 0) {
       s_->consecutive.store(0, std::memory_order_relaxed);
     }
-    if (!slow) return;
+    if (!slow) return;  // successes never pay for an evaluation
   }
   evaluate(w, now);
 }
 
 void circuit_breaker::evaluate(std::uint64_t w, std::uint64_t now) noexcept {
+  const bool slow_on = cfg_.slow_call_threshold.count() > 0;
   const std::uint32_t consecutive = s_->consecutive.load(std::memory_order_relaxed);
-  const detail::window_counts v = window_->view(now, cfg_.slow_call_threshold.count() > 0);
+  const detail::window_counts v = window_->view(now, slow_on);
   const bool by_count = cfg_.consecutive_failures != 0 && consecutive >= cfg_.consecutive_failures;
-  const bool enough = v.calls >= cfg_.min_calls && v.calls != 0;
-  const auto calls = static_cast<double>(v.calls);
-  const bool by_rate = enough && (static_cast<double>(v.bad) >= cfg_.failure_ratio * calls ||
-                                  (cfg_.slow_call_threshold.count() > 0 &&
-                                   static_cast<double>(v.slow) >= cfg_.slow_call_ratio * calls));
+  const bool by_rate =
+      v.calls >= cfg_.min_calls &&
+      (at_least(v.bad, v.calls, failure_ppb_) || (slow_on && at_least(v.slow, v.calls, slow_ppb_)));
   if (!by_count && !by_rate) return;
   if (state_of(w) == breaker_state::metrics_only) {
-    // One would_trip event per bucket width (or per window_calls calls), not one per failure.
-    const std::uint64_t stamp =
-        cfg_.window == window_kind::time_based
-            ? now / static_cast<std::uint64_t>(cfg_.bucket_width.count()) + 1
-            : v.calls / std::max<std::uint64_t>(cfg_.window_calls, 1) + 1;
-    std::uint64_t last = s_->would_trip_epoch.load(std::memory_order_relaxed);
+    // One would_trip event per bucket (time_based) or per window_calls calls (count_based).
+    const std::uint64_t stamp = window_->stamp(now) + 1;
+    std::uint64_t last = s_->would_trip_stamp.load(std::memory_order_relaxed);
     if (last == stamp ||
-        !s_->would_trip_epoch.compare_exchange_strong(last, stamp, std::memory_order_relaxed)) {
+        !s_->would_trip_stamp.compare_exchange_strong(last, stamp, std::memory_order_relaxed)) {
       return;
     }
     breaker_event e;
@@ -183,31 +198,44 @@ void circuit_breaker::evaluate(std::uint64_t w, std::uint64_t now) noexcept {
     e.from = e.to = breaker_state::metrics_only;
     e.generation = generation_of(w);
     e.at = now;
-    e.calls = static_cast<std::uint32_t>(v.calls);
-    e.failures = static_cast<std::uint32_t>(v.bad);
-    e.slow = static_cast<std::uint32_t>(v.slow);
+    e.calls = static_cast<std::uint32_t>(std::min<std::uint64_t>(v.calls, UINT32_MAX));
+    e.failures = static_cast<std::uint32_t>(std::min<std::uint64_t>(v.bad, UINT32_MAX));
+    e.slow = static_cast<std::uint32_t>(std::min<std::uint64_t>(v.slow, UINT32_MAX));
     e.consecutive = consecutive;
     emit(e);
     return;
   }
-  if (state_of(w) != breaker_state::closed) return;
-  transition(w, breaker_state::open, now, next_open_ns(0), 0);
+  // In closed the word changes only by a transition, so a lost compare-exchange means another
+  // thread already moved it on: nothing to retry.
+  if (state_of(w) == breaker_state::closed) {
+    transition(w, breaker_state::open, now, next_open_ns(0), 0);
+  }
 }
 
 void circuit_breaker::on_probe_outcome(const permit& p, call_outcome o, bool slow,
                                        std::uint64_t now) noexcept {
-  const detail::outcome_bits bits{counts_as_bad(o, cfg_), slow, o == call_outcome::timeout};
-  window_->add_lifetime_only(bits);
+  const bool bad = counts_as_bad(o, cfg_);
+  window_->add_lifetime_only({bad, slow, o == call_outcome::timeout});
+  // In half_open the word also changes within a generation (probes taken and given back), so
+  // each compare-exchange below is retried for as long as the round is still this probe's.
   std::uint64_t w = word_.load(std::memory_order_acquire);
-  if (generation_of(w) != p.generation_ || state_of(w) != breaker_state::half_open) {
+  auto still_mine = [&] {
+    return generation_of(w) == p.generation_ && state_of(w) == breaker_state::half_open;
+  };
+  if (!still_mine()) {
     s_->stale.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (bits.bad || slow) {
+  if (bad || slow) {
     const std::uint32_t level = s_->backoff_level.load(std::memory_order_relaxed) + 1;
-    if (transition(w, breaker_state::open, now, next_open_ns(level), 0)) {
-      s_->backoff_level.store(level, std::memory_order_relaxed);
+    const std::uint64_t period = next_open_ns(level);
+    while (still_mine()) {
+      if (transition(w, breaker_state::open, now, period, 0)) {
+        s_->backoff_level.store(level, std::memory_order_relaxed);
+        return;
+      }
     }
+    s_->stale.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   if (o != call_outcome::success) {  // a timeout that does not count: neither way
@@ -218,10 +246,16 @@ void circuit_breaker::on_probe_outcome(const permit& p, call_outcome o, bool slo
   std::uint64_t tally = s_->probe_tally.load(std::memory_order_relaxed);
   std::uint64_t next = 0;
   do {
+    w = word_.load(std::memory_order_acquire);
+    if (!still_mine()) {
+      s_->stale.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     next = (tally >> 32) == gen ? tally + 1 : (gen << 32) | 1;
   } while (!s_->probe_tally.compare_exchange_weak(tally, next, std::memory_order_relaxed));
-  if ((next & 0xFFFFFFFFU) >= cfg_.half_open_permits) {
-    transition(w, breaker_state::closed, now, 0, 0);
+  if ((next & 0xFFFFFFFFU) < cfg_.half_open_permits) return;
+  while (still_mine()) {
+    if (transition(w, breaker_state::closed, now, 0, 0)) return;
   }
 }
 
@@ -230,7 +264,7 @@ void circuit_breaker::on_probe_released(const permit& p) noexcept {
   std::uint64_t w = word_.load(std::memory_order_relaxed);
   while (generation_of(w) == p.generation_ && state_of(w) == breaker_state::half_open &&
          probes_of(w) < cfg_.half_open_permits) {
-    if (word_.compare_exchange_weak(w, w + k_permit_unit, std::memory_order_acq_rel,
+    if (word_.compare_exchange_weak(w, w + k_probe_unit, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       return;
     }
@@ -243,38 +277,41 @@ bool circuit_breaker::transition(std::uint64_t& w, breaker_state to, std::uint64
   const bool timed = to == breaker_state::open || to == breaker_state::half_open;
   const std::uint64_t next =
       static_cast<std::uint64_t>(to) | (static_cast<std::uint64_t>(gen) << 3) |
-      (static_cast<std::uint64_t>(probes) << 16) |
-      (timed ? static_cast<std::uint64_t>(deadline_units(now + open_ns)) << 32 : 0);
+      (static_cast<std::uint64_t>(probes) << k_probe_shift) |
+      (timed ? static_cast<std::uint64_t>(units_ceil(now + open_ns)) << 32 : 0);
   const std::uint64_t before = w;
-  // acq_rel: the winner's later writes (window reset, counters) are ordered after the state it
-  // read; a thread that acquires the new state sees what the previous winner did before it.
+  // What the event reports, read before this transition's own side effects.
+  const std::uint32_t consecutive = s_->consecutive.load(std::memory_order_relaxed);
+  // acq_rel: transitions are ordered one after another through this word.
   if (!word_.compare_exchange_strong(w, next, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
     return false;
   }
   w = next;
   const breaker_state from = state_of(before);
+  const detail::window_counts v = window_->view(now, true);
   switch (to) {
     case breaker_state::open:
       s_->open_ns.store(open_ns, std::memory_order_relaxed);
       s_->opened.fetch_add(1, std::memory_order_relaxed);
+      s_->consecutive.store(0, std::memory_order_relaxed);
       break;
     case breaker_state::half_open:
-      s_->probe_tally.store(static_cast<std::uint64_t>(gen) << 32, std::memory_order_relaxed);
-      s_->half_opened.fetch_add(1, std::memory_order_relaxed);
+      (from == breaker_state::half_open ? s_->probes_replaced : s_->half_opened)
+          .fetch_add(1, std::memory_order_relaxed);
       break;
     case breaker_state::closed:
       if (from == breaker_state::half_open) s_->closed.fetch_add(1, std::memory_order_relaxed);
       s_->backoff_level.store(0, std::memory_order_relaxed);
-      s_->open_ns.store(next_open_ns(0), std::memory_order_relaxed);
       window_->reset();
       s_->consecutive.store(0, std::memory_order_relaxed);
+      break;
+    case breaker_state::metrics_only:
+      s_->would_trip_stamp.store(0, std::memory_order_relaxed);
       break;
     default:
       break;
   }
-  if (to == breaker_state::open) s_->consecutive.store(0, std::memory_order_relaxed);
-  const detail::window_counts v = window_->view(now);
   breaker_event e;
   e.kind = breaker_event_kind::transition;
   e.from = from;
@@ -282,10 +319,10 @@ bool circuit_breaker::transition(std::uint64_t& w, breaker_state to, std::uint64
   e.generation = gen;
   e.at = now;
   e.open_for_ns = to == breaker_state::open ? open_ns : 0;
-  e.calls = static_cast<std::uint32_t>(v.calls);
-  e.failures = static_cast<std::uint32_t>(v.bad);
-  e.slow = static_cast<std::uint32_t>(v.slow);
-  e.consecutive = s_->consecutive.load(std::memory_order_relaxed);
+  e.calls = static_cast<std::uint32_t>(std::min<std::uint64_t>(v.calls, UINT32_MAX));
+  e.failures = static_cast<std::uint32_t>(std::min<std::uint64_t>(v.bad, UINT32_MAX));
+  e.slow = static_cast<std::uint32_t>(std::min<std::uint64_t>(v.slow, UINT32_MAX));
+  e.consecutive = consecutive;
   emit(e);
   return true;
 }
@@ -312,14 +349,15 @@ void circuit_breaker::reset(std::uint64_t now) noexcept {
 std::uint64_t circuit_breaker::next_open_ns(std::uint32_t level) const noexcept {
   const auto base = static_cast<double>(cfg_.open_base.count());
   const auto cap = static_cast<double>(cfg_.open_max.count());
-  double d = base * std::pow(cfg_.open_multiplier, static_cast<double>(std::min(level, 64U)));
+  double d = std::min(
+      cap, base * std::pow(cfg_.open_multiplier, static_cast<double>(std::min(level, 64U))));
   if (cfg_.jitter > 0) {
-    // The same seed and history give the same periods (deterministic tests and replay).
-    std::uint64_t st = cfg_.seed ^ (s_ ? s_->opened.load(std::memory_order_relaxed) : 0);
+    // The same seed, name and history give the same periods (deterministic tests and replay).
+    std::uint64_t st = jitter_seed_ ^ (s_ ? s_->opened.load(std::memory_order_relaxed) : 0);
     const double u = static_cast<double>(splitmix64(st) >> 11) * 0x1.0p-53;
-    d *= 1.0 + cfg_.jitter * u;
+    d = std::min(cap, d * (1.0 + cfg_.jitter * (u - 0.5)));
   }
-  return static_cast<std::uint64_t>(std::min(d, cap));
+  return static_cast<std::uint64_t>(d);
 }
 
 std::chrono::nanoseconds circuit_breaker::open_duration() const noexcept {
@@ -332,18 +370,21 @@ std::chrono::nanoseconds circuit_breaker::open_duration() const noexcept {
 }
 
 circuit_breaker::window_view circuit_breaker::window(std::uint64_t now) const noexcept {
-  const detail::window_counts v = window_->view(now);
-  return {static_cast<std::uint32_t>(v.calls), static_cast<std::uint32_t>(v.bad),
-          static_cast<std::uint32_t>(v.slow)};
+  const detail::window_counts v = window_->view(now, true);
+  auto u32 = [](std::uint64_t x) {
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(x, UINT32_MAX));
+  };
+  return {u32(v.calls), u32(v.bad), u32(v.slow)};
 }
 
 breaker_stats circuit_breaker::stats() const noexcept {
   const detail::window_counts life = window_->lifetime();
   const std::uint64_t timeouts_as_bad = cfg_.timeout_counts_as_failure ? life.timeouts : 0;
   breaker_stats s;
-  s.failures = life.bad - timeouts_as_bad;
+  // Counters are read one at a time while calls may run: clamp, never wrap below zero.
   s.timeouts = life.timeouts;
-  s.successes = life.calls - s.failures - s.timeouts;
+  s.failures = life.bad > timeouts_as_bad ? life.bad - timeouts_as_bad : 0;
+  s.successes = life.calls > s.failures + s.timeouts ? life.calls - s.failures - s.timeouts : 0;
   s.slow = life.slow;
   s.ignored = s_->ignored.load(std::memory_order_relaxed);
   s.cancelled = s_->cancelled.load(std::memory_order_relaxed);

@@ -3,7 +3,9 @@
 // records. Concurrency and allocation are in breaker_concurrency_test.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <tuple>
 #include <vector>
 
 #include "eventlog/log_fixture.h"
@@ -27,6 +29,9 @@ using keel::resilience::window_kind;
 
 constexpr std::uint64_t ms(std::uint64_t n) { return n * 1'000'000; }
 constexpr std::uint64_t sec(std::uint64_t n) { return n * 1'000'000'000; }
+// Just after deadline t: deadlines are rounded up to units of 2^20 ns (about 1 ms), so the
+// breaker is never early and at most one unit late.
+constexpr std::uint64_t after(std::uint64_t t) { return t + ms(2); }
 
 std::unique_ptr<circuit_breaker> make(breaker_config cfg) {
   auto b = circuit_breaker::create(std::move(cfg));
@@ -147,6 +152,23 @@ TEST(breaker, trips_exactly_at_the_failure_ratio) {
   EXPECT_EQ(b->stats().opened, 1U);
 }
 
+TEST(breaker, trips_exactly_at_ratios_that_are_inexact_in_binary) {
+  // 0.55 * 100 is 55.000000000000007 in doubles: a floating-point test would not trip at 55.
+  for (const auto& [ratio, calls, failures] :
+       {std::tuple{0.55, 100, 55}, std::tuple{0.07, 100, 7}, std::tuple{0.14, 50, 7},
+        std::tuple{0.28, 25, 7}, std::tuple{0.68, 75, 51}}) {
+    breaker_config c = plain();
+    c.failure_ratio = ratio;
+    c.min_calls = static_cast<std::uint32_t>(calls);
+    auto b = make(c);
+    for (int i = 0; i < calls - failures; ++i) call(*b, sec(1), call_outcome::success);
+    for (int i = 0; i < failures - 1; ++i) call(*b, sec(1), call_outcome::failure);
+    EXPECT_EQ(b->state(), breaker_state::closed) << ratio;
+    call(*b, sec(1), call_outcome::failure);
+    EXPECT_EQ(b->state(), breaker_state::open) << ratio;
+  }
+}
+
 TEST(breaker, stays_closed_just_below_the_ratio) {
   auto b = make(plain());
   for (int i = 0; i < 11; ++i) call(*b, sec(1), call_outcome::success);
@@ -168,14 +190,14 @@ TEST(breaker, refuses_while_open_then_admits_one_probe_after_the_open_period) {
   trip(*b, sec(10));
   EXPECT_FALSE(b->try_acquire(sec(10)));
   EXPECT_FALSE(b->try_acquire(sec(15) - ms(2)));  // 2 ms early (deadlines are ~1 ms units)
-  permit probe = b->try_acquire(sec(15));
+  permit probe = b->try_acquire(after(sec(15)));
   ASSERT_TRUE(probe);
   EXPECT_TRUE(probe.is_probe());
   EXPECT_EQ(b->state(), breaker_state::half_open);
-  EXPECT_FALSE(b->try_acquire(sec(15)));  // one probe only
-  probe.success(sec(15));
+  EXPECT_FALSE(b->try_acquire(after(sec(15))));  // one probe only
+  probe.success(after(sec(15)));
   EXPECT_EQ(b->state(), breaker_state::closed);
-  EXPECT_EQ(b->window(sec(15)).calls, 0U) << "closing starts an empty window";
+  EXPECT_EQ(b->window(after(sec(15))).calls, 0U) << "closing starts an empty window";
   const auto s = b->stats();
   EXPECT_EQ(s.not_permitted, 3U);
   EXPECT_EQ(s.half_opened, 1U);
@@ -196,9 +218,9 @@ TEST(breaker, open_period_doubles_on_each_failed_probe_up_to_the_cap_and_resets_
               static_cast<std::int64_t>(std::min(sec(5) << i, sec(40))));
     const std::uint64_t until = now + std::min(sec(5) << i, sec(40));
     EXPECT_FALSE(b->try_acquire(until - ms(2)));
-    permit p = b->try_acquire(until);
+    now = after(until);
+    permit p = b->try_acquire(now);
     ASSERT_TRUE(p) << i;
-    now = until;
     p.failure(now);
     ASSERT_EQ(b->state(), breaker_state::open);
   }
@@ -208,12 +230,13 @@ TEST(breaker, open_period_doubles_on_each_failed_probe_up_to_the_cap_and_resets_
   }
   EXPECT_EQ(periods,
             (std::vector<std::uint64_t>{sec(5), sec(10), sec(20), sec(40), sec(40), sec(40)}));
-  permit p = b->try_acquire(now + sec(40));
+  now = after(now + sec(40));
+  permit p = b->try_acquire(now);
   ASSERT_TRUE(p);
-  p.success(now + sec(40));
+  p.success(now);
   EXPECT_EQ(b->state(), breaker_state::closed);
   EXPECT_EQ(b->open_duration(), 5s);
-  trip(*b, now + sec(41));
+  trip(*b, now + sec(1));
   const auto after = drain(*b);
   EXPECT_EQ(after.back().open_for_ns, sec(5));
 }
@@ -233,7 +256,7 @@ TEST(breaker, jitter_stretches_the_period_within_its_bound_and_repeats_with_the_
       while (b->poll_event(e)) {
         if (e.to == breaker_state::open) out.push_back(e.open_for_ns);
       }
-      now += out.back();
+      now = after(now + out.back());
       permit p = b->try_acquire(now);
       EXPECT_TRUE(p);
       p.failure(now);
@@ -243,12 +266,49 @@ TEST(breaker, jitter_stretches_the_period_within_its_bound_and_repeats_with_the_
   const auto a = periods(7);
   ASSERT_EQ(a.size(), 4U);
   for (std::size_t i = 0; i < a.size(); ++i) {
-    const std::uint64_t base = sec(5) << i;
-    EXPECT_GE(a[i], base);
-    EXPECT_LT(a[i], base + base / 2);
+    const std::uint64_t base = sec(5) << i;  // times (1 + 0.5 * (u - 0.5))
+    EXPECT_GE(a[i], base - base / 4);
+    EXPECT_LT(a[i], base + base / 4);
   }
   EXPECT_EQ(periods(7), a);
   EXPECT_NE(periods(8), a);
+}
+
+TEST(breaker, jitter_still_spreads_periods_at_the_cap_and_never_exceeds_it) {
+  breaker_config c = plain();
+  c.jitter = 0.5;
+  c.open_max = 10s;
+  auto b = make(c);
+  std::uint64_t now = sec(1);
+  trip(*b, now);
+  std::vector<std::uint64_t> capped;
+  for (int i = 0; i < 8; ++i) {
+    breaker_event e;
+    std::uint64_t period = 0;
+    while (b->poll_event(e)) {
+      if (e.to == breaker_state::open) period = e.open_for_ns;
+    }
+    ASSERT_LE(period, sec(10));
+    if (i >= 2) capped.push_back(period);
+    now = after(now + period);
+    permit p = b->try_acquire(now);
+    ASSERT_TRUE(p);
+    p.failure(now);
+  }
+  std::sort(capped.begin(), capped.end());
+  EXPECT_LT(capped.front(), capped.back()) << "every period at the cap was the same";
+}
+
+TEST(breaker, breakers_with_the_default_seed_but_different_names_do_not_reopen_in_step) {
+  auto first_period = [](std::string name) {
+    breaker_config c = plain();
+    c.name = std::move(name);
+    c.jitter = 0.5;
+    auto b = make(c);
+    trip(*b, sec(1));
+    return drain(*b).back().open_for_ns;
+  };
+  EXPECT_NE(first_period("db"), first_period("cache"));
 }
 
 TEST(breaker, several_probes_must_all_succeed_to_close_and_any_failure_reopens) {
@@ -256,70 +316,176 @@ TEST(breaker, several_probes_must_all_succeed_to_close_and_any_failure_reopens) 
   c.half_open_permits = 3;
   auto b = make(c);
   trip(*b, sec(1));
-  permit p1 = b->try_acquire(sec(6));
-  permit p2 = b->try_acquire(sec(6));
-  permit p3 = b->try_acquire(sec(6));
+  const std::uint64_t t = after(sec(6));
+  permit p1 = b->try_acquire(t);
+  permit p2 = b->try_acquire(t);
+  permit p3 = b->try_acquire(t);
   ASSERT_TRUE(p1 && p2 && p3);
-  EXPECT_FALSE(b->try_acquire(sec(6)));
-  p1.success(sec(6));
-  p2.success(sec(6));
+  EXPECT_FALSE(b->try_acquire(t));
+  p1.success(t);
+  p2.success(t);
   EXPECT_EQ(b->state(), breaker_state::half_open);
-  p3.failure(sec(6));
+  p3.failure(t);
   EXPECT_EQ(b->state(), breaker_state::open);
 
-  permit q1 = b->try_acquire(sec(16));
-  permit q2 = b->try_acquire(sec(16));
-  permit q3 = b->try_acquire(sec(16));
-  q1.success(sec(16));
-  q2.success(sec(16));
-  q3.success(sec(16));
+  const std::uint64_t t2 = after(t + sec(10));
+  permit q1 = b->try_acquire(t2);
+  permit q2 = b->try_acquire(t2);
+  permit q3 = b->try_acquire(t2);
+  q1.success(t2);
+  q2.success(t2);
+  EXPECT_EQ(b->state(), breaker_state::half_open);
+  q3.success(t2);
   EXPECT_EQ(b->state(), breaker_state::closed);
 }
 
 TEST(breaker, a_probe_destroyed_without_an_outcome_goes_back) {
   auto b = make(plain());
   trip(*b, sec(1));
+  const std::uint64_t t = after(sec(6));
   {
-    permit p = b->try_acquire(sec(6));
+    permit p = b->try_acquire(t);
     ASSERT_TRUE(p);
-    EXPECT_FALSE(b->try_acquire(sec(6)));
+    EXPECT_FALSE(b->try_acquire(t));
   }  // dropped: the caller threw, or forgot
-  permit again = b->try_acquire(sec(6));
+  permit again = b->try_acquire(t);
   ASSERT_TRUE(again) << "the probe was not released";
   EXPECT_EQ(b->stats().cancelled, 1U);
   permit moved = std::move(again);
-  EXPECT_FALSE(b->try_acquire(sec(6))) << "a moved-from permit released the probe";
-  moved.success(sec(6));
+  EXPECT_FALSE(b->try_acquire(t)) << "a moved-from permit released the probe";
+  moved.success(t);
   EXPECT_EQ(b->state(), breaker_state::closed);
 }
 
-TEST(breaker, a_probe_that_never_reports_is_replaced_after_one_more_period) {
+TEST(breaker, a_probe_round_without_a_verdict_is_abandoned_after_one_more_period) {
   auto b = make(plain());
   trip(*b, sec(1));
-  permit stuck = b->try_acquire(sec(6));  // held forever, as by a hung call
+  const std::uint64_t t = after(sec(6));
+  permit stuck = b->try_acquire(t);  // held forever, as by a hung call
   ASSERT_TRUE(stuck);
-  EXPECT_FALSE(b->try_acquire(sec(11) - ms(2)));
-  permit fresh = b->try_acquire(sec(11));
+  const std::uint32_t round = b->generation();
+  EXPECT_FALSE(b->try_acquire(t + sec(5) - ms(2)));
+  permit fresh = b->try_acquire(after(t + sec(5)));
   ASSERT_TRUE(fresh);
+  EXPECT_NE(b->generation(), round) << "a new round";
   EXPECT_EQ(b->stats().probes_replaced, 1U);
-  fresh.success(sec(11));
+  fresh.success(after(t + sec(5)));
   EXPECT_EQ(b->state(), breaker_state::closed);
   stuck.failure(sec(12));  // its late result belongs to an older generation
   EXPECT_EQ(b->state(), breaker_state::closed);
   EXPECT_EQ(b->stats().stale, 1U);
 }
 
+TEST(breaker, an_abandoned_probe_cannot_give_its_permit_to_the_new_round) {
+  auto b = make(plain());  // one probe per round
+  trip(*b, sec(1));
+  const std::uint64_t t = after(sec(6));
+  auto stuck = std::make_unique<permit>(b->try_acquire(t));
+  ASSERT_TRUE(*stuck);
+  permit fresh = b->try_acquire(after(t + sec(5)));
+  ASSERT_TRUE(fresh);
+  stuck.reset();  // the hung call finally gives up, unreported
+  EXPECT_FALSE(b->try_acquire(after(t + sec(5)))) << "two probes out in a one-probe round";
+}
+
+TEST(breaker, a_probe_failure_reopens_even_while_other_probes_come_and_go) {
+  breaker_config c = plain();
+  c.half_open_permits = 3;
+  auto b = make(c);
+  trip(*b, sec(1));
+  const std::uint64_t t = after(sec(6));
+  permit p1 = b->try_acquire(t);
+  permit p2 = b->try_acquire(t);
+  p1.failure(t);
+  EXPECT_EQ(b->state(), breaker_state::open);
+  p2.success(t);  // stale now
+  EXPECT_EQ(b->state(), breaker_state::open);
+  EXPECT_EQ(b->stats().stale, 1U);
+}
+
+TEST(breaker, neutral_probe_outcomes_give_the_permit_back) {
+  breaker_config c = plain();
+  c.timeout_counts_as_failure = false;
+  c.ignored_errors = {keel::errc::invalid_argument};
+  auto b = make(c);
+  trip(*b, sec(1));
+  const std::uint64_t t = after(sec(6));
+  permit p = b->try_acquire(t);
+  p.timeout(t);  // does not count: neither way
+  EXPECT_EQ(b->state(), breaker_state::half_open);
+  permit q = b->try_acquire(t);
+  ASSERT_TRUE(q) << "the timed-out probe's permit came back";
+  q.report(keel::errc::invalid_argument, t, {});  // ignored
+  permit r = b->try_acquire(t);
+  ASSERT_TRUE(r) << "the ignored probe's permit came back";
+  EXPECT_EQ(b->stats().cancelled, 2U);
+  EXPECT_EQ(b->stats().ignored, 1U);
+  r.success(t);
+  EXPECT_EQ(b->state(), breaker_state::closed);
+}
+
+TEST(breaker, a_slow_probe_reopens) {
+  breaker_config c = plain();
+  c.slow_call_threshold = 100ms;
+  auto b = make(c);
+  trip(*b, sec(1));
+  const std::uint64_t t = after(sec(6));
+  permit p = b->try_acquire(t);
+  p.success(t, 150ms);
+  EXPECT_EQ(b->state(), breaker_state::open);
+}
+
+TEST(breaker, operator_states_make_outstanding_permits_stale) {
+  auto b = make(plain());
+  trip(*b, sec(1));
+  permit probe = b->try_acquire(after(sec(6)));
+  ASSERT_TRUE(probe);
+  b->force_open(after(sec(6)));
+  probe.success(after(sec(6)));
+  EXPECT_EQ(b->state(), breaker_state::forced_open);
+  EXPECT_EQ(b->stats().stale, 1U);
+  b->reset(sec(7));
+  permit closed = b->try_acquire(sec(7));
+  b->disable(sec(7));
+  closed.failure(sec(7));
+  EXPECT_EQ(b->stats().stale, 2U);
+  EXPECT_EQ(b->state(), breaker_state::disabled);
+}
+
+TEST(breaker, a_deadline_seen_through_the_clock_unit_wrap_has_passed) {
+  auto b = make(plain());
+  trip(*b, sec(1));
+  // 2^32 units of 2^20 ns is about 52 days: 30 days later the raw signed difference says the
+  // deadline is 22 days ahead, further than any open period can be.
+  const std::uint64_t later = sec(1) + sec(30ULL * 24 * 3600);
+  EXPECT_TRUE(b->try_acquire(later));
+}
+
+TEST(breaker, a_one_millisecond_open_period_is_never_zero) {
+  breaker_config c = plain();
+  c.open_base = std::chrono::milliseconds(1);
+  c.open_max = std::chrono::milliseconds(1);
+  auto b = make(c);
+  for (std::uint64_t start : {sec(1), sec(1) + 1'048'575, sec(1) + 524'288}) {
+    b->reset(start);
+    trip(*b, start);
+    EXPECT_FALSE(b->try_acquire(start)) << start;
+    EXPECT_FALSE(b->try_acquire(start + 999'999)) << start;
+    EXPECT_TRUE(b->try_acquire(start + ms(3))) << start;
+  }
+}
+
 TEST(breaker, late_results_from_an_older_generation_change_nothing) {
   auto b = make(plain());
   permit late = b->try_acquire(sec(1));
   trip(*b, sec(1));
-  permit probe = b->try_acquire(sec(6));
+  permit probe = b->try_acquire(after(sec(6)));
   ASSERT_TRUE(probe);
-  late.failure(sec(6));  // taken while closed, reported in half_open
+  late.failure(after(sec(6)));  // taken while closed, reported in half_open
   EXPECT_EQ(b->state(), breaker_state::half_open);
   EXPECT_EQ(b->stats().stale, 1U);
   EXPECT_EQ(b->stats().failures, 21U) << "a stale result is still counted";
-  probe.success(sec(6));
+  probe.success(after(sec(6)));
   EXPECT_EQ(b->state(), breaker_state::closed);
 }
 
@@ -354,7 +520,7 @@ TEST(breaker, trips_on_consecutive_failures_below_the_minimum) {
   EXPECT_EQ(b->state(), breaker_state::closed);
   call(*b, sec(1), call_outcome::failure);
   EXPECT_EQ(b->state(), breaker_state::open);
-  EXPECT_EQ(drain(*b).back().consecutive, 0U) << "opening ends the run";
+  EXPECT_EQ(drain(*b).back().consecutive, 3U) << "the event shows the run that tripped it";
 }
 
 TEST(breaker, timeouts_count_as_failures_unless_configured_otherwise) {
@@ -468,6 +634,23 @@ TEST(breaker, metrics_only_records_and_reports_would_trip_without_opening) {
   EXPECT_EQ(ev[0].at, sec(2));
 }
 
+TEST(breaker, metrics_only_with_a_count_window_reports_once_per_window_of_calls) {
+  breaker_config c = plain();
+  c.window = window_kind::count_based;
+  c.window_calls = 20;
+  auto b = make(c);
+  b->metrics_only(sec(1));
+  drain(*b);
+  for (int i = 0; i < 100; ++i) call(*b, sec(1), call_outcome::failure);
+  const auto ev = drain(*b);
+  EXPECT_EQ(ev.size(), 5U) << "one would_trip per 20 calls";
+  b->reset(sec(1));
+  b->metrics_only(sec(1));
+  drain(*b);
+  for (int i = 0; i < 20; ++i) call(*b, sec(1), call_outcome::failure);
+  EXPECT_EQ(drain(*b).size(), 1U) << "re-entering metrics_only reports again";
+}
+
 TEST(breaker, a_full_event_queue_drops_and_counts) {
   breaker_config c = plain();
   c.event_capacity = 2;
@@ -486,8 +669,8 @@ TEST(breaker, writes_breaker_records_to_an_attached_log) {
   auto b = make(plain());
   b->attach_log(log->get());
   trip(*b, sec(1));
-  permit p = b->try_acquire(sec(6));
-  p.success(sec(6));
+  permit p = b->try_acquire(after(sec(6)));
+  p.success(after(sec(6)));
   b->attach_log(nullptr);
   b->force_open(sec(7));  // not recorded
   ASSERT_TRUE((*log)->sync());
@@ -515,8 +698,8 @@ TEST(breaker, writes_breaker_records_to_an_attached_log) {
   EXPECT_EQ(seen[1].event.to, breaker_state::half_open);
   EXPECT_EQ(seen[2].event.to, breaker_state::closed);
   EXPECT_EQ(ts, (std::vector<std::int64_t>{static_cast<std::int64_t>(sec(1)),
-                                           static_cast<std::int64_t>(sec(6)),
-                                           static_cast<std::int64_t>(sec(6))}));
+                                           static_cast<std::int64_t>(after(sec(6))),
+                                           static_cast<std::int64_t>(after(sec(6)))}));
 }
 
 TEST(breaker, record_decoder_names_what_is_wrong) {

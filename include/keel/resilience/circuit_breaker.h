@@ -9,9 +9,11 @@
 //
 // Use: `auto p = b.try_acquire(now); if (!p) { fallback } else { call; p.success(now, took); }`.
 // A permit that is destroyed without an outcome releases its probe (cancelled), so a caller that
-// forgets or throws cannot leave the breaker stuck half-open; a probe that never ends is replaced
-// after one more open period. Outcomes reported under an older generation (the breaker changed
-// state since the permit was taken) are counted as stale and change nothing.
+// forgets or throws cannot leave the breaker stuck half-open. A half-open round whose probes are
+// all out and none has given a verdict within one more open period is abandoned: a new round
+// starts (a new generation), so a hung call cannot hold the breaker either. Outcomes reported
+// under an older generation (the breaker changed state since the permit was taken) are counted
+// as stale and change nothing.
 //
 // Time: every call that may need time takes `now`, in nanoseconds on the caller's monotonic
 // clock (actor::now() inside an actor: the worker's cached tick, or the virtual clock under the
@@ -25,8 +27,13 @@
 // No user callback ever runs inside the breaker.
 //
 // Memory ordering: the state word is read relaxed by the closed-state check (it guards no other
-// data the caller reads) and changed by acq_rel compare-exchange; a thread that sees a new state
-// also sees the transition's reset of the window and the backoff it chose.
+// data the caller reads) and changed only by acq_rel compare-exchange, which orders transitions
+// one after another. The winner then resets the window (on close), records the backoff (on
+// open) and emits the event; another thread may act on the new state a moment before those are
+// visible. Nothing depends on them being seen together: a few outcomes right at a transition may
+// be judged in the old window (the documented approximation of docs/resilience.md).
+//
+// Lifetime: permits and an attached log must not outlive the breaker.
 #pragma once
 
 #include <atomic>
@@ -71,8 +78,8 @@ struct breaker_config {
 
   window_kind window = window_kind::time_based;
   std::uint32_t window_buckets = 10;                                // time_based: 1..1024
-  std::chrono::nanoseconds bucket_width = std::chrono::seconds(1);  // time_based: >= 1 ms
-  std::uint32_t window_calls = 100;                                 // count_based: 1..65535
+  std::chrono::nanoseconds bucket_width = std::chrono::seconds(1);  // time_based: 1 ms..60 s
+  std::uint32_t window_calls = 100;                                 // count_based: 1..60000
 
   // Rates are judged once the window holds at least min_calls calls (for count_based at most
   // window_calls); below it nothing trips on a rate.
@@ -89,8 +96,9 @@ struct breaker_config {
   std::vector<errc> ignored_errors;
 
   // Open for open_base, then open_base * open_multiplier^k after the k-th reopening in a row,
-  // times (1 + jitter * u) with u uniform in [0, 1) from a generator seeded with `seed`, capped
-  // at open_max. Closing resets k.
+  // capped at open_max, then times (1 + jitter * (u - 0.5)) with u uniform in [0, 1) from a
+  // generator seeded with `seed` and the name (so breakers with the default seed do not reopen
+  // in step), and at most open_max. Closing resets k.
   std::chrono::nanoseconds open_base = std::chrono::seconds(5);
   double open_multiplier = 2.0;  // >= 1
   std::chrono::nanoseconds open_max = std::chrono::seconds(300);
@@ -98,7 +106,7 @@ struct breaker_config {
   std::uint64_t seed = 0;
 
   // Probes admitted in half_open; this many successes close the breaker, any counted failure
-  // (or slow call) reopens it. 1..65535.
+  // (or slow call) reopens it. 1..255.
   std::uint32_t half_open_permits = 1;
 
   std::uint32_t event_capacity = 64;  // breaker events kept until polled: a power of two, >= 2
@@ -116,31 +124,37 @@ struct breaker_event {
   breaker_event_kind kind = breaker_event_kind::transition;
   breaker_state from = breaker_state::closed;
   breaker_state to = breaker_state::closed;
-  std::uint32_t generation = 0;   // the generation entered (to)
+  // The generation entered (to). Events are pushed just after their transition, so two
+  // transitions racing may be polled out of order: sort by generation (wrapping, 21 bits).
+  std::uint32_t generation = 0;
   std::uint64_t at = 0;           // `now` of the call that caused it
   std::uint64_t open_for_ns = 0;  // entering open: how long it stays open
   // The window when it happened: calls, failures (timeouts included when they count) and slow.
   std::uint32_t calls = 0;
   std::uint32_t failures = 0;
   std::uint32_t slow = 0;
-  std::uint32_t consecutive = 0;  // consecutive failures
+  std::uint32_t consecutive = 0;  // consecutive failures when it happened
 };
 
-// Counts since creation. Exact, except that an outcome racing a transition may be counted as
-// stale or not (documented approximation of the window; see breaker_window.h).
+// Counts since creation, of calls admitted while the breaker was not disabled. Read one counter
+// at a time: exact once calls have stopped; while they run, a snapshot may miss the calls in
+// flight (never a negative count). An outcome racing a transition may be counted as stale or
+// not.
 struct breaker_stats {
   std::uint64_t successes = 0;
   std::uint64_t failures = 0;  // timeouts not included
   std::uint64_t timeouts = 0;
   std::uint64_t slow = 0;
   std::uint64_t ignored = 0;
-  std::uint64_t cancelled = 0;  // permits released without an outcome (probes only)
+  // Probes that gave back their permit: dropped without an outcome, or reported as ignored or
+  // as a timeout that does not count.
+  std::uint64_t cancelled = 0;
   std::uint64_t not_permitted = 0;
   std::uint64_t stale = 0;   // outcomes of an older generation
   std::uint64_t opened = 0;  // transitions into open (forced_open not included)
   std::uint64_t half_opened = 0;
   std::uint64_t closed = 0;           // transitions from half_open into closed
-  std::uint64_t probes_replaced = 0;  // half_open probes that never reported, replaced
+  std::uint64_t probes_replaced = 0;  // half_open rounds abandoned for want of a verdict
   std::uint64_t events_dropped = 0;
   std::uint64_t log_errors = 0;  // BREAKER records the attached log refused
 };
@@ -259,7 +273,8 @@ class circuit_breaker {
   bool poll_event(breaker_event& out) noexcept;
 
   // Every later transition appends a BREAKER record (docs/eventlog-format.md) to `log`, which
-  // must outlive the breaker or be detached first (nullptr). Any thread.
+  // must outlive the breaker (detaching with nullptr does not wait for a transition that is
+  // appending). Any thread.
   void attach_log(eventlog::event_log* log) noexcept { log_.store(log, std::memory_order_release); }
 
  private:
@@ -267,13 +282,14 @@ class circuit_breaker {
   explicit circuit_breaker(breaker_config cfg);
 
   // The state word (invariants):
-  //   1. bits 0-2: the breaker_state; bits 3-15: the generation (13 bits, wrapping), bumped by
-  //      every transition; bits 16-31: half_open probes left; bits 32-63: open's or half_open's
-  //      deadline in units of 2^20 ns (about 1 ms), compared by signed difference.
+  //   1. bits 0-2: the breaker_state; bits 3-23: the generation (21 bits, wrapping), bumped by
+  //      every transition; bits 24-31: half_open probes left; bits 32-63: open's or half_open's
+  //      deadline in units of 2^20 ns (about 1 ms, rounded up), compared by signed difference
+  //      (deadline_passed in circuit_breaker.cpp explains the wrap).
   //   2. Only compare-exchange changes it, so a transition happens once per generation and
   //      exactly one thread performs it (and emits its event).
   static constexpr std::uint64_t k_state_mask = 0x7;
-  static constexpr std::uint32_t k_generation_bits = 13;
+  static constexpr std::uint32_t k_generation_bits = 21;
   static std::uint32_t generation_of(std::uint64_t w) noexcept {
     return static_cast<std::uint32_t>(w >> 3) & ((1U << k_generation_bits) - 1);
   }
@@ -282,16 +298,26 @@ class circuit_breaker {
   void on_outcome(const permit& p, call_outcome o, std::uint64_t now,
                   std::chrono::nanoseconds took) noexcept;
   void on_probe_outcome(const permit& p, call_outcome o, bool slow, std::uint64_t now) noexcept;
+  bool deadline_passed(std::uint64_t w, std::uint64_t now) const noexcept;
   void on_probe_released(const permit& p) noexcept;
   void evaluate(std::uint64_t w, std::uint64_t now) noexcept;
   bool transition(std::uint64_t& w, breaker_state to, std::uint64_t now, std::uint64_t open_ns,
                   std::uint32_t probes) noexcept;
+  // The integer threshold test: part / whole >= ratio, exact for decimal ratios.
+  static bool at_least(std::uint64_t part, std::uint64_t whole, std::uint64_t ratio_ppb) noexcept {
+    return part * 1'000'000'000ULL >= ratio_ppb * whole;
+  }
   void operator_transition(breaker_state to, std::uint64_t now) noexcept;
   std::uint64_t next_open_ns(std::uint32_t level) const noexcept;
   void emit(const breaker_event& e) noexcept;
 
   std::atomic<std::uint64_t> word_{0};
   breaker_config cfg_;
+  std::uint64_t failure_ppb_ = 0;  // failure_ratio in parts per billion
+  std::uint64_t slow_ppb_ = 0;     // slow_call_ratio
+  std::uint64_t jitter_seed_ = 0;  // seed mixed with the name
+  // How far ahead of the clock a deadline can be: open_max in deadline units, plus two.
+  std::uint32_t max_ahead_units_ = 0;
   std::unique_ptr<detail::breaker_window> window_;
   struct shared_state;
   std::unique_ptr<shared_state> s_;
