@@ -47,6 +47,8 @@ CHECKS = [
     ("breaker/success/keel", None, "ns_per_item", 40, "abs", True, "goal"),
     ("breaker/failure/keel", "breaker/fetch_add/reference", "ns_per_item", 8, "ratio", True, "floor"),
     ("breaker/failure/keel", None, "ns_per_item", 80, "abs", True, "goal"),
+    ("detector/update/keel/1", "detector/ewma/reference/1", "ns_per_item", 2, "ratio", True, "floor"),
+    ("detector/update/keel/1", None, "ns_per_item", 12, "abs", True, "goal"),
 ]
 
 # Design ceilings (not floors): the same workload written raw with only what the design requires

@@ -9,21 +9,12 @@
 namespace keel::resilience {
 namespace {
 
-// |z| is capped here: a deviation from a baseline with no spread at all (sigma 0 and no floor)
-// scores the cap, so results stay finite (JSON, comparisons).
-constexpr double k_z_cap = 1e6;
 constexpr double k_mad_to_sigma = 1.4826;       // sigma of a normal = 1.4826 * MAD
 constexpr double k_meanad_to_sigma = 1.253314;  // sigma of a normal = 1.2533 * mean |x - median|
 
 status bad(std::string_view field, std::string_view why) {
   return status(errc::invalid_config,
                 "detector_config::" + std::string(field) + " " + std::string(why));
-}
-
-double capped_z(double d, double sigma) noexcept {
-  if (sigma > 0) return std::clamp(d / sigma, -k_z_cap, k_z_cap);
-  if (d == 0) return 0;
-  return std::copysign(k_z_cap, d);
 }
 
 // The median of v[0, n) (reorders v). REQUIRES: n >= 1.
@@ -106,14 +97,19 @@ detector_result anomaly_detector::update_slow(double x) noexcept {
   }
   if (cfg_.log_scale) x = std::log(x);
   const bool warm = samples_ < cfg_.warmup;
-  const double z = cfg_.kind == estimator::ewma ? score_ewma(x) : score_mad(x);
+  if (cfg_.kind == estimator::ewma) {
+    score_ewma(x, r);
+  } else {
+    score_mad(x, r);
+  }
   ++samples_;
   r.warming_up = warm;
-  r.z = warm ? 0.0 : z;
-  r.level = warm ? severity::none : classify(z);
+  if (warm) r.deviation = 0.0;
+  r.level = warm ? severity::none : classify(r.z());
 
   const severity before = state_;
   if (r.level != severity::none) {
+    if (bad_run_ == 0 && state_ == severity::none) run_worst_ = severity::none;  // a new run
     ++bad_run_;
     clean_run_ = 0;
     run_worst_ = std::max(run_worst_, r.level);
@@ -125,42 +121,38 @@ detector_result anomaly_detector::update_slow(double x) noexcept {
   } else {
     ++clean_run_;
     bad_run_ = 0;
-    if (state_ == severity::none) {
-      run_worst_ = severity::none;
-    } else if (clean_run_ >= cfg_.clear_after) {
-      state_ = severity::none;
-      run_worst_ = severity::none;
-    }
+    if (state_ != severity::none && clean_run_ >= cfg_.clear_after) state_ = severity::none;
   }
   r.state = state_;
   r.changed = state_ != before;
+  quiet_ = fast_ && samples_ >= cfg_.warmup && state_ == severity::none;
   return r;
 }
 
-double anomaly_detector::score_ewma(double x) noexcept {
+void anomaly_detector::score_ewma(double x, detector_result& r) noexcept {
   if (samples_ == 0) {
     mean_ = x;
     var_ = 0.0;
-    return 0.0;
+    return;
   }
   const double sigma = std::max(std::sqrt(var_), cfg_.min_sigma);
   const double d = x - mean_;
-  const double z = capped_z(d, sigma);
+  r.deviation = d;
+  r.variance = sigma * sigma;
+  const double z = r.z();
   // Past the warm-up an anomalous sample is kept out of the baseline, or joins it at the edge
   // of the normal range, so an incident does not drag the baseline along with it.
   double xb = x;
   if (samples_ >= cfg_.warmup && std::fabs(z) >= cfg_.warn_z) {
-    if (cfg_.outliers == outlier_policy::exclude || sigma == 0) return z;
+    if (cfg_.outliers == outlier_policy::exclude || sigma == 0) return;
     xb = mean_ + std::copysign(cfg_.warn_z * sigma, d);
   }
   const double db = xb - mean_;
   mean_ = keep_ * mean_ + alpha_ * xb;  // the same arithmetic as the inline fast path
   var_ = keep_ * (var_ + alpha_ * db * db);
-  return z;
 }
 
-double anomaly_detector::score_mad(double x) noexcept {
-  double z = 0.0;
+void anomaly_detector::score_mad(double x, detector_result& r) noexcept {
   const std::uint32_t n = ring_used_;
   if (n > 0) {
     std::copy(ring_.get(), ring_.get() + n, scratch_.get());
@@ -175,12 +167,12 @@ double anomaly_detector::score_mad(double x) noexcept {
     // deviation, then to the floor.
     double sigma = mad > 0 ? k_mad_to_sigma * mad : k_meanad_to_sigma * (mean_abs / n);
     sigma = std::max(sigma, cfg_.min_sigma);
-    z = capped_z(x - med, sigma);
+    r.deviation = x - med;
+    r.variance = sigma * sigma;
   }
   ring_[ring_next_] = x;
   ring_next_ = ring_next_ + 1 == cfg_.mad_window ? 0 : ring_next_ + 1;
   if (ring_used_ < cfg_.mad_window) ++ring_used_;
-  return z;
 }
 
 void anomaly_detector::rebaseline() noexcept {
@@ -193,6 +185,7 @@ void anomaly_detector::rebaseline() noexcept {
   run_worst_ = severity::none;
   ring_used_ = 0;
   ring_next_ = 0;
+  quiet_ = false;
 }
 
 double anomaly_detector::mean() const noexcept {

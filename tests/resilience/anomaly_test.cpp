@@ -67,7 +67,7 @@ TEST(anomaly, scores_a_sample_before_it_joins_the_baseline) {
   ASSERT_NEAR(mean, 10, 0.1);
   ASSERT_NEAR(sigma, 1, 0.1);
   const detector_result r = d.update(12);
-  EXPECT_DOUBLE_EQ(r.z, (12 - mean) / sigma);
+  EXPECT_DOUBLE_EQ(r.z(), (12 - mean) / sigma);
   EXPECT_EQ(r.level, severity::none);
   EXPECT_DOUBLE_EQ(d.mean(), mean + 0.05 * (12 - mean)) << "then it joins the baseline";
 }
@@ -81,7 +81,7 @@ TEST(anomaly, raises_nothing_during_the_warm_up) {
     const auto r = d.update(i % 2 == 0 ? 1.0 : 1000.0);
     EXPECT_TRUE(r.warming_up);
     EXPECT_EQ(r.level, severity::none);
-    EXPECT_EQ(r.z, 0.0);
+    EXPECT_EQ(r.z(), 0.0);
   }
   EXPECT_FALSE(d.update(1.0).warming_up);
 }
@@ -99,9 +99,9 @@ TEST(anomaly, the_sigma_floor_stops_tiny_jitter_from_alarming) {
   }
   const auto r1 = bare.update(10.5);
   EXPECT_EQ(r1.level, severity::critical) << "no spread at all: any change is extreme";
-  EXPECT_TRUE(std::isfinite(r1.z));
+  EXPECT_TRUE(std::isfinite(r1.z()));
   const auto r2 = floored.update(10.5);
-  EXPECT_DOUBLE_EQ(r2.z, 0.5);
+  EXPECT_DOUBLE_EQ(r2.z(), 0.5);
   EXPECT_EQ(r2.level, severity::none);
 }
 
@@ -236,7 +236,7 @@ TEST(anomaly, mad_scores_against_the_median_and_its_deviation) {
   EXPECT_DOUBLE_EQ(d.mean(), 5);
   EXPECT_DOUBLE_EQ(d.sigma(), 1.4826 * 2);
   const auto r = d.update(20);  // median 5, MAD 2
-  EXPECT_DOUBLE_EQ(r.z, 15 / (1.4826 * 2));
+  EXPECT_DOUBLE_EQ(r.z(), 15 / (1.4826 * 2));
   EXPECT_EQ(r.level, severity::critical);
   // The window slid: 1 left, 20 came in.
   EXPECT_DOUBLE_EQ(d.mean(), 6);
@@ -253,15 +253,15 @@ TEST(anomaly, mad_of_zero_falls_back_to_the_mean_absolute_deviation) {
   for (int i = 0; i < 7; ++i) d.update(10);
   d.update(12);  // [10 x7, 12]: median 10, MAD 0, mean |x - 10| = 0.25
   const auto r = d.update(100);
-  EXPECT_NEAR(r.z, 90 / (1.253314 * 0.25), 1e-9);
+  EXPECT_NEAR(r.z(), 90 / (1.253314 * 0.25), 1e-9);
   EXPECT_EQ(r.level, severity::critical);
 
   auto flat = make(c);
   for (int i = 0; i < 8; ++i) flat.update(10);
   const auto f = flat.update(10);
-  EXPECT_EQ(f.z, 0) << "no change from a flat window scores 0";
+  EXPECT_EQ(f.z(), 0) << "no change from a flat window scores 0";
   EXPECT_EQ(flat.update(11).level, severity::critical);
-  EXPECT_TRUE(std::isfinite(flat.update(11).z));
+  EXPECT_TRUE(std::isfinite(flat.update(11).z()));
 }
 
 TEST(anomaly, rejects_bad_configuration_naming_the_field) {

@@ -74,7 +74,17 @@ struct detector_config {
 
 // What one sample did.
 struct detector_result {
-  double z = 0.0;                   // its score (0 during warm-up)
+  // Its score, computed on demand from the two fields below (the update itself needs no square
+  // root): 0 during the warm-up, capped at +-1e6 when the baseline has no spread at all.
+  double z() const noexcept {
+    if (variance > 0) {
+      const double v = deviation / std::sqrt(variance);
+      return v > 1e6 ? 1e6 : (v < -1e6 ? -1e6 : v);
+    }
+    return deviation == 0 ? 0.0 : (deviation > 0 ? 1e6 : -1e6);
+  }
+  double deviation = 0.0;           // the sample minus the baseline's centre (mean or median)
+  double variance = 0.0;            // the baseline's effective sigma, squared (after the floor)
   severity level = severity::none;  // its own severity, before hysteresis
   severity state = severity::none;  // the detector's after it
   bool changed = false;             // state differs from before this sample
@@ -92,28 +102,22 @@ class anomaly_detector {
   // Scores `x`, then adds it to the baseline. A non-finite x (or x <= 0 with log_scale) is
   // refused: nothing changes and the result says none. REQUIRES: the writer thread.
   detector_result update(double x) noexcept {
-    // Fast path: EWMA, past the warm-up, a spread to score against, and a sample well inside
-    // the normal range (compared squared, so no square root sits on the mean/variance chain).
-    // Everything else -- warm-up, anomalies, MAD, log scale, bad input -- goes the slow way.
-    if (!fast_ || samples_ < cfg_.warmup || !(x - x == 0)) return update_slow(x);
+    // Fast path: EWMA, past the warm-up, not firing, and a finite sample well inside the normal
+    // range (compared squared: no square root or division per sample). Everything else --
+    // warm-up, anomalies, an alarm to clear, MAD, log scale, bad input -- goes the slow way.
+    if (!quiet_ || !(x - x == 0)) return update_slow(x);
     const double var = var_ > min_var_ ? var_ : min_var_;
     const double d = x - mean_;
     if (!(d * d < fast_limit_ * var)) return update_slow(x);
     detector_result r;
-    r.z = d / std::sqrt(var);
+    r.deviation = d;
+    r.variance = var;
     // mean + alpha * d, written so that only one multiply and one add depend on the previous
     // mean (the loop-carried chain); the variance update is stdlib.io's incr/ewvariance.
     mean_ = keep_ * mean_ + alpha_ * x;
     var_ = keep_ * (var_ + alpha_ * d * d);
     ++samples_;
-    ++clean_run_;
-    bad_run_ = 0;
-    if (state_ != severity::none && clean_run_ >= cfg_.clear_after) {
-      state_ = severity::none;
-      r.changed = true;
-    }
-    run_worst_ = state_ == severity::none ? severity::none : run_worst_;
-    r.state = state_;
+    bad_run_ = 0;  // a run of anomalous samples too short to fire is broken
     return r;
   }
 
@@ -132,14 +136,16 @@ class anomaly_detector {
  private:
   explicit anomaly_detector(detector_config cfg);
   detector_result update_slow(double x) noexcept;
-  double score_ewma(double x) noexcept;
-  double score_mad(double x) noexcept;
+  // Each scores x (its deviation and squared sigma into r), then adds it to the baseline.
+  void score_ewma(double x, detector_result& r) noexcept;
+  void score_mad(double x, detector_result& r) noexcept;
   severity classify(double z) const noexcept;
 
   detector_config cfg_;
   double alpha_ = 0.0;
   double keep_ = 1.0;        // 1 - alpha
   bool fast_ = false;        // EWMA without log scale
+  bool quiet_ = false;       // fast_, past the warm-up and not firing: update's fast path
   double min_var_ = 0.0;     // min_sigma squared
   double fast_limit_ = 0.0;  // warn_z squared, a hair under (ties go the slow, exact way)
   double mean_ = 0.0;
