@@ -52,6 +52,12 @@ std::string_view to_string(errc code) noexcept {
       return "no_space";
     case errc::not_found:
       return "not_found";
+    case errc::quarantined:
+      return "quarantined";
+    case errc::no_quorum:
+      return "no_quorum";
+    case errc::circuit_open:
+      return "circuit_open";
   }
   return "unknown";
 }

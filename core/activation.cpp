@@ -321,6 +321,8 @@ system_state::activation_outcome system_state::activate(actor_cell* c, sched::wo
       ev.actor_name = r.actor_name;
       ev.message = e != nullptr ? e->id : 0;
       ev.correlation = r.correlation;
+      ev.causation = e != nullptr ? e->causation : 0;
+      if (e != nullptr) ev.sender = e->sender;
       for (const auto& h : hooks) {
         if (h->enabled()) h->on_failure(ev);
       }

@@ -204,6 +204,8 @@ std::string_view to_string(dead_letter_reason r) noexcept {
       return "out_of_memory";
     case dead_letter_reason::mailbox_full:
       return "mailbox_full";
+    case dead_letter_reason::quarantined:
+      return "quarantined";
   }
   return "unknown";
 }

@@ -310,6 +310,7 @@ send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
   ev.correlation = e->correlation;
   ev.prio = e->prio;
   ev.copyable = e->ops->copy_to != nullptr;
+  ev.sent_at = e->timestamp;
   for (const auto& h : s->hooks) {
     if (!h->enabled()) continue;
     const send_decision d = h->on_send(ev);
@@ -319,7 +320,11 @@ send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
     case send_decision::pass:
       return push_and_schedule(s, c, gen, e);
     case send_decision::drop:
-      s->dead(e, c, dead_letter_reason::dropped_by_hook, true);
+      s->dead(e, c,
+              ev.drop_reason == dead_letter_reason::quarantined
+                  ? dead_letter_reason::quarantined
+                  : dead_letter_reason::dropped_by_hook,
+              true);
       return send_status::dropped;
     case send_decision::duplicate: {
       if (e->ops->copy_to == nullptr) {

@@ -91,6 +91,7 @@ void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reas
     answer_ask(e,
                reason == dead_letter_reason::unhandled_message ? errc::unhandled_message
                : reason == dead_letter_reason::mailbox_full    ? errc::full
+               : reason == dead_letter_reason::quarantined     ? errc::quarantined
                                                                : errc::actor_stopped,
                std::string("request ") + std::string(e->ops->name) + ": " +
                    std::string(to_string(reason)));

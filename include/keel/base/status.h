@@ -39,6 +39,9 @@ enum class errc : std::uint16_t {
   corrupt = 20,             // bytes on disk are not what was written; the message says where
   no_space = 21,            // not enough free space on the log's file system
   not_found = 22,           // no such snapshot (or other named thing that is not there)
+  quarantined = 23,         // the target is quarantined (keel/resilience): not delivered
+  no_quorum = 24,           // too few replicas agreed on an answer (keel/resilience/quorum.h)
+  circuit_open = 25,        // a circuit breaker refused the call (keel/resilience)
 };
 
 // The stable lower-case name of a code, e.g. "actor_stopped".

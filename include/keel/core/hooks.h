@@ -36,6 +36,19 @@ enum class hook_phase : std::uint8_t {
   metrics = 4
 };
 
+enum class dead_letter_reason : std::uint8_t {
+  actor_stopped,      // the target had stopped (or the ref was empty)
+  unhandled_message,  // the target does not handle the type
+  dropped_by_hook,    // a hook dropped it
+  timer_cancelled,    // (not a dead letter: counted apart) -- reserved
+  late_reply,         // a reply arrived after its ask timed out
+  shutdown,           // the system shut down with the message queued
+  out_of_memory,      // a derived message could not be allocated
+  mailbox_full,       // the target's bounded mailbox was full (its overflow policy dropped it)
+  quarantined  // a hook dropped it because its target is quarantined (an ask: errc::quarantined)
+};
+std::string_view to_string(dead_letter_reason r) noexcept;
+
 enum class send_decision : std::uint8_t { pass, drop, delay, duplicate, redirect };
 
 struct send_event {
@@ -46,11 +59,14 @@ struct send_event {
   message_id id = 0;
   message_id correlation = 0;
   priority prio = priority::normal;
-  bool copyable = false;  // whether `duplicate` is possible for this message
-  // Set by the deciding subscriber:
+  bool copyable = false;      // whether `duplicate` is possible for this message
+  std::uint64_t sent_at = 0;  // the sender's cached tick (the virtual clock when deterministic)
+                              // Set by the deciding subscriber:
   send_decision decision = send_decision::pass;
   std::chrono::nanoseconds delay{0};  // for `delay`
   actor_handle redirect_to;           // for `redirect`
+  // For `drop`: the dead letter's reason (dropped_by_hook or quarantined).
+  dead_letter_reason drop_reason = dead_letter_reason::dropped_by_hook;
 };
 
 // What a deliver_event is: a message for a handler, or the completion of one of the actor's own
@@ -135,22 +151,13 @@ struct lifecycle_event {
   // When, on the clock actors read (actor::now()): the failing actor's for on_failure, the
   // supervisor's for on_restart, the thread's cached tick otherwise (0: not known).
   std::uint64_t now = 0;
-  // on_failure: the message being handled (0 in on_start or a directive) and its correlation.
+  // on_failure: the message being handled (0 in on_start or a directive), its correlation and
+  // causation, and its sender (empty if none): who made the actor fail.
   message_id message = 0;
   message_id correlation = 0;
+  message_id causation = 0;
+  actor_handle sender;
 };
-
-enum class dead_letter_reason : std::uint8_t {
-  actor_stopped,      // the target had stopped (or the ref was empty)
-  unhandled_message,  // the target does not handle the type
-  dropped_by_hook,    // a hook dropped it
-  timer_cancelled,    // (not a dead letter: counted apart) -- reserved
-  late_reply,         // a reply arrived after its ask timed out
-  shutdown,           // the system shut down with the message queued
-  out_of_memory,      // a derived message could not be allocated
-  mailbox_full        // the target's bounded mailbox was full (its overflow policy dropped it)
-};
-std::string_view to_string(dead_letter_reason r) noexcept;
 
 struct dead_letter_event {
   actor_handle target;

@@ -55,6 +55,14 @@ envelope* make_envelope(system_state* sys, M&& m) noexcept {
     return nullptr;
   e->ops = &ops_of<T>;
   e->type = type_id_of<T>();
+  // A message type may declare `static constexpr keel::priority keel_priority` (high, normal or
+  // low): hooks see it (the resilience layer sheds low, then normal, under pressure). The
+  // mailbox itself stays FIFO.
+  if constexpr (requires { T::keel_priority; }) {
+    static_assert(T::keel_priority != priority::system,
+                  "keel_priority: system is the runtime's own; use high, normal or low");
+    e->prio = T::keel_priority;
+  }
   ::new (e->payload()) T(std::forward<M>(m));
   return e;
 }
