@@ -333,6 +333,20 @@ void circuit_breaker::operator_transition(breaker_state to, std::uint64_t now) n
   }
 }
 
+bool circuit_breaker::trip(std::uint64_t now) noexcept {
+  std::uint64_t w = word_.load(std::memory_order_acquire);
+  for (;;) {
+    const breaker_state st = state_of(w);
+    if (st != breaker_state::closed && st != breaker_state::half_open) return false;
+    const std::uint32_t level =
+        st == breaker_state::half_open ? s_->backoff_level.load(std::memory_order_relaxed) + 1 : 0;
+    if (transition(w, breaker_state::open, now, next_open_ns(level), 0)) {
+      s_->backoff_level.store(level, std::memory_order_relaxed);
+      return true;
+    }
+  }
+}
+
 void circuit_breaker::force_open(std::uint64_t now) noexcept {
   operator_transition(breaker_state::forced_open, now);
 }

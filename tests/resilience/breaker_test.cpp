@@ -598,6 +598,23 @@ TEST(breaker, count_window_judges_the_last_n_calls) {
   EXPECT_EQ(b->stats().failures, 5U);
 }
 
+TEST(breaker, trip_opens_it_from_outside_and_it_recovers_by_probes) {
+  auto b = make(plain());
+  EXPECT_TRUE(b->trip(sec(1)));
+  EXPECT_EQ(b->state(), breaker_state::open);
+  EXPECT_FALSE(b->trip(sec(2))) << "already open";
+  EXPECT_FALSE(b->try_acquire(sec(2)));
+  permit p = b->try_acquire(after(sec(6)));
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(b->trip(after(sec(6)))) << "half_open trips again, with a longer period";
+  EXPECT_EQ(drain(*b).back().open_for_ns, sec(10));
+  p.success(after(sec(6)));  // stale now
+  EXPECT_EQ(b->state(), breaker_state::open);
+  b->force_open(sec(20));
+  EXPECT_FALSE(b->trip(sec(20)));
+  EXPECT_EQ(b->state(), breaker_state::forced_open);
+}
+
 TEST(breaker, forced_open_refuses_even_after_any_deadline_until_reset) {
   auto b = make(plain());
   b->force_open(sec(1));

@@ -24,6 +24,7 @@
 #include <keel/eventlog/reader.h>
 #include <keel/eventlog/recorder.h>
 #include <keel/eventlog/snapshot.h>
+#include <keel/resilience/circuit_breaker.h>
 #include <keel/tools/log_main.h>
 
 namespace {
@@ -196,6 +197,38 @@ TEST_F(keel_log_tool, dump_filters_and_decodes_payloads_it_knows) {
   r = run({"dump", t_.log(), "--from-ts", "1100000", "--to-ts", "1102000"}, types_);
   EXPECT_EQ(lines(r.out), 3u) << r.out;
   EXPECT_TRUE(has(r.out, "#101 ")) << r.out;
+}
+
+TEST(keel_log_breaker, dump_shows_breaker_transitions_as_text_and_json) {
+  temp_dir t;
+  auto log = el::event_log::open(t.log(), el::log_options{}).value();
+  keel::resilience::breaker_config c;
+  c.name = "payments-db";
+  c.jitter = 0;
+  auto b = keel::resilience::circuit_breaker::create(c).value();
+  b->attach_log(log.get());
+  for (int i = 0; i < 20; ++i) {
+    auto p = b->try_acquire(1'000'000'000);
+    p.failure(1'000'000'000);
+  }
+  b->force_open(2'000'000'000);
+  ASSERT_TRUE(log->sync());
+  log.reset();
+  keel::type_registry none;
+  run_result r = run({"dump", t.log(), "--type", "breaker"}, none);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out), 2U) << r.out;
+  EXPECT_TRUE(has(r.out,
+                  "breaker=payments-db closed->open gen=1 open_for_ns=5000000000 "
+                  "calls=20 failures=20 slow=0 consecutive=20"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "breaker=payments-db open->forced_open gen=2")) << r.out;
+  r = run({"dump", t.log(), "--type", "breaker", "--json", "--limit", "1"}, none);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out,
+                  "\"breaker\":{\"name\":\"payments-db\",\"kind\":\"transition\","
+                  "\"from\":\"closed\",\"to\":\"open\",\"generation\":1"))
+      << r.out;
 }
 
 TEST_F(keel_log_tool, tail_prints_the_last_records_and_follows_a_live_log) {

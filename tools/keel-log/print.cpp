@@ -3,9 +3,12 @@
 
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <string_view>
 
 #include "tools/keel-log/tool.h"
+
+#include <keel/resilience/breaker_record.h>
 
 namespace keel::tools::detail {
 namespace el = keel::eventlog;
@@ -169,6 +172,49 @@ std::string payload_type_name(std::uint64_t id, const type_registry& types) {
   return n.empty() ? hex64(id) : n;
 }
 
+namespace {
+
+// A BREAKER record's payload (resilience/breaker_record.h), as text or JSON; nullopt for another
+// record type or a payload that does not decode (printed as hex instead).
+std::optional<resilience::breaker_record> breaker_of(const el::record_view& r) {
+  if ((r.header.type & ~el::k_safe_ignore) !=
+      static_cast<std::uint16_t>(el::record_type::breaker)) {
+    return std::nullopt;
+  }
+  auto d = resilience::decode_breaker_record(r.payload);
+  if (!d) return std::nullopt;
+  return std::move(d).value();
+}
+
+std::string breaker_text(const resilience::breaker_record& b) {
+  const resilience::breaker_event& e = b.event;
+  std::string s = " breaker=" + b.name + " ";
+  s += e.kind == resilience::breaker_event_kind::would_trip
+           ? "would_trip"
+           : std::string(to_string(e.from)) + "->" + std::string(to_string(e.to));
+  s += " gen=" + std::to_string(e.generation);
+  if (e.open_for_ns != 0) s += " open_for_ns=" + std::to_string(e.open_for_ns);
+  s += " calls=" + std::to_string(e.calls) + " failures=" + std::to_string(e.failures) +
+       " slow=" + std::to_string(e.slow) + " consecutive=" + std::to_string(e.consecutive);
+  return s;
+}
+
+std::string breaker_json(const resilience::breaker_record& b) {
+  const resilience::breaker_event& e = b.event;
+  return std::string("{\"name\":") + quoted(b.name) + ",\"kind\":" +
+         quoted(e.kind == resilience::breaker_event_kind::would_trip ? "would_trip"
+                                                                     : "transition") +
+         ",\"from\":" + quoted(std::string(to_string(e.from))) +
+         ",\"to\":" + quoted(std::string(to_string(e.to))) +
+         ",\"generation\":" + std::to_string(e.generation) +
+         ",\"open_for_ns\":" + std::to_string(e.open_for_ns) +
+         ",\"calls\":" + std::to_string(e.calls) + ",\"failures\":" + std::to_string(e.failures) +
+         ",\"slow\":" + std::to_string(e.slow) +
+         ",\"consecutive\":" + std::to_string(e.consecutive) + "}";
+}
+
+}  // namespace
+
 std::string format_text(const el::record_view& r, const type_registry& types) {
   const el::frame_header& h = r.header;
   std::string s = "#" + std::to_string(h.seq) + " " + type_name(h.type);
@@ -181,6 +227,7 @@ std::string format_text(const el::record_view& r, const type_registry& types) {
   if (h.correlation != 0) s += " corr=" + std::to_string(h.correlation);
   if (h.causation != 0) s += " cause=" + std::to_string(h.causation);
   if (h.payload_type != 0) s += " " + payload_type_name(h.payload_type, types);
+  if (auto b = breaker_of(r)) return s + breaker_text(*b);
   if (!r.payload.empty()) {
     if (auto json = types.bytes_to_json(h.payload_type, r.payload)) {
       s += " " + *json;
@@ -205,7 +252,10 @@ std::string format_json(const el::record_view& r, const type_registry& types) {
   if (std::string name = types.name_of_id(h.payload_type); !name.empty()) {
     s += ",\"payload_type_name\":" + quoted(name);
   }
-  if (auto json = types.bytes_to_json(h.payload_type, r.payload); json && !r.payload.empty()) {
+  if (auto b = breaker_of(r)) {
+    s += ",\"breaker\":" + breaker_json(*b);
+  } else if (auto json = types.bytes_to_json(h.payload_type, r.payload);
+             json && !r.payload.empty()) {
     s += ",\"payload\":" + *json;
   } else {
     s += ",\"payload_hex\":" + quoted(hex(r.payload, r.payload.size()));

@@ -251,6 +251,11 @@ class circuit_breaker {
   const std::string& name() const noexcept { return cfg_.name; }
   const breaker_config& config() const noexcept { return cfg_; }
 
+  // Opens the breaker as a trip would (closed or half_open -> open, then probes as usual): for a
+  // signal the breaker cannot see, such as an anomaly detector firing. false (and no change) in
+  // any other state. Any thread.
+  bool trip(std::uint64_t now) noexcept;
+
   // Operator states. Each is a transition (a new generation, an event, a record); reset()
   // returns to closed with an empty window and the backoff reset. Any thread.
   void force_open(std::uint64_t now) noexcept;

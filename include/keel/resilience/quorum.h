@@ -1,0 +1,218 @@
+// quorum_group: ask N replicas the same question and accept the answer at least `agree` of them
+// give (with the caller's equality), naming the replicas that answered otherwise. For values
+// that must not come from one faulty replica: a price, a balance, a configuration.
+//
+//   auto prices = keel::resilience::quorum_group<pricer>::create(replicas, {.agree = 2}).value();
+//   // in a handler:
+//   prices.ask<price>(self(), quote{sku}, [](const price& a, const price& b) {
+//     return a.cents == b.cents; }, [this](keel::result<keel::resilience::quorum_answer<price>> r)
+//     { if (!r) { ... r.code(): errc::no_quorum or errc::timeout ... } else use(r->value);   //
+//     r->dissenters: the replicas that disagreed
+//   });
+//
+// The round is decided as soon as `agree` answers are equal, so a slow replica does not hold it;
+// answers that come later are still compared, and a late dissent is counted in the stats. When
+// every replica has answered, failed or timed out without `agree` equal answers, the round fails:
+// errc::timeout if replicas timed out and too few answered, errc::no_quorum otherwise. A minority
+// answer is never returned.
+//
+// Thread safety: create() anywhere; ask() from a handler of `self` (its continuations run in
+// `self`); stats() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <keel/base/result.h>
+#include <keel/core/actor.h>
+#include <keel/core/actor_ref.h>
+#include <keel/core/ask.h>
+
+namespace keel::resilience {
+
+struct quorum_config {
+  std::uint32_t agree = 2;  // equal answers needed; 1..the number of replicas
+  std::chrono::nanoseconds timeout = std::chrono::seconds(1);  // each replica's ask; > 0
+};
+
+template <class R>
+struct quorum_answer {
+  R value;
+  std::uint32_t votes = 0;              // replicas that gave this value when it was decided
+  std::vector<std::size_t> dissenters;  // replicas (indices) that had answered something else
+  std::uint32_t pending = 0;            // replicas that had not answered yet
+  std::uint32_t failed = 0;             // replicas whose ask had failed or timed out
+};
+
+// Counts over every round of a group (copies of a group share them). Relaxed counters.
+class quorum_stats {
+ public:
+  explicit quorum_stats(std::size_t replicas) : minority_(replicas) {}
+  std::uint64_t agreed() const noexcept { return agreed_.load(std::memory_order_relaxed); }
+  std::uint64_t no_quorum() const noexcept { return no_quorum_.load(std::memory_order_relaxed); }
+  std::uint64_t timed_out() const noexcept { return timed_out_.load(std::memory_order_relaxed); }
+  std::uint64_t dissents() const noexcept { return dissents_.load(std::memory_order_relaxed); }
+  // Answers of replica i that disagreed with its round's decided value.
+  std::uint64_t minority_votes(std::size_t i) const noexcept {
+    return i < minority_.size() ? minority_[i].load(std::memory_order_relaxed) : 0;
+  }
+
+  // For quorum_group's rounds.
+  void count_agreed() noexcept { agreed_.fetch_add(1, std::memory_order_relaxed); }
+  void count_no_quorum() noexcept { no_quorum_.fetch_add(1, std::memory_order_relaxed); }
+  void count_timed_out() noexcept { timed_out_.fetch_add(1, std::memory_order_relaxed); }
+  void count_dissent(std::size_t i) noexcept {
+    dissents_.fetch_add(1, std::memory_order_relaxed);
+    if (i < minority_.size()) minority_[i].fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<std::uint64_t> agreed_{0}, no_quorum_{0}, timed_out_{0}, dissents_{0};
+  std::vector<std::atomic<std::uint64_t>> minority_;
+};
+
+// errc::invalid_config naming the field (agree larger than the replicas, no replicas, ...).
+status validate_quorum(const quorum_config& cfg, std::size_t replicas);
+
+template <class T>
+class quorum_group {
+ public:
+  static result<quorum_group> create(std::vector<actor_ref<T>> replicas, quorum_config cfg) {
+    if (auto st = validate_quorum(cfg, replicas.size()); !st) return st;
+    return quorum_group(std::move(replicas), cfg);
+  }
+
+  // Asks every replica `m` (copied to each) and runs `then(result<quorum_answer<R>>)` once
+  // inside `self`. REQUIRES: called from a handler of `self`.
+  template <message R, class Self, class M, class Equal, class Then>
+  requires keel::detail::accepts<T, M> && std::is_copy_constructible_v<std::remove_cvref_t<M>> &&
+      std::is_invocable_r_v<bool, Equal&, const R&, const R&> &&
+      std::is_invocable_v<Then&, result<quorum_answer<R>>>
+  void ask(const actor_ref<Self>& self, const M& m, Equal equal, Then then) const {
+    auto r = std::make_shared<round<R, Equal, Then>>(replicas_.size(), cfg_.agree, stats_,
+                                                     std::move(equal), std::move(then));
+    keel::detail::actor_cell* cell = self.cell();
+    for (std::size_t i = 0; i < replicas_.size(); ++i) {
+      auto k = [r, i](result<R> a) { r->answer(i, std::move(a)); };
+      auto cont = std::make_unique<keel::detail::typed_continuation<R, decltype(k)>>(std::move(k));
+      envelope* e = keel::detail::make_envelope(cell->system, std::remove_cvref_t<M>(m));
+      if (e == nullptr) {
+        cont->complete(status(errc::out_of_memory, "quorum: no memory for the request"));
+        continue;
+      }
+      keel::detail::actor_ask(cell, replicas_[i].cell(), replicas_[i].generation(), e, cfg_.timeout,
+                              std::move(cont));
+    }
+  }
+
+  const quorum_stats& stats() const noexcept { return *stats_; }
+  const quorum_config& config() const noexcept { return cfg_; }
+  std::size_t size() const noexcept { return replicas_.size(); }
+
+ private:
+  quorum_group(std::vector<actor_ref<T>> replicas, quorum_config cfg)
+      : replicas_(std::move(replicas)),
+        cfg_(cfg),
+        stats_(std::make_shared<quorum_stats>(replicas_.size())) {}
+
+  // One round's answers; touched only inside the asking actor (its continuations).
+  template <class R, class Equal, class Then>
+  struct round {
+    round(std::size_t n, std::uint32_t agree_, std::shared_ptr<quorum_stats> s, Equal eq, Then th)
+        : answers(n),
+          failed(n, false),
+          agree(agree_),
+          stats(std::move(s)),
+          equal(std::move(eq)),
+          then(std::move(th)) {}
+
+    void answer(std::size_t i, result<R> a) {
+      ++finished;
+      if (!a) {
+        failed[i] = true;
+        if (a.code() == errc::timeout) ++timeouts;
+      } else {
+        answers[i] = std::move(a).value();
+        if (decided) {
+          if (!equal(*answers[i], *answers[*decided])) stats->count_dissent(i);
+        } else {
+          decide_if_agreed(i);
+        }
+      }
+      if (!decided && finished == answers.size()) fail();
+    }
+
+    void decide_if_agreed(std::size_t i) {
+      std::uint32_t votes = 0;
+      for (const auto& other : answers) {
+        if (other && equal(*other, *answers[i])) ++votes;
+      }
+      if (votes < agree) return;
+      decided = i;
+      quorum_answer<R> out{*answers[i], votes, {}, 0, 0};
+      for (std::size_t j = 0; j < answers.size(); ++j) {
+        if (answers[j] && !equal(*answers[j], *answers[i])) {
+          out.dissenters.push_back(j);
+          stats->count_dissent(j);
+        } else if (!answers[j]) {
+          if (failed[j]) {
+            ++out.failed;
+          } else {
+            ++out.pending;
+          }
+        }
+      }
+      stats->count_agreed();
+      then(std::move(out));
+    }
+
+    void fail() {
+      std::uint32_t best = 0;
+      std::size_t answered = 0;
+      for (const auto& a : answers) {
+        if (!a) continue;
+        ++answered;
+        std::uint32_t votes = 0;
+        for (const auto& b : answers) {
+          if (b && equal(*a, *b)) ++votes;
+        }
+        best = std::max(best, votes);
+      }
+      const std::string counts = std::to_string(answered) + " of " +
+                                 std::to_string(answers.size()) + " replicas answered, " +
+                                 std::to_string(best) + " agreed, " + std::to_string(agree) +
+                                 " needed";
+      if (timeouts > 0 && answered < agree) {
+        stats->count_timed_out();
+        then(status(errc::timeout,
+                    "quorum: " + counts + " (" + std::to_string(timeouts) + " timed out)"));
+      } else {
+        stats->count_no_quorum();
+        then(status(errc::no_quorum, "quorum: " + counts));
+      }
+    }
+
+    std::vector<std::optional<R>> answers;
+    std::vector<bool> failed;
+    std::size_t finished = 0;
+    std::uint32_t timeouts = 0;
+    std::uint32_t agree;
+    std::optional<std::size_t> decided;
+    std::shared_ptr<quorum_stats> stats;
+    Equal equal;
+    Then then;
+  };
+
+  std::vector<actor_ref<T>> replicas_;
+  quorum_config cfg_;
+  std::shared_ptr<quorum_stats> stats_;
+};
+
+}  // namespace keel::resilience

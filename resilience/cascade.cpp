@@ -1,0 +1,461 @@
+// cascade_guard: failure edges, cascade linking, and the quarantine table (see cascade.h).
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <unordered_map>
+
+#include <keel/eventlog/log.h>
+#include <keel/resilience/cascade.h>
+#include <keel/resilience/quarantine_record.h>
+
+namespace keel::resilience {
+namespace {
+
+std::uint64_t pack(actor_handle h) noexcept {
+  return h.valid() ? (static_cast<std::uint64_t>(h.generation) << 32) | h.slot : 0;
+}
+actor_handle unpack(std::uint64_t k) noexcept {
+  return {static_cast<std::uint32_t>(k & 0xFFFFFFFFU), static_cast<std::uint32_t>(k >> 32)};
+}
+bool within(std::uint64_t earlier, std::uint64_t now, std::uint64_t window) noexcept {
+  return now >= earlier ? now - earlier <= window : true;  // a lagging clock: treat as recent
+}
+
+status bad(std::string_view field, std::string_view why) {
+  return status(errc::invalid_config,
+                "cascade_config::" + std::string(field) + " " + std::string(why));
+}
+
+}  // namespace
+
+status cascade_config::validate() const {
+  if (window.count() <= 0) return bad("window", "must be > 0");
+  if (max_spread < 1) return bad("max_spread", "must be >= 1");
+  if (quarantine_base < std::chrono::milliseconds(1)) {
+    return bad("quarantine_base", "must be >= 1 ms");
+  }
+  if (!(std::isfinite(quarantine_multiplier) && quarantine_multiplier >= 1.0)) {
+    return bad("quarantine_multiplier", "must be >= 1");
+  }
+  if (quarantine_max < quarantine_base) return bad("quarantine_max", "must be >= quarantine_base");
+  if (history < 1) return bad("history", "must be >= 1");
+  if (findings < 1) return bad("findings", "must be >= 1");
+  if (max_quarantined < 1 || max_quarantined > 4096) {
+    return bad("max_quarantined", "must be 1..4096");
+  }
+  return status::ok();
+}
+
+// One quarantined actor. The atomics are read by the hooks without the mutex; the rest is the
+// mutex's.
+struct quarantine_entry {
+  std::atomic<std::uint64_t> key{0};  // pack(actor); 0: a free entry. Published last (release).
+  std::atomic<std::uint64_t> until{0};
+  std::atomic<std::uint32_t> probing{0};  // 1: a probe was let through
+  std::atomic<std::uint64_t> probe_deadline{0};
+  std::atomic<std::uint64_t> fallback{0};
+  std::atomic<std::uint64_t> dropped{0};
+  std::atomic<std::uint64_t> redirected{0};
+  std::atomic<std::uint32_t> level{0};  // written under the mutex, read by on_send
+  actor_id id = 0;
+  std::string reason;
+};
+
+struct cascade_guard::state {
+  explicit state(std::size_t n) : table(std::make_unique<quarantine_entry[]>(n)), size(n) {}
+
+  // Lock-free side (the hooks).
+  std::atomic<std::uint32_t> active{0};  // entries in use (a hint: raised first, lowered last)
+  std::unique_ptr<quarantine_entry[]> table;
+  std::size_t size;
+  std::atomic<std::uint64_t> probes{0}, dropped{0}, redirected{0};
+  std::atomic<eventlog::event_log*> log{nullptr};
+
+  quarantine_entry* find(std::uint64_t k) const noexcept {
+    if (k == 0) return nullptr;
+    for (std::size_t i = 0; i < size; ++i) {
+      // acquire: the entry's fields were set before its key was published.
+      if (table[i].key.load(std::memory_order_acquire) == k) return &table[i];
+    }
+    return nullptr;
+  }
+
+  // The mutex's side.
+  mutable std::mutex mu;
+  struct last_failure {
+    std::uint64_t at = 0;
+    std::uint64_t root = 0;
+  };
+  std::unordered_map<std::uint64_t, last_failure> by_actor;     // each actor's last failure
+  std::unordered_map<message_id, last_failure> by_correlation;  // each correlation's first
+  struct cascade {
+    std::uint64_t first_at = 0;
+    std::string_view root_type;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> members;  // (actor, last failure)
+    std::uint64_t reported_at = 0;
+    bool reported = false;
+  };
+  std::unordered_map<std::uint64_t, cascade> cascades;  // by root
+  struct past {
+    std::uint32_t level = 0;
+    std::uint64_t released_at = 0;
+  };
+  std::unordered_map<std::uint64_t, past> levels;  // actors released, for the next level
+  std::deque<failure_edge> edges;
+  std::deque<cascade_finding> found;
+  cascade_stats counts;
+};
+
+result<std::shared_ptr<cascade_guard>> cascade_guard::create(cascade_config cfg) {
+  if (auto st = cfg.validate(); !st) return st;
+  return std::shared_ptr<cascade_guard>(new cascade_guard(std::move(cfg)));
+}
+
+cascade_guard::cascade_guard(cascade_config cfg)
+    : hook_subscriber(hook_phase::quarantine),
+      cfg_(std::move(cfg)),
+      s_(std::make_unique<state>(cfg_.max_quarantined)) {}
+
+cascade_guard::~cascade_guard() = default;
+
+void cascade_guard::attach_log(eventlog::event_log* log) noexcept {
+  s_->log.store(log, std::memory_order_release);
+}
+
+namespace {
+
+std::uint64_t period_of(const cascade_config& c, std::uint32_t level) noexcept {
+  const double d =
+      static_cast<double>(c.quarantine_base.count()) *
+      std::pow(c.quarantine_multiplier, static_cast<double>(level > 0 ? level - 1 : 0));
+  return static_cast<std::uint64_t>(std::min(d, static_cast<double>(c.quarantine_max.count())));
+}
+
+}  // namespace
+
+// ---- the hooks ------------------------------------------------------------------------------
+
+send_decision cascade_guard::on_send(send_event& ev) noexcept {
+  if (s_->active.load(std::memory_order_relaxed) == 0) return send_decision::pass;
+  if (ev.prio == priority::system) return send_decision::pass;
+  quarantine_entry* e = s_->find(pack(ev.target));
+  if (e == nullptr) return send_decision::pass;
+  const std::uint64_t now = ev.sent_at;
+  if (now >= e->until.load(std::memory_order_relaxed)) {
+    // The period is over: one message goes through as a probe (a new one if the last was
+    // never handled within another period).
+    std::uint32_t none = 0;
+    const std::uint64_t next = now + period_of(cfg_, e->level.load(std::memory_order_relaxed));
+    if (e->probing.compare_exchange_strong(none, 1, std::memory_order_acq_rel)) {
+      e->probe_deadline.store(next, std::memory_order_relaxed);
+      s_->probes.fetch_add(1, std::memory_order_relaxed);
+      return send_decision::pass;
+    }
+    std::uint64_t deadline = e->probe_deadline.load(std::memory_order_relaxed);
+    if (now >= deadline &&
+        e->probe_deadline.compare_exchange_strong(deadline, next, std::memory_order_acq_rel)) {
+      s_->probes.fetch_add(1, std::memory_order_relaxed);
+      return send_decision::pass;
+    }
+  }
+  if (const std::uint64_t fb = e->fallback.load(std::memory_order_relaxed); fb != 0) {
+    e->redirected.fetch_add(1, std::memory_order_relaxed);
+    s_->redirected.fetch_add(1, std::memory_order_relaxed);
+    ev.redirect_to = unpack(fb);
+    return send_decision::redirect;
+  }
+  e->dropped.fetch_add(1, std::memory_order_relaxed);
+  s_->dropped.fetch_add(1, std::memory_order_relaxed);
+  ev.drop_reason = dead_letter_reason::quarantined;
+  return send_decision::drop;
+}
+
+void cascade_guard::on_handled(const deliver_event& ev) noexcept {
+  if (s_->active.load(std::memory_order_relaxed) == 0) return;
+  quarantine_entry* e = s_->find(pack(ev.target));
+  if (e == nullptr || e->probing.load(std::memory_order_acquire) == 0) return;
+  (void)release(ev.target, ev.now);  // the probe was handled: the actor serves again
+}
+
+void cascade_guard::on_failure(const lifecycle_event& ev) noexcept {
+  const std::uint64_t to = pack(ev.actor);
+  if (to == 0) return;
+  const std::uint64_t from = pack(ev.sender);
+  const auto window = static_cast<std::uint64_t>(cfg_.window.count());
+  const std::uint64_t now = ev.now;
+  try {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    state& s = *s_;
+    ++s.counts.failures;
+    // Which cascade: the sender's, if it failed recently; else an earlier failure's with the
+    // same correlation; else a new one, rooted here.
+    std::uint64_t root = to;
+    if (from != 0 && from != to) {
+      auto it = s.by_actor.find(from);
+      if (it != s.by_actor.end() && within(it->second.at, now, window)) root = it->second.root;
+    }
+    if (root == to && ev.correlation != 0) {
+      auto it = s.by_correlation.find(ev.correlation);
+      if (it != s.by_correlation.end() && within(it->second.at, now, window) &&
+          it->second.root != to) {
+        root = it->second.root;
+      }
+    }
+    if (root != to) ++s.counts.linked;
+    s.by_actor[to] = {now, root};
+    if (ev.correlation != 0) {
+      auto [it, fresh] =
+          s.by_correlation.try_emplace(ev.correlation, state::last_failure{now, root});
+      if (!fresh && !within(it->second.at, now, window)) it->second = {now, root};
+    }
+    failure_edge edge;
+    edge.from = ev.sender;
+    edge.to = ev.actor;
+    edge.to_id = ev.id;
+    edge.to_type = ev.actor_type;
+    edge.message = ev.message;
+    edge.correlation = ev.correlation;
+    edge.causation = ev.causation;
+    edge.at = now;
+    edge.root = unpack(root);
+    s.edges.push_back(edge);
+    while (s.edges.size() > cfg_.history) s.edges.pop_front();
+
+    // A quarantined actor that fails again (its probe, or a message already queued) stays
+    // quarantined, for longer.
+    if (quarantine_entry* e = s.find(to)) extend_locked(*e, now);
+
+    if (root != to) note_spread_locked(root, to, ev, now);
+    prune_locked(now);
+  } catch (...) {
+    // No memory for the bookkeeping: this failure is not linked (the core handles it anyway).
+  }
+}
+
+// ---- cascades ---------------------------------------------------------------------------------
+
+void cascade_guard::note_spread_locked(std::uint64_t root, std::uint64_t to,
+                                       const lifecycle_event& ev, std::uint64_t now) {
+  state& s = *s_;
+  const auto window = static_cast<std::uint64_t>(cfg_.window.count());
+  auto [it, fresh] = s.cascades.try_emplace(root);
+  state::cascade& c = it->second;
+  if (fresh) {
+    auto r = s.by_actor.find(root);
+    c.first_at = r != s.by_actor.end() ? r->second.at : now;
+  }
+  bool known = false;
+  for (auto& m : c.members) {
+    if (m.first == to) {
+      m.second = now;
+      known = true;
+    }
+  }
+  if (!known) c.members.emplace_back(to, now);
+  std::uint32_t spread = 0;
+  std::vector<actor_handle> actors;
+  for (const auto& m : c.members) {
+    if (within(m.second, now, window)) {
+      ++spread;
+      actors.push_back(unpack(m.first));
+    }
+  }
+  if (spread < cfg_.max_spread) return;
+  if (c.reported && within(c.reported_at, now, window)) return;  // one finding per window
+  c.reported = true;
+  c.reported_at = now;
+  ++s.counts.cascades;
+  cascade_finding f;
+  f.root = unpack(root);
+  for (const failure_edge& e : s.edges) {
+    if (pack(e.to) == root) f.root_type = e.to_type;
+  }
+  f.spread = spread;
+  f.actors = std::move(actors);
+  f.correlation = ev.correlation;
+  f.first_at = c.first_at;
+  f.at = now;
+  if (cfg_.quarantine_roots && s.find(root) == nullptr) {
+    const std::string why = "cascade: its failures spread to " + std::to_string(spread) +
+                            " actors within " + std::to_string(cfg_.window.count() / 1'000'000) +
+                            " ms";
+    f.quarantined = quarantine_locked(root, 0, now, why, {}).is_ok();
+  }
+  s.found.push_back(std::move(f));
+  while (s.found.size() > cfg_.findings) s.found.pop_front();
+}
+
+void cascade_guard::prune_locked(std::uint64_t now) {
+  state& s = *s_;
+  const auto window = static_cast<std::uint64_t>(cfg_.window.count());
+  constexpr std::size_t k_prune_above = 1024;
+  auto prune = [&](auto& map) {
+    if (map.size() <= k_prune_above) return;
+    for (auto it = map.begin(); it != map.end();) {
+      it = within(it->second.at, now, window) ? std::next(it) : map.erase(it);
+    }
+  };
+  prune(s.by_actor);
+  prune(s.by_correlation);
+  if (s.cascades.size() > k_prune_above) {
+    for (auto it = s.cascades.begin(); it != s.cascades.end();) {
+      const bool live = std::any_of(it->second.members.begin(), it->second.members.end(),
+                                    [&](const auto& m) { return within(m.second, now, window); });
+      it = live ? std::next(it) : s.cascades.erase(it);
+    }
+  }
+  if (s.levels.size() > k_prune_above) {
+    const auto keep = static_cast<std::uint64_t>(cfg_.quarantine_max.count());
+    for (auto it = s.levels.begin(); it != s.levels.end();) {
+      it = within(it->second.released_at, now, keep) ? std::next(it) : s.levels.erase(it);
+    }
+  }
+}
+
+// ---- the quarantine table -----------------------------------------------------------------------
+
+status cascade_guard::quarantine_locked(std::uint64_t key, actor_id id, std::uint64_t now,
+                                        std::string_view reason, actor_handle fallback) {
+  state& s = *s_;
+  if (quarantine_entry* e = s.find(key)) {
+    e->reason.assign(reason);
+    e->fallback.store(pack(fallback), std::memory_order_relaxed);
+    return status::ok();
+  }
+  quarantine_entry* slot = nullptr;
+  for (std::size_t i = 0; i < s.size && slot == nullptr; ++i) {
+    if (s.table[i].key.load(std::memory_order_relaxed) == 0) slot = &s.table[i];
+  }
+  if (slot == nullptr) {
+    ++s.counts.table_full;
+    return status(errc::full, "cascade_guard: " + std::to_string(s.size) +
+                                  " actors are quarantined already (max_quarantined)");
+  }
+  // An actor quarantined again soon after its release starts one level higher.
+  std::uint32_t level = 1;
+  if (auto it = s.levels.find(key); it != s.levels.end()) {
+    if (within(it->second.released_at, now,
+               static_cast<std::uint64_t>(cfg_.quarantine_max.count()))) {
+      level = it->second.level + 1;
+    }
+    s.levels.erase(it);
+  }
+  slot->level.store(level, std::memory_order_relaxed);
+  slot->id = id;
+  slot->reason.assign(reason);
+  slot->until.store(now + period_of(cfg_, level), std::memory_order_relaxed);
+  slot->probing.store(0, std::memory_order_relaxed);
+  slot->probe_deadline.store(0, std::memory_order_relaxed);
+  slot->fallback.store(pack(fallback), std::memory_order_relaxed);
+  slot->dropped.store(0, std::memory_order_relaxed);
+  slot->redirected.store(0, std::memory_order_relaxed);
+  s.active.fetch_add(1, std::memory_order_relaxed);
+  slot->key.store(key, std::memory_order_release);
+  ++s.counts.quarantines;
+  record_locked(quarantine_event::quarantined, *slot, key, now);
+  return status::ok();
+}
+
+void cascade_guard::extend_locked(quarantine_entry& e, std::uint64_t now) {
+  const std::uint32_t level = e.level.fetch_add(1, std::memory_order_relaxed) + 1;
+  e.until.store(now + period_of(cfg_, level), std::memory_order_relaxed);
+  e.probing.store(0, std::memory_order_release);
+  ++s_->counts.extensions;
+  record_locked(quarantine_event::extended, e, e.key.load(std::memory_order_relaxed), now);
+}
+
+void cascade_guard::release_locked(quarantine_entry& e, std::uint64_t now) {
+  const std::uint64_t key = e.key.load(std::memory_order_relaxed);
+  s_->levels[key] = {e.level.load(std::memory_order_relaxed), now};
+  ++s_->counts.releases;
+  record_locked(quarantine_event::released, e, key, now);
+  e.key.store(0, std::memory_order_release);
+  s_->active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void cascade_guard::record_locked(quarantine_event what, const quarantine_entry& e,
+                                  std::uint64_t key, std::uint64_t now) {
+  eventlog::event_log* log = s_->log.load(std::memory_order_acquire);
+  if (log == nullptr) return;
+  quarantine_record r;
+  r.event = what;
+  r.level = e.level.load(std::memory_order_relaxed);
+  r.actor = unpack(key);
+  r.id = e.id;
+  r.until = what == quarantine_event::released ? 0 : e.until.load(std::memory_order_relaxed);
+  r.reason = e.reason;
+  quarantine_record_buffer buf;
+  eventlog::record_in in;
+  in.type = eventlog::record_type::quarantine;
+  in.ts_ns = static_cast<std::int64_t>(now);
+  in.actor_id = e.id;
+  in.payload = encode_quarantine_record(r, buf);
+  if (!log->append(in)) ++s_->counts.log_errors;
+}
+
+// ---- the public API ---------------------------------------------------------------------------
+
+status cascade_guard::quarantine(actor_handle a, std::uint64_t now, std::string_view reason,
+                                 actor_handle fallback) {
+  if (!a.valid()) return status(errc::invalid_argument, "cascade_guard::quarantine: no actor");
+  std::lock_guard<std::mutex> lock(s_->mu);
+  actor_id id = 0;
+  for (const failure_edge& e : s_->edges) {
+    if (e.to == a) id = e.to_id;
+  }
+  return quarantine_locked(pack(a), id, now, reason, fallback);
+}
+
+bool cascade_guard::release(actor_handle a, std::uint64_t now) {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  quarantine_entry* e = s_->find(pack(a));
+  if (e == nullptr) return false;
+  release_locked(*e, now);
+  return true;
+}
+
+bool cascade_guard::is_quarantined(actor_handle a) const noexcept {
+  return s_->active.load(std::memory_order_relaxed) != 0 && s_->find(pack(a)) != nullptr;
+}
+
+std::vector<failure_edge> cascade_guard::edges() const {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  return {s_->edges.begin(), s_->edges.end()};
+}
+
+std::vector<cascade_finding> cascade_guard::findings() const {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  return {s_->found.begin(), s_->found.end()};
+}
+
+std::vector<quarantine_info> cascade_guard::quarantined() const {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  std::vector<quarantine_info> out;
+  for (std::size_t i = 0; i < s_->size; ++i) {
+    const quarantine_entry& e = s_->table[i];
+    const std::uint64_t key = e.key.load(std::memory_order_acquire);
+    if (key == 0) continue;
+    quarantine_info q;
+    q.actor = unpack(key);
+    q.fallback = unpack(e.fallback.load(std::memory_order_relaxed));
+    q.level = e.level.load(std::memory_order_relaxed);
+    q.until = e.until.load(std::memory_order_relaxed);
+    q.probing = e.probing.load(std::memory_order_relaxed) != 0;
+    q.dropped = e.dropped.load(std::memory_order_relaxed);
+    q.redirected = e.redirected.load(std::memory_order_relaxed);
+    q.reason = e.reason;
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+cascade_stats cascade_guard::stats() const {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  cascade_stats c = s_->counts;
+  c.probes = s_->probes.load(std::memory_order_relaxed);
+  c.dropped = s_->dropped.load(std::memory_order_relaxed);
+  c.redirected = s_->redirected.load(std::memory_order_relaxed);
+  return c;
+}
+
+}  // namespace keel::resilience
