@@ -26,7 +26,8 @@ METRICS = [
 
 # (keel benchmark, reference benchmark or None, metric, limit, kind, lower_is_better)
 # kind "ratio": keel/reference must be <= limit (or >= limit when higher is better);
-# kind "abs": the keel median itself against the limit.
+# kind "abs": the keel median itself against the limit;
+# kind "diff": keel - reference must be <= limit (in the metric's unit).
 CHECKS = [
     ("pingpong/default", None, "p50_ns", 200, "abs", True, "goal"),
     ("pingpong/pinned", "pingpong/reference", "p50_ns", 1.5, "ratio", True, "floor"),
@@ -49,6 +50,9 @@ CHECKS = [
     ("breaker/failure/keel", None, "ns_per_item", 80, "abs", True, "goal"),
     ("detector/update/keel/1", "detector/ewma/reference/1", "ns_per_item", 2, "ratio", True, "floor"),
     ("detector/update/keel/1", None, "ns_per_item", 12, "abs", True, "goal"),
+    ("resilient_call/protected", "resilient_call/plain", "p50_ns", 100, "diff", True, "floor"),
+    ("resilient_call/quorum/3", "resilient_call/plain", "p50_ns", 3, "ratio", True, "floor"),
+    ("resilient_call/quorum/5", "resilient_call/plain", "p50_ns", 3, "ratio", True, "floor"),
 ]
 
 # Design ceilings (not floors): the same workload written raw with only what the design requires
@@ -95,7 +99,14 @@ def main():
         if keel not in agg or metric not in agg[keel].get("median", {}):
             continue
         k = agg[keel]["median"][metric]
-        if kind == "ratio":
+        if kind == "diff":
+            if ref not in agg:
+                continue
+            r = agg[ref]["median"][metric]
+            ok = k - r <= limit
+            print(f"| {keel} | {ref} | {metric} | {k:,.1f} | {r:,.1f} | +{k - r:,.1f} | "
+                  f"<= +{limit} ({what}) | {'pass' if ok else 'MISS'} |")
+        elif kind == "ratio":
             if ref not in agg:
                 continue
             r = agg[ref]["median"][metric]
