@@ -5,6 +5,7 @@
 
 #include "core/system_state.h"
 
+#include <keel/core/failure.h>
 #include <keel/sched/worker.h>
 
 namespace keel::detail {
@@ -311,6 +312,8 @@ send_status deliver_hooked(system_state* s, actor_cell* c, std::uint32_t gen,
   ev.prio = e->prio;
   ev.copyable = e->ops->copy_to != nullptr;
   ev.sent_at = e->timestamp;
+  ev.runtime = (e->flags & (envelope_flags::internal | envelope_flags::is_reply)) != 0 ||
+               e->type == type_id_of<exit_signal>();
   for (const auto& h : s->hooks) {
     if (!h->enabled()) continue;
     const send_decision d = h->on_send(ev);

@@ -92,6 +92,7 @@ void system_state::dead(envelope* e, actor_cell* target, dead_letter_reason reas
                reason == dead_letter_reason::unhandled_message ? errc::unhandled_message
                : reason == dead_letter_reason::mailbox_full    ? errc::full
                : reason == dead_letter_reason::quarantined     ? errc::quarantined
+               : reason == dead_letter_reason::dropped_by_hook ? errc::dropped
                                                                : errc::actor_stopped,
                std::string("request ") + std::string(e->ops->name) + ": " +
                    std::string(to_string(reason)));
@@ -120,6 +121,12 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
       report(std::move(d));
     }
   }
+  // Pending continuations die before the object (they may refer to it or its members; see
+  // core/supervision.cpp); their timeouts must not fire into a dead letter.
+  if (c->extras != nullptr) {
+    for (auto& [rid, p] : c->extras->asks) p.timeout.cancel();
+    c->extras->asks.clear();
+  }
   if (b != nullptr) {
     b->~actor_base();
     sched::free_block(b);
@@ -147,9 +154,6 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
     x.user_stash_tail = nullptr;
     x.user_stash_count = 0;
     c->mark(mark_stashed, false);
-    // Pending continuations die with the actor; their timeouts must not fire into a dead letter.
-    for (auto& [rid, p] : x.asks) p.timeout.cancel();
-    x.asks.clear();
   }
   if (!name.empty()) {
     std::lock_guard<std::mutex> lock(names_mu);

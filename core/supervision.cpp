@@ -73,11 +73,19 @@ void drop_behavior(system_state* s, actor_cell* c, bool graceful) noexcept {
 
 // What belonged to the old actor object and cannot outlive it: its asks' continuations and its
 // capacity waits (they call into it). Its stash goes back in front of the mailbox.
-void forget_object_state(actor_cell* c) noexcept {
+// Pending continuations die before the object they belong to: one may hold something that
+// refers to the object or its members (a circuit breaker's permit, keel/resilience).
+void drop_pending_asks(actor_cell* c) noexcept {
   cell_extras* x = c->extras;
   if (x == nullptr) return;
   for (auto& [rid, p] : x->asks) p.timeout.cancel();
   x->asks.clear();
+}
+
+void forget_object_state(actor_cell* c) noexcept {
+  cell_extras* x = c->extras;
+  if (x == nullptr) return;
+  drop_pending_asks(c);
   x->capacity_waits.clear();
   x->failing.reset();
   unstash_to_front(c);
@@ -199,6 +207,7 @@ system_state::directive_step system_state::take_directive(actor_cell* c, envelop
       return directive_step::resumed;
     case directive_kind::restart:
       if (fresh.p == nullptr) return directive_step::nothing;
+      drop_pending_asks(c);
       drop_behavior(this, c, !held);
       forget_object_state(c);
       c->behavior = fresh.release();
@@ -206,6 +215,7 @@ system_state::directive_step system_state::take_directive(actor_cell* c, envelop
       c->state.store(lifecycle::running, std::memory_order_relaxed);
       return directive_step::start;
     case directive_kind::halt: {
+      drop_pending_asks(c);
       drop_behavior(this, c, !held);
       forget_object_state(c);
       c->state.store(lifecycle::suspended, std::memory_order_relaxed);

@@ -92,7 +92,7 @@ detector_result anomaly_detector::update_slow(double x) noexcept {
   detector_result r;
   if (!std::isfinite(x) || (cfg_.log_scale && x <= 0)) {
     ++refused_;
-    r.state = state_;
+    r.state = state();
     return r;
   }
   if (cfg_.log_scale) x = std::log(x);
@@ -107,25 +107,27 @@ detector_result anomaly_detector::update_slow(double x) noexcept {
   if (warm) r.deviation = 0.0;
   r.level = warm ? severity::none : classify(r.z());
 
-  const severity before = state_;
+  const severity before = state();
+  severity st = before;
   if (r.level != severity::none) {
-    if (bad_run_ == 0 && state_ == severity::none) run_worst_ = severity::none;  // a new run
+    if (bad_run_ == 0 && st == severity::none) run_worst_ = severity::none;  // a new run
     ++bad_run_;
     clean_run_ = 0;
     run_worst_ = std::max(run_worst_, r.level);
-    if (state_ != severity::none) {
-      state_ = std::max(state_, r.level);
+    if (st != severity::none) {
+      st = std::max(st, r.level);
     } else if (bad_run_ >= cfg_.fire_after) {
-      state_ = run_worst_;
+      st = run_worst_;
     }
   } else {
     ++clean_run_;
     bad_run_ = 0;
-    if (state_ != severity::none && clean_run_ >= cfg_.clear_after) state_ = severity::none;
+    if (st != severity::none && clean_run_ >= cfg_.clear_after) st = severity::none;
   }
-  r.state = state_;
-  r.changed = state_ != before;
-  quiet_ = fast_ && samples_ >= cfg_.warmup && state_ == severity::none;
+  if (st != before) state_.v.store(st, std::memory_order_relaxed);
+  r.state = st;
+  r.changed = st != before;
+  quiet_ = fast_ && samples_ >= cfg_.warmup && st == severity::none;
   return r;
 }
 
@@ -181,7 +183,7 @@ void anomaly_detector::rebaseline() noexcept {
   samples_ = 0;
   bad_run_ = 0;
   clean_run_ = 0;
-  state_ = severity::none;
+  state_.v.store(severity::none, std::memory_order_relaxed);
   run_worst_ = severity::none;
   ring_used_ = 0;
   ring_next_ = 0;

@@ -46,13 +46,14 @@ status cascade_config::validate() const {
   return status::ok();
 }
 
-// One quarantined actor. The atomics are read by the hooks without the mutex; the rest is the
-// mutex's.
+// One quarantined actor. The atomics are read by the hooks without the mutex (and written under
+// it); the rest is the mutex's. An entry is reused after a release: a lock-free reader checks the
+// key again after reading the fields, and every probe decision is taken under the mutex.
 struct quarantine_entry {
   std::atomic<std::uint64_t> key{0};  // pack(actor); 0: a free entry. Published last (release).
   std::atomic<std::uint64_t> until{0};
-  std::atomic<std::uint32_t> probing{0};  // 1: a probe was let through
-  std::atomic<std::uint64_t> probe_deadline{0};
+  std::atomic<std::uint64_t> probe_id{0};  // the message let through as the probe (0: none)
+  std::uint64_t probe_deadline = 0;        // a new probe may replace it from then (the mutex's)
   std::atomic<std::uint64_t> fallback{0};
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> redirected{0};
@@ -85,6 +86,7 @@ struct cascade_guard::state {
   struct last_failure {
     std::uint64_t at = 0;
     std::uint64_t root = 0;
+    actor_id id = 0;  // the failed actor's (by_actor)
   };
   std::unordered_map<std::uint64_t, last_failure> by_actor;     // each actor's last failure
   std::unordered_map<message_id, last_failure> by_correlation;  // each correlation's first
@@ -135,46 +137,73 @@ std::uint64_t period_of(const cascade_config& c, std::uint32_t level) noexcept {
 
 // ---- the hooks ------------------------------------------------------------------------------
 
-send_decision cascade_guard::on_send(send_event& ev) noexcept {
-  if (s_->active.load(std::memory_order_relaxed) == 0) return send_decision::pass;
-  if (ev.prio == priority::system) return send_decision::pass;
-  quarantine_entry* e = s_->find(pack(ev.target));
-  if (e == nullptr) return send_decision::pass;
-  const std::uint64_t now = ev.sent_at;
-  if (now >= e->until.load(std::memory_order_relaxed)) {
-    // The period is over: one message goes through as a probe (a new one if the last was
-    // never handled within another period).
-    std::uint32_t none = 0;
-    const std::uint64_t next = now + period_of(cfg_, e->level.load(std::memory_order_relaxed));
-    if (e->probing.compare_exchange_strong(none, 1, std::memory_order_acq_rel)) {
-      e->probe_deadline.store(next, std::memory_order_relaxed);
-      s_->probes.fetch_add(1, std::memory_order_relaxed);
-      return send_decision::pass;
-    }
-    std::uint64_t deadline = e->probe_deadline.load(std::memory_order_relaxed);
-    if (now >= deadline &&
-        e->probe_deadline.compare_exchange_strong(deadline, next, std::memory_order_acq_rel)) {
-      s_->probes.fetch_add(1, std::memory_order_relaxed);
-      return send_decision::pass;
-    }
-  }
-  if (const std::uint64_t fb = e->fallback.load(std::memory_order_relaxed); fb != 0) {
-    e->redirected.fetch_add(1, std::memory_order_relaxed);
+send_decision cascade_guard::quarantined_send(quarantine_entry& e, std::uint64_t key,
+                                              send_event& ev) noexcept {
+  const std::uint64_t fb = e.fallback.load(std::memory_order_relaxed);
+  // acquire: the key read again after the fields; a changed key means the entry was released
+  // (and perhaps reused) meanwhile: the actor is not quarantined any more.
+  if (e.key.load(std::memory_order_acquire) != key) return send_decision::pass;
+  if (fb != 0) {
+    e.redirected.fetch_add(1, std::memory_order_relaxed);
     s_->redirected.fetch_add(1, std::memory_order_relaxed);
     ev.redirect_to = unpack(fb);
     return send_decision::redirect;
   }
-  e->dropped.fetch_add(1, std::memory_order_relaxed);
+  e.dropped.fetch_add(1, std::memory_order_relaxed);
   s_->dropped.fetch_add(1, std::memory_order_relaxed);
   ev.drop_reason = dead_letter_reason::quarantined;
   return send_decision::drop;
 }
 
+send_decision cascade_guard::on_send(send_event& ev) noexcept {
+  if (s_->active.load(std::memory_order_relaxed) == 0) return send_decision::pass;
+  // The runtime's own traffic passes (asks complete, supervisors hear of failures), and a
+  // message another hook already decided on is left to that decision.
+  if (ev.runtime || ev.decision != send_decision::pass) return send_decision::pass;
+  const std::uint64_t key = pack(ev.target);
+  quarantine_entry* e = s_->find(key);
+  if (e == nullptr) return send_decision::pass;
+  const std::uint64_t now = ev.sent_at;
+  if (now < e->until.load(std::memory_order_relaxed)) return quarantined_send(*e, key, ev);
+  // The period is over: one message goes through as the probe (a new one if the last was not
+  // handled within another period). Decided under the mutex, without waiting for it: a sender
+  // that finds it taken treats the actor as still quarantined.
+  std::unique_lock<std::mutex> lock(s_->mu, std::try_to_lock);
+  if (!lock.owns_lock() || e->key.load(std::memory_order_relaxed) != key) {
+    return quarantined_send(*e, key, ev);
+  }
+  const std::uint64_t out = e->probe_id.load(std::memory_order_relaxed);
+  if (out != 0 && now < e->probe_deadline) return quarantined_send(*e, key, ev);
+  e->probe_deadline = now + period_of(cfg_, e->level.load(std::memory_order_relaxed));
+  e->probe_id.store(ev.id, std::memory_order_relaxed);
+  s_->probes.fetch_add(1, std::memory_order_relaxed);
+  return send_decision::pass;
+}
+
 void cascade_guard::on_handled(const deliver_event& ev) noexcept {
   if (s_->active.load(std::memory_order_relaxed) == 0) return;
   quarantine_entry* e = s_->find(pack(ev.target));
-  if (e == nullptr || e->probing.load(std::memory_order_acquire) == 0) return;
-  (void)release(ev.target, ev.now);  // the probe was handled: the actor serves again
+  if (e == nullptr || e->probe_id.load(std::memory_order_relaxed) != ev.id) return;
+  try {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    // Again under the mutex: the probe handled normally releases the actor.
+    if (e->key.load(std::memory_order_relaxed) == pack(ev.target) &&
+        e->probe_id.load(std::memory_order_relaxed) == ev.id) {
+      release_locked(*e, ev.now);
+    }
+  } catch (...) {
+    // The mutex could not be taken (system error): the next probe will release it.
+  }
+}
+
+void cascade_guard::on_stop(const lifecycle_event& ev) noexcept {
+  if (s_->active.load(std::memory_order_relaxed) == 0) return;
+  try {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    // A stopped actor needs no quarantine: its entry goes back to the table.
+    if (quarantine_entry* e = s_->find(pack(ev.actor))) release_locked(*e, ev.now);
+  } catch (...) {
+  }
 }
 
 void cascade_guard::on_failure(const lifecycle_event& ev) noexcept {
@@ -202,10 +231,10 @@ void cascade_guard::on_failure(const lifecycle_event& ev) noexcept {
       }
     }
     if (root != to) ++s.counts.linked;
-    s.by_actor[to] = {now, root};
+    s.by_actor[to] = {now, root, ev.id};
     if (ev.correlation != 0) {
       auto [it, fresh] =
-          s.by_correlation.try_emplace(ev.correlation, state::last_failure{now, root});
+          s.by_correlation.try_emplace(ev.correlation, state::last_failure{now, root, ev.id});
       if (!fresh && !within(it->second.at, now, window)) it->second = {now, root};
     }
     failure_edge edge;
@@ -221,9 +250,13 @@ void cascade_guard::on_failure(const lifecycle_event& ev) noexcept {
     s.edges.push_back(edge);
     while (s.edges.size() > cfg_.history) s.edges.pop_front();
 
-    // A quarantined actor that fails again (its probe, or a message already queued) stays
-    // quarantined, for longer.
-    if (quarantine_entry* e = s.find(to)) extend_locked(*e, now);
+    // A quarantined actor whose probe fails stays quarantined, for longer. (A failure on a
+    // message queued before the quarantine changes nothing: it is quarantined already.)
+    if (quarantine_entry* e = s.find(to);
+        e != nullptr && ev.message != 0 &&
+        e->probe_id.load(std::memory_order_relaxed) == ev.message) {
+      extend_locked(*e, now);
+    }
 
     if (root != to) note_spread_locked(root, to, ev, now);
     prune_locked(now);
@@ -279,7 +312,9 @@ void cascade_guard::note_spread_locked(std::uint64_t root, std::uint64_t to,
     const std::string why = "cascade: its failures spread to " + std::to_string(spread) +
                             " actors within " + std::to_string(cfg_.window.count() / 1'000'000) +
                             " ms";
-    f.quarantined = quarantine_locked(root, 0, now, why, {}).is_ok();
+    auto r = s.by_actor.find(root);
+    const actor_id root_id = r != s.by_actor.end() ? r->second.id : 0;
+    f.quarantined = quarantine_locked(root, root_id, now, why, {}).is_ok();
   }
   s.found.push_back(std::move(f));
   while (s.found.size() > cfg_.findings) s.found.pop_front();
@@ -344,8 +379,8 @@ status cascade_guard::quarantine_locked(std::uint64_t key, actor_id id, std::uin
   slot->id = id;
   slot->reason.assign(reason);
   slot->until.store(now + period_of(cfg_, level), std::memory_order_relaxed);
-  slot->probing.store(0, std::memory_order_relaxed);
-  slot->probe_deadline.store(0, std::memory_order_relaxed);
+  slot->probe_id.store(0, std::memory_order_relaxed);
+  slot->probe_deadline = 0;
   slot->fallback.store(pack(fallback), std::memory_order_relaxed);
   slot->dropped.store(0, std::memory_order_relaxed);
   slot->redirected.store(0, std::memory_order_relaxed);
@@ -359,7 +394,8 @@ status cascade_guard::quarantine_locked(std::uint64_t key, actor_id id, std::uin
 void cascade_guard::extend_locked(quarantine_entry& e, std::uint64_t now) {
   const std::uint32_t level = e.level.fetch_add(1, std::memory_order_relaxed) + 1;
   e.until.store(now + period_of(cfg_, level), std::memory_order_relaxed);
-  e.probing.store(0, std::memory_order_release);
+  e.probe_id.store(0, std::memory_order_relaxed);
+  e.probe_deadline = 0;
   ++s_->counts.extensions;
   record_locked(quarantine_event::extended, e, e.key.load(std::memory_order_relaxed), now);
 }
@@ -440,7 +476,7 @@ std::vector<quarantine_info> cascade_guard::quarantined() const {
     q.fallback = unpack(e.fallback.load(std::memory_order_relaxed));
     q.level = e.level.load(std::memory_order_relaxed);
     q.until = e.until.load(std::memory_order_relaxed);
-    q.probing = e.probing.load(std::memory_order_relaxed) != 0;
+    q.probing = e.probe_id.load(std::memory_order_relaxed) != 0;
     q.dropped = e.dropped.load(std::memory_order_relaxed);
     q.redirected = e.redirected.load(std::memory_order_relaxed);
     q.reason = e.reason;

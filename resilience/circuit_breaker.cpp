@@ -27,6 +27,9 @@ struct circuit_breaker::shared_state {
   std::atomic<std::uint32_t> backoff_level{0};     // reopenings in a row since the last close
   std::atomic<std::uint64_t> open_ns{0};           // the open period being served (or last)
   std::atomic<std::uint64_t> would_trip_stamp{0};  // metrics_only: one event per stamp
+  // Opens since the last reset(): picks each open period's jitter, so a breaker reset at the
+  // same point of an actor's inputs draws the same periods (replay).
+  std::atomic<std::uint64_t> jitter_index{0};
   std::atomic<std::uint64_t> ignored{0}, cancelled{0}, not_permitted{0}, stale{0};
   std::atomic<std::uint64_t> opened{0}, half_opened{0}, closed{0}, probes_replaced{0};
   std::atomic<std::uint64_t> events_dropped{0}, log_errors{0};
@@ -294,6 +297,7 @@ bool circuit_breaker::transition(std::uint64_t& w, breaker_state to, std::uint64
     case breaker_state::open:
       s_->open_ns.store(open_ns, std::memory_order_relaxed);
       s_->opened.fetch_add(1, std::memory_order_relaxed);
+      s_->jitter_index.fetch_add(1, std::memory_order_relaxed);
       s_->consecutive.store(0, std::memory_order_relaxed);
       break;
     case breaker_state::half_open:
@@ -357,7 +361,15 @@ void circuit_breaker::metrics_only(std::uint64_t now) noexcept {
   operator_transition(breaker_state::metrics_only, now);
 }
 void circuit_breaker::reset(std::uint64_t now) noexcept {
-  operator_transition(breaker_state::closed, now);
+  if (state() == breaker_state::closed) {
+    // Already closed: start afresh without a transition (no new generation, no event).
+    window_->reset();
+    s_->consecutive.store(0, std::memory_order_relaxed);
+    s_->backoff_level.store(0, std::memory_order_relaxed);
+  } else {
+    operator_transition(breaker_state::closed, now);
+  }
+  s_->jitter_index.store(0, std::memory_order_relaxed);
 }
 
 std::uint64_t circuit_breaker::next_open_ns(std::uint32_t level) const noexcept {
@@ -367,7 +379,7 @@ std::uint64_t circuit_breaker::next_open_ns(std::uint32_t level) const noexcept 
       cap, base * std::pow(cfg_.open_multiplier, static_cast<double>(std::min(level, 64U))));
   if (cfg_.jitter > 0) {
     // The same seed, name and history give the same periods (deterministic tests and replay).
-    std::uint64_t st = jitter_seed_ ^ (s_ ? s_->opened.load(std::memory_order_relaxed) : 0);
+    std::uint64_t st = jitter_seed_ ^ (s_ ? s_->jitter_index.load(std::memory_order_relaxed) : 0);
     const double u = static_cast<double>(splitmix64(st) >> 11) * 0x1.0p-53;
     d = std::min(cap, d * (1.0 + cfg_.jitter * (u - 0.5)));
   }

@@ -289,7 +289,11 @@ bool emergency_monitor::admit() noexcept {
 send_decision emergency_monitor::on_send(send_event& ev) noexcept {
   const auto l = static_cast<emergency_level>(level_.load(std::memory_order_relaxed));
   if (l == emergency_level::normal) return send_decision::pass;
-  if (ev.prio == priority::system || ev.prio == priority::high) return send_decision::pass;
+  // The runtime's own traffic (replies, timeouts, supervision) and high priority always pass;
+  // so does a message another hook already decided on.
+  if (ev.runtime || ev.decision != send_decision::pass || ev.prio == priority::high) {
+    return send_decision::pass;
+  }
   if (ev.prio == priority::low || (l == emergency_level::emergency)) {
     s_->shed.fetch_add(1, std::memory_order_relaxed);
     return send_decision::drop;

@@ -277,22 +277,34 @@ TEST_F(quarantine_test, messages_are_dropped_with_the_reason_or_redirected_to_th
 
 TEST_F(quarantine_test, a_failed_probe_extends_the_quarantine_for_longer) {
   int seen = 0;
-  auto a = fx_.sys().spawn<echo>(&seen, true).value();
+  // Supervised, so that it is restarted in place (same handle) after the probe fails on it.
+  keel::supervisor_config sup;
+  sup.intensity = {100, 1s};
+  sup.children = {keel::child_spec::of<echo>("e", &seen, true)};
+  sup.children[0].options.name = "e";
+  auto tree = fx_.sys().spawn<keel::supervisor>(sup).value();
   fx_.run();
+  auto found = fx_.sys().lookup("e");
+  ASSERT_TRUE(found);
+  const auto a = keel::actor_ref<echo>::from_cell(found->cell(), found->generation());
   ASSERT_TRUE(guard_->quarantine(a.handle(), now(), "by hand"));
   EXPECT_EQ(a.send(query{}), keel::send_status::dropped) << "within the period";
   fx_.advance(1s);
   EXPECT_EQ(a.send(query{}), keel::send_status::ok) << "the probe";
   EXPECT_EQ(a.send(query{}), keel::send_status::dropped) << "one probe at a time";
-  fx_.run();  // the probe fails: quarantined again, level 2 (2 s from now)
+  const std::uint64_t failed_at = now();
+  fx_.run();  // the probe fails: quarantined again, level 2 (2 s from its failure)
   EXPECT_EQ(seen, 1);
   auto q = guard_->quarantined();
   ASSERT_EQ(q.size(), 1U);
   EXPECT_EQ(q[0].level, 2U);
-  EXPECT_EQ(q[0].until, now() + 2'000'000'000U);
+  EXPECT_EQ(q[0].until, failed_at + 2'000'000'000U);
   EXPECT_FALSE(q[0].probing);
   EXPECT_EQ(guard_->stats().extensions, 1U);
   EXPECT_EQ(guard_->stats().probes, 1U);
+  fx_.advance(1s);
+  EXPECT_EQ(a.send(query{}), keel::send_status::dropped) << "the second period is 2 s";
+  (void)tree;
 }
 
 TEST_F(quarantine_test, a_probe_handled_normally_releases_the_actor) {
@@ -310,7 +322,42 @@ TEST_F(quarantine_test, a_probe_handled_normally_releases_the_actor) {
   EXPECT_EQ(seen, 2);
 }
 
-TEST_F(quarantine_test, system_messages_still_pass_and_the_table_has_a_limit) {
+struct go_ask {
+  static constexpr std::string_view keel_name = "test.cas.go_ask/1";
+};
+
+// Asks the echo when told to; counts the answers its continuation gets.
+class asker final : public keel::actor<asker, go_ask> {
+ public:
+  static constexpr std::string_view keel_name = "test.cas.asker";
+  asker(keel::actor_ref<echo> to, int* answers) : to_(to), answers_(answers) {}
+  void on(go_ask&) {
+    ask<row>(to_, query{}, 1s, [this](keel::result<row> r) {
+      if (r) ++*answers_;
+    });
+  }
+
+ private:
+  keel::actor_ref<echo> to_;
+  int* answers_;
+};
+
+TEST_F(quarantine_test, the_runtime_s_own_traffic_still_reaches_a_quarantined_actor) {
+  int seen = 0;
+  int answers = 0;
+  auto e = fx_.sys().spawn<echo>(&seen).value();
+  auto a = fx_.sys().spawn<asker>(e, &answers).value();
+  fx_.run();
+  ASSERT_EQ(fx_.inject(keel::testing::outside, a, go_ask{}), keel::errc::ok);  // a asks e
+  ASSERT_TRUE(guard_->quarantine(a.handle(), now(), "while its ask is out"));
+  fx_.run();  // e replies: a reply to a's own ask passes the quarantine
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(answers, 1);
+  EXPECT_EQ(guard_->stats().dropped, 0U);
+  EXPECT_EQ(a.send(go_ask{}), keel::send_status::dropped) << "user messages still do not";
+}
+
+TEST_F(quarantine_test, a_quarantined_actor_that_stops_leaves_the_table) {
   int seen = 0;
   auto a = fx_.sys().spawn<echo>(&seen).value();
   auto b = fx_.sys().spawn<echo>(&seen).value();
@@ -322,9 +369,26 @@ TEST_F(quarantine_test, system_messages_still_pass_and_the_table_has_a_limit) {
   EXPECT_EQ(full.code(), keel::errc::full);
   EXPECT_EQ(guard_->stats().table_full, 1U);
   EXPECT_EQ(guard_->quarantine({}, now(), "x").code(), keel::errc::invalid_argument);
-  a.stop();  // a system message
+  a.stop();
   fx_.run();
   EXPECT_FALSE(a.alive()) << "a quarantined actor can still be stopped";
+  EXPECT_FALSE(guard_->is_quarantined(a.handle()));
+  EXPECT_TRUE(guard_->quarantine(c.handle(), now(), "x")) << "its entry was given back";
+}
+
+TEST_F(quarantine_test, only_the_probe_itself_releases_not_a_message_queued_before) {
+  int seen = 0;
+  auto a = fx_.sys().spawn<echo>(&seen).value();
+  fx_.run();
+  ASSERT_EQ(a.send(query{}), keel::send_status::ok);  // queued before the quarantine
+  ASSERT_TRUE(guard_->quarantine(a.handle(), now(), "x"));
+  fx_.run();  // the queued message is handled: no probe was let through, nothing released
+  EXPECT_EQ(seen, 1);
+  EXPECT_TRUE(guard_->is_quarantined(a.handle()));
+  fx_.advance(1s);
+  ASSERT_EQ(a.send(query{}), keel::send_status::ok);  // the probe
+  fx_.run();
+  EXPECT_FALSE(guard_->is_quarantined(a.handle()));
 }
 
 TEST(cascade, quarantines_are_written_as_quarantine_records) {

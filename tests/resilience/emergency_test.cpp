@@ -167,21 +167,81 @@ TEST(emergency, each_level_sheds_more_and_the_edge_refuses_in_an_emergency) {
   EXPECT_EQ(s.edge_rejected, 1U);
 }
 
+struct ping_req {
+  static constexpr std::string_view keel_name = "test.em.ping_req/1";
+};
+struct urgent_req {
+  static constexpr std::string_view keel_name = "test.em.urgent_req/1";
+  static constexpr keel::priority keel_priority = keel::priority::high;
+};
+struct pong {
+  static constexpr std::string_view keel_name = "test.em.pong/1";
+  static constexpr keel::priority keel_priority = keel::priority::low;  // a reply still passes
+};
+
+class ponger final : public keel::actor<ponger, ping_req, urgent_req> {
+ public:
+  static constexpr std::string_view keel_name = "test.em.ponger";
+  void on(ping_req&) { reply(pong{}); }
+  void on(urgent_req&) { reply(pong{}); }
+};
+
+TEST(emergency, a_shed_ask_fails_at_once_and_replies_to_asks_that_got_through_still_pass) {
+  auto m = emergency_monitor::create(breakers_only()).value();
+  keel::testing::fixture_options o;
+  o.config.hooks = {m};
+  keel::testing::fixture fx(o);
+  auto p = fx.sys().spawn<ponger>().value();
+  fx.run();
+  m->force(emergency_level::emergency, 1);
+  auto shed = p.ask<pong>(ping_req{}, 10s);
+  EXPECT_EQ(shed.code(), keel::errc::dropped) << "answered at once, not after the timeout";
+  auto urgent = p.ask<pong>(urgent_req{}, 10s);
+  EXPECT_TRUE(urgent) << urgent.error().to_string() << ": the low-priority reply was shed";
+}
+
+struct boom {
+  static constexpr std::string_view keel_name = "test.em.boom/1";
+};
+class fragile final : public keel::actor<fragile, work, boom> {
+ public:
+  static constexpr std::string_view keel_name = "test.em.fragile";
+  void on(work&) {}
+  void on(boom&) { throw std::runtime_error("boom"); }
+};
+
 TEST(emergency, failures_in_the_core_counters_lower_the_score) {
   emergency_config c;
   c.w_failures = 1;
   c.w_breakers = c.w_mailbox = c.w_anomalies = c.w_quarantine = 0;
+  c.failure_rate_bad = 0.5;
   auto m = emergency_monitor::create(c).value();
   keel::testing::fixture fx;
   m->attach_system(&fx.sys());
-  int n = 0;
-  auto a = fx.sys().spawn<sink>(&n).value();
+  keel::supervisor_config sup;
+  sup.intensity = {1000, 1s};
+  sup.children = {keel::child_spec::of<fragile>("f")};
+  sup.children[0].options.name = "f";
+  auto tree = fx.sys().spawn<keel::supervisor>(sup).value();
   fx.run();
-  m->sample(1);  // the baseline of the counters
-  for (int i = 0; i < 10; ++i) (void)a.send(work{});
+  auto found = fx.sys().lookup("f");
+  ASSERT_TRUE(found);
+  const auto f = keel::actor_ref<fragile>::from_cell(found->cell(), found->generation());
+  m->sample(1);  // the counters' baseline
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(f.send(work{}), keel::send_status::ok);
   fx.run();
   m->sample(2);
   EXPECT_DOUBLE_EQ(m->score(), 1.0) << "no failures";
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(f.send(work{}), keel::send_status::ok);
+    ASSERT_EQ(f.send(boom{}), keel::send_status::ok);
+    fx.run();
+  }
+  m->sample(3);
+  // 5 failures in 10 messages handled: a rate of 0.5, the configured "fully bad".
+  EXPECT_LT(m->score(), 0.5);
+  EXPECT_NE(m->level(), emergency_level::normal);
+  (void)tree;
 }
 
 TEST(emergency, system_status_reports_what_is_not_healthy_as_a_struct_and_json) {

@@ -169,6 +169,17 @@ TEST_F(quorum_test, answers_that_do_not_agree_are_no_quorum_and_never_a_minority
   EXPECT_EQ(g.stats().no_quorum(), 1U);
 }
 
+TEST_F(quorum_test, too_many_failed_replicas_fail_the_round_at_once_as_insufficient) {
+  auto g = group({behaviour::crash, behaviour::silent, behaviour::crash}, 2);
+  ask(g);
+  ASSERT_EQ(out_.size(), 1U) << "two failures leave one replica: 2 can no longer agree";
+  EXPECT_EQ(out_[0].code, keel::errc::failed);
+  EXPECT_NE(out_[0].text.find("insufficient replicas"), std::string::npos) << out_[0].text;
+  fx_.advance(50ms);
+  fx_.run();
+  EXPECT_EQ(out_.size(), 1U) << "then runs once";
+}
+
 TEST_F(quorum_test, a_failed_replica_counts_as_failed_not_as_a_vote) {
   auto g = group({behaviour::crash, behaviour::honest, behaviour::honest}, 2);
   ask(g);
@@ -187,8 +198,14 @@ TEST(quorum, rejects_a_quorum_larger_than_the_replicas_naming_the_field) {
   EXPECT_EQ(g.code(), keel::errc::invalid_config);
   EXPECT_NE(g.error().message().find("agree"), std::string::npos);
   EXPECT_FALSE(quorum_group<replica>::create(refs, quorum_config{0, 1s}));
+  auto minority = quorum_group<replica>::create(refs, quorum_config{1, 1s});
+  ASSERT_FALSE(minority) << "one of three is not a majority: two values could both win";
+  EXPECT_NE(minority.error().message().find("a majority"), std::string::npos);
+  refs.push_back(fx.sys().spawn<replica>(behaviour::honest).value());
+  EXPECT_FALSE(quorum_group<replica>::create(refs, quorum_config{2, 1s})) << "2 of 4";
+  EXPECT_TRUE(quorum_group<replica>::create(refs, quorum_config{3, 1s}));
   EXPECT_FALSE(quorum_group<replica>::create({}, quorum_config{1, 1s}));
-  auto t = quorum_group<replica>::create(refs, quorum_config{2, 0s});
+  auto t = quorum_group<replica>::create(refs, quorum_config{3, 0s});
   ASSERT_FALSE(t);
   EXPECT_NE(t.error().message().find("timeout"), std::string::npos);
 }

@@ -16,6 +16,15 @@ case $2 in
     grep -q 'escalation: root/service' <<<"$out" || { echo "FAIL: the escalation is not shown"; exit 1; }
     grep -Eq 'root/department +one_for_one +restarts +[1-9]' <<<"$out" ||
       { echo "FAIL: no restart in the department"; exit 1; }
+    # The database's brownout: payment's breaker opens, fallbacks are served (orders deferred),
+    # a probe closes it again; the emergency level rises and comes back to normal.
+    grep -Eq 'breaker payment->database: opened [1-9].*closed [1-9].*now closed$' <<<"$out" ||
+      { echo "FAIL: the breaker did not open and close again"; exit 1; }
+    grep -Eq 'fallbacks served while open [1-9]' <<<"$out" || { echo "FAIL: no fallback served"; exit 1; }
+    grep -Eq 'deferred \(fallback\) +[1-9]' <<<"$out" || { echo "FAIL: no order deferred"; exit 1; }
+    grep -Eq 'normal -> degraded' <<<"$out" || { echo "FAIL: the emergency level did not rise"; exit 1; }
+    grep -Eq 'emergency level +now normal' <<<"$out" ||
+      { echo "FAIL: the emergency level did not recover"; exit 1; }
     ;;
   no_chaos)
     out=$("$demo" --duration 1 --rate 2000 --chaos off 2>&1)
@@ -24,6 +33,9 @@ case $2 in
     [ $code -eq 0 ] || { echo "FAIL: exit code $code"; exit 1; }
     grep -q 'child failures 0, escalations 0' <<<"$out" || { echo "FAIL: something failed"; exit 1; }
     grep -Eq 'lost to faults +0 ' <<<"$out" || { echo "FAIL: orders lost without faults"; exit 1; }
+    grep -Eq 'breaker payment->database: opened 0,' <<<"$out" || { echo "FAIL: the breaker opened"; exit 1; }
+    grep -Eq 'emergency level +now normal, lowest health score 1.00, 0 changes' <<<"$out" ||
+      { echo "FAIL: the emergency level moved without faults"; exit 1; }
     ;;
   *)
     echo "usage: faults_test.sh KEEL_DEMO chaos|no_chaos" >&2

@@ -20,7 +20,7 @@
 namespace keel_demo {
 
 class ledger : public keel::actor<ledger, commit, order_rejected, payment_declined, order_lost,
-                                  ledger_query> {
+                                  order_deferred, ledger_query> {
  public:
   static constexpr std::string_view keel_name = "demo.ledger";
 
@@ -42,6 +42,7 @@ class ledger : public keel::actor<ledger, commit, order_rejected, payment_declin
     ++report_.lost;
     note_failed();
   }
+  void on(order_deferred&) { ++report_.deferred; }
   void on(ledger_query&) {
     ledger_report r = report_;
     r.p50_ns = latency_.percentile(0.50);
@@ -53,7 +54,10 @@ class ledger : public keel::actor<ledger, commit, order_rejected, payment_declin
   void save_state(keel::state_writer& w) const {
     w.write(report_.committed);
     for (auto n : report_.rejected) w.write(n);
-    w.write(report_.declined).write(report_.lost).write(report_.total_cents);
+    w.write(report_.declined)
+        .write(report_.lost)
+        .write(report_.deferred)
+        .write(report_.total_cents);
     w.write(report_.failed_corr);
     latency_.save(w);
   }
@@ -62,6 +66,7 @@ class ledger : public keel::actor<ledger, commit, order_rejected, payment_declin
     for (auto& n : report_.rejected) r.read(n, "rejected");
     r.read(report_.declined, "declined");
     r.read(report_.lost, "lost");
+    r.read(report_.deferred, "deferred");
     r.read(report_.total_cents, "total_cents");
     r.read(report_.failed_corr, "failed_corr");
     latency_.load(r);

@@ -36,6 +36,8 @@ void add_demo_types(keel::type_registry& types) {
   (void)types.add<order_rejected>();
   (void)types.add<payment_declined>();
   (void)types.add<store>();
+  (void)types.add<store_result>();
+  (void)types.add<order_deferred>();
   (void)types.add<cache_put>();
   (void)types.add<order_lost>();
   (void)types.add<load_tick>();
@@ -58,8 +60,11 @@ void add_demo_factories(keel::actor_factory_registry& f) {
                                    faults);
   });
   add_stage<payment>(f, [faults](keel::actor_system& s, const keel::spawn_options& o) {
+    // A breaker of its own, reset by payment's on_start as in the recorded run.
+    std::shared_ptr<keel::resilience::circuit_breaker> breaker =
+        keel::resilience::circuit_breaker::create(database_breaker_config()).value();
     return s.spawn_with<payment>(o, keel::actor_ref<ledger>(), named_ref<database>(&s, "database"),
-                                 named_ref<cache>(&s, "cache"), faults);
+                                 named_ref<cache>(&s, "cache"), faults, std::move(breaker));
   });
   add_stage<database>(f, [faults](keel::actor_system& s, const keel::spawn_options& o) {
     return s.spawn_with<database>(o, keel::actor_ref<ledger>(), faults);

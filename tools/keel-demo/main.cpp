@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "health.h"
 #include "options.h"
 #include "pipeline.h"
 #include "recording.h"
@@ -40,7 +41,15 @@ int main(int argc, char** argv) {
     std::vector<std::string> escalations;
   };
   auto diags = std::make_shared<diag_log>();
+  auto watch = health_watch::create();
+  if (!watch) {
+    std::fprintf(stderr, "keel-demo: %s\n", watch.error().to_string().c_str());
+    return 1;
+  }
   keel::system_config cfg;
+  for (auto& h : watch->hooks()) cfg.hooks.push_back(h);
+  auto dead = std::make_shared<dead_orders>();
+  cfg.hooks.push_back(dead);
   cfg.diagnostics = [diags](const keel::diagnostic& d) {
     std::lock_guard<std::mutex> lock(diags->mu);
     if (d.kind == keel::diagnostic_kind::child_failure) {
@@ -70,17 +79,19 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<keel::actor_system> sys = std::move(created).value();
   if (rec) rec->recorder->use_system(*sys);
-  auto p = start_pipeline(*sys, opts);
+  auto p = start_pipeline(*sys, opts, dead);
   if (!p) {
     std::fprintf(stderr, "keel-demo: cannot start the pipeline: %s\n",
                  p.error().to_string().c_str());
     return 1;
   }
 
+  watch->start(*sys, *p, rec ? rec->log.get() : nullptr);
   run_summary s;
   s.opts = opts;
   s.workers = sys->scheduler().worker_count();
   s.run = wait_for_completion(*p, opts);
+  s.resilience = watch->stop();
   s.tree = tree_status(*p);
   s.shutdown = sys->shutdown();
   s.faults_injected = p->faults->injected.load();

@@ -3,6 +3,7 @@
 //   load_driver --place_order--> gateway --validate_order--> validator (round-robin)
 //     validator --charge--> payment --store--> database --commit--> ledger
 //     validator --order_rejected--> ledger       payment --payment_declined--> ledger
+//     database --store_result--> payment         payment, database --order_deferred--> ledger
 //
 // The ledger is the book of record: every order ends there exactly once, as committed,
 // rejected or declined, which is how the demo proves that none was lost. Queries (ask) read the
@@ -27,7 +28,13 @@
 namespace keel_demo {
 
 // The fault an order carries with --chaos on (faults.h): the stage named crashes on it.
-enum class fault : std::uint8_t { none, crash_validator, crash_payment, database_outage };
+enum class fault : std::uint8_t {
+  none,
+  crash_validator,
+  crash_payment,
+  database_outage,
+  database_brownout  // the database answers "busy" instead of storing (payment's breaker)
+};
 
 // An order as the gateway admitted it.
 struct order {
@@ -119,6 +126,29 @@ struct store {
   order o;
   static constexpr auto keel_fields = keel::fields(keel::field("o", &store::o));
 };
+// database -> payment: whether the order was stored (and committed to the ledger), for payment's
+// circuit breaker. In a brownout the database stores nothing, defers the order to the ledger
+// itself and answers ok = false.
+struct store_result {
+  static constexpr std::string_view keel_name = "demo.store_result/1";
+  order o;
+  bool ok = false;
+  static constexpr auto keel_fields =
+      keel::fields(keel::field("o", &store_result::o), keel::field("ok", &store_result::ok));
+};
+
+// To the ledger: an order that could not be stored now -- from the database when it is busy,
+// from payment when its circuit breaker on the database is open (the fallback) -- kept for a
+// later batch, an outcome of its own.
+enum class defer_reason : std::uint8_t { database_busy, breaker_open };
+struct order_deferred {
+  static constexpr std::string_view keel_name = "demo.order_deferred/1";
+  order o;
+  defer_reason reason = defer_reason::breaker_open;
+  static constexpr auto keel_fields = keel::fields(keel::field("o", &order_deferred::o),
+                                                   keel::field("reason", &order_deferred::reason));
+};
+
 // payment -> cache: the customer's last paid amount.
 struct cache_put {
   static constexpr std::string_view keel_name = "demo.cache_put/1";
@@ -172,6 +202,7 @@ struct ledger_report {
   std::uint64_t rejected[k_reject_reasons] = {};
   std::uint64_t declined = 0;
   std::uint64_t lost = 0;        // order_lost: the next stage was down
+  std::uint64_t deferred = 0;    // order_deferred: the database busy or its breaker open
   std::int64_t total_cents = 0;  // sum of committed amounts
   // The correlation id of the first order rejected, declined or lost (0: none yet): what
   // `keel-demo-log trace --corr` follows in a recorded run.
@@ -186,7 +217,9 @@ struct ledger_report {
     for (auto r : rejected) n += r;
     return n;
   }
-  std::uint64_t outcomes() const noexcept { return committed + rejected_total() + declined + lost; }
+  std::uint64_t outcomes() const noexcept {
+    return committed + rejected_total() + declined + lost + deferred;
+  }
 };
 
 }  // namespace keel_demo

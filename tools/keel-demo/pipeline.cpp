@@ -33,10 +33,10 @@ keel::supervisor_config tree_config(keel::actor_system& sys, const pipeline& p) 
   keel::supervisor_config service;
   service.strategy = keel::restart_strategy::one_for_all;
   service.intensity = {3, 1s};  // the outage's 4 failures in a row exceed it (faults.h)
-  service.children = {named_child<database>("database", p.book, p.faults),
-                      named_child<cache>("cache"),
-                      named_child<payment>("payment", p.book, named_ref<database>(&sys, "database"),
-                                           named_ref<cache>(&sys, "cache"), p.faults)};
+  service.children = {
+      named_child<database>("database", p.book, p.faults), named_child<cache>("cache"),
+      named_child<payment>("payment", p.book, named_ref<database>(&sys, "database"),
+                           named_ref<cache>(&sys, "cache"), p.faults, p.db_breaker)};
   keel::supervisor_config root;
   root.name = "root";
   root.intensity = {10, 5s};
@@ -47,10 +47,15 @@ keel::supervisor_config tree_config(keel::actor_system& sys, const pipeline& p) 
 
 }  // namespace
 
-keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& opts) {
+keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& opts,
+                                      std::shared_ptr<dead_orders> dead) {
   pipeline p;
   p.sys = &sys;
+  p.dead = std::move(dead);
   p.faults = std::make_shared<fault_count>();
+  auto breaker = keel::resilience::circuit_breaker::create(database_breaker_config());
+  if (!breaker) return breaker.error();
+  p.db_breaker = std::move(breaker).value();
   auto book = spawn_named<ledger>(sys, "ledger");
   if (!book) return book.error();
   p.book = *book;
@@ -83,12 +88,19 @@ keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& op
   return p;
 }
 
-std::uint64_t lost_to_faults(const keel::actor_system& sys) {
-  std::uint64_t n = 0;
+void dead_orders::on_dead_letter(const keel::dead_letter_event& ev) noexcept {
+  if (ev.type == keel::type_id_of<validate_order>() || ev.type == keel::type_id_of<charge>() ||
+      ev.type == keel::type_id_of<store>()) {
+    n_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::uint64_t lost_to_faults(const keel::actor_system& sys, const dead_orders& dead) {
+  std::uint64_t n = dead.count();
   for (const auto& c : sys.counters()) {
     if (c.type == validator::keel_name || c.type == payment::keel_name ||
         c.type == database::keel_name) {
-      n += c.failures + c.dead_letters;
+      n += c.failures;
     }
   }
   return n;
@@ -120,7 +132,7 @@ completion wait_for_completion(const pipeline& p, const options& opts,
   const auto drain_deadline = clock::now() + grace;
   for (;;) {
     auto r = p.book.ask<ledger_report>(ledger_query{}, 1s);
-    c.lost_to_faults = lost_to_faults(*p.sys);
+    c.lost_to_faults = lost_to_faults(*p.sys, *p.dead);
     if (r) {
       c.ledger = *r;
       if (c.ledger.outcomes() + c.lost_to_faults >= c.load.sent) break;

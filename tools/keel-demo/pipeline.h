@@ -4,12 +4,14 @@
 //   root (one_for_one)
 //   ├── department (one_for_one): validator-0, validator-1, validator-2
 //   └── service (one_for_all): database, cache, payment
-//   ledger, gateway and the load driver run beside the tree.
+//   ledger, gateway and the load driver run beside the tree. Payment calls the database through
+//   a circuit breaker (payment.h) that the pipeline owns.
 //
 // Thread safety: call from a thread that is not one of the system's workers (main): waiting
 // uses blocking asks.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -26,12 +28,27 @@
 
 #include <keel/base/result.h>
 #include <keel/core/actor_system.h>
+#include <keel/core/hooks.h>
 #include <keel/core/supervisor.h>
+#include <keel/resilience/circuit_breaker.h>
 
 namespace keel_demo {
 
 // How many validators the gateway spreads orders over.
 inline constexpr std::size_t k_validators = 3;
+
+// Counts the dead letters that carry an order (validate_order, charge, store): a hook given to
+// the system's configuration before the pipeline starts (other dead letters, such as a
+// store_result for a payment that a supervisor was restarting, carry no order of their own).
+class dead_orders final : public keel::hook_subscriber {
+ public:
+  dead_orders() : keel::hook_subscriber(keel::hook_phase::metrics) {}
+  void on_dead_letter(const keel::dead_letter_event& ev) noexcept override;
+  std::uint64_t count() const noexcept { return n_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> n_{0};
+};
 
 struct pipeline {
   keel::actor_system* sys = nullptr;
@@ -40,16 +57,19 @@ struct pipeline {
   keel::actor_ref<keel::supervisor> tree;
   keel::actor_ref<gateway> entry;
   keel::actor_ref<load_driver> load;
+  std::shared_ptr<keel::resilience::circuit_breaker> db_breaker;  // payment -> database
+  std::shared_ptr<dead_orders> dead;  // given by main (a hook of the system)
 };
 
 // Spawns the ledger, the supervision tree (and waits until its children run), the gateway and
 // the load driver, each under its own name, so that shutdown, which stops the newest first,
 // stops the load before the stages it feeds. The load starts at once.
-keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& opts);
+keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& opts,
+                                      std::shared_ptr<dead_orders> dead);
 
-// Orders lost inside the tree's actors: each failure drops the order being handled, and a
-// stopped actor's queued orders are dead letters (keel's counters for the pipeline's types).
-std::uint64_t lost_to_faults(const keel::actor_system& sys);
+// Orders lost inside the tree's actors: each failure of a stage drops the order being handled
+// (keel's counters), and an order queued to an actor a supervisor stopped is a dead letter.
+std::uint64_t lost_to_faults(const keel::actor_system& sys, const dead_orders& dead);
 
 struct completion {
   load_status load;      // the load driver's last status

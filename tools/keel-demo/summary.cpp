@@ -72,6 +72,39 @@ void print_supervision(std::FILE* out, const run_summary& s) {
   for (const auto& e : s.escalations) std::fprintf(out, "  escalation: %s\n", e.c_str());
 }
 
+void print_resilience(std::FILE* out, const run_summary& s) {
+  const resilience_report& r = s.resilience;
+  if (!r.watched) return;
+  const auto& b = r.breaker;
+  std::fprintf(out,
+               "breaker payment->database: opened %" PRIu64 ", closed %" PRIu64
+               ", half-open %" PRIu64 "; calls %" PRIu64 " ok, %" PRIu64
+               " failed; fallbacks served while open %" PRIu64 "; now %s\n",
+               b.opened, b.closed, b.half_opened, b.successes, b.failures, b.not_permitted,
+               std::string(keel::resilience::to_string(r.breaker_final)).c_str());
+  for (const auto& c : r.breaker_changes) {
+    std::fprintf(out, "  %7.3f s  %s -> %s", c.at_s,
+                 std::string(keel::resilience::to_string(c.from)).c_str(),
+                 std::string(keel::resilience::to_string(c.to)).c_str());
+    if (c.open_for_ns != 0) std::fprintf(out, " for %s", human_ns(c.open_for_ns).c_str());
+    std::fprintf(out, "\n");
+  }
+  std::fprintf(out, "emergency level        now %s, lowest health score %.2f, %zu changes\n",
+               std::string(keel::resilience::to_string(r.final_level)).c_str(), r.lowest_score,
+               r.level_changes.size());
+  for (const auto& c : r.level_changes) {
+    std::fprintf(out, "  %7.3f s  %s -> %s (score %.2f: %s)\n", c.at_s,
+                 std::string(keel::resilience::to_string(c.from)).c_str(),
+                 std::string(keel::resilience::to_string(c.to)).c_str(), c.score, c.why.c_str());
+  }
+  const auto& g = r.cascades;
+  std::fprintf(out,
+               "cascades               %" PRIu64 " failures seen, %" PRIu64
+               " spread from another actor's failure, %" PRIu64 " cascades, %" PRIu64
+               " quarantines\n",
+               g.failures, g.linked, g.cascades, g.quarantines);
+}
+
 void print_recording(std::FILE* out, const run_summary& s) {
   if (!s.recording) return;
   const recording_report& r = *s.recording;
@@ -128,6 +161,10 @@ void print_summary(std::FILE* out, const run_summary& s) {
   std::fprintf(out, "  declined (payment)   %10" PRIu64 "\n", l.declined);
   std::fprintf(out, "  lost (stage down)    %10" PRIu64 "\n", l.lost);
   std::fprintf(out,
+               "  deferred (fallback)  %10" PRIu64
+               "   (the database busy, or payment's breaker open)\n",
+               l.deferred);
+  std::fprintf(out,
                "  lost to faults       %10" PRIu64
                "   (dropped by a failing handler, or queued\n"
                "                                  to an actor that a supervisor stopped)\n",
@@ -138,14 +175,15 @@ void print_summary(std::FILE* out, const run_summary& s) {
                "latency                p50 %s, p99 %s, max %s (gateway receive -> ledger commit)\n",
                human_ns(l.p50_ns).c_str(), human_ns(l.p99_ns).c_str(), human_ns(l.max_ns).c_str());
   print_supervision(out, s);
+  print_resilience(out, s);
   print_keel(out, s);
   print_recording(out, s);
   if (!c.error.empty()) std::fprintf(out, "error                  %s\n", c.error.c_str());
   if (all_accounted(s)) {
     std::fprintf(out,
                  "result                 ok: every order accounted for (%" PRIu64 " = %" PRIu64
-                 " + %" PRIu64 " + %" PRIu64 " + %" PRIu64 " + %" PRIu64 ")\n",
-                 c.load.sent, l.committed, l.rejected_total(), l.declined, l.lost,
+                 " + %" PRIu64 " + %" PRIu64 " + %" PRIu64 " + %" PRIu64 " + %" PRIu64 ")\n",
+                 c.load.sent, l.committed, l.rejected_total(), l.declined, l.lost, l.deferred,
                  c.lost_to_faults);
     if (!recording_complete(s)) {
       std::fprintf(out, "result                 FAILED: the recording is incomplete\n");

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "health.h"
 #include "options.h"
 #include "pipeline.h"
 #include "recording.h"
@@ -34,6 +35,7 @@ struct run_summary {
   std::uint64_t child_failures = 0;
   std::vector<std::string> escalations;
   std::optional<recording_report> recording;  // with --log-dir
+  resilience_report resilience;
 };
 
 // Whether every order generated is accounted for exactly once: none failed to send, and

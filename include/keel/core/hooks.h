@@ -61,7 +61,11 @@ struct send_event {
   priority prio = priority::normal;
   bool copyable = false;      // whether `duplicate` is possible for this message
   std::uint64_t sent_at = 0;  // the sender's cached tick (the virtual clock when deterministic)
-                              // Set by the deciding subscriber:
+  // The runtime's own traffic: a reply to an ask, an ask's timeout, a supervision report, a
+  // monitor's down, a link's exit_signal. A hook that sheds or quarantines user work must let
+  // it pass, or asks never complete and supervisors never hear of failures.
+  bool runtime = false;
+  // Set by the deciding subscriber:
   send_decision decision = send_decision::pass;
   std::chrono::nanoseconds delay{0};  // for `delay`
   actor_handle redirect_to;           // for `redirect`

@@ -19,6 +19,7 @@
 // window; update() allocates nothing and takes no lock.
 #pragma once
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -33,6 +34,21 @@ namespace keel::resilience {
 
 enum class severity : std::uint8_t { none = 0, warn = 1, critical = 2 };
 std::string_view to_string(severity s) noexcept;
+
+namespace detail {
+// An atomic that can be moved (for a single-writer field other threads read): the move copies
+// the value. REQUIRES: nothing writes either side during a move.
+template <class T>
+struct movable_atomic {
+  std::atomic<T> v;
+  movable_atomic(T x = T{}) noexcept : v(x) {}  // NOLINT(google-explicit-constructor)
+  movable_atomic(movable_atomic&& o) noexcept : v(o.v.load(std::memory_order_relaxed)) {}
+  movable_atomic& operator=(movable_atomic&& o) noexcept {
+    v.store(o.v.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    return *this;
+  }
+};
+}  // namespace detail
 
 enum class estimator : std::uint8_t {
   ewma,  // mean and variance, exponentially weighted (O(1) per sample)
@@ -124,7 +140,8 @@ class anomaly_detector {
   // Forgets the baseline and the alarm state: the next samples are a new warm-up.
   void rebaseline() noexcept;
 
-  severity state() const noexcept { return state_; }
+  // Any thread (a relaxed read: the emergency monitor reads it while the writer updates).
+  severity state() const noexcept { return state_.v.load(std::memory_order_relaxed); }
   std::uint64_t samples() const noexcept { return samples_; }  // since the last rebaseline
   std::uint64_t refused() const noexcept { return refused_; }  // non-finite or out-of-domain
   // EWMA: the baseline's mean and standard deviation (in log units with log_scale); mad: the
@@ -154,7 +171,9 @@ class anomaly_detector {
   std::uint64_t refused_ = 0;
   std::uint32_t bad_run_ = 0;
   std::uint32_t clean_run_ = 0;
-  severity state_ = severity::none;
+  // The alarm state: written by the writer only (relaxed: a reader wants the latest value, no
+  // data is published through it).
+  detail::movable_atomic<severity> state_{severity::none};
   severity run_worst_ = severity::none;
   // mad: the ring of the last samples and a scratch copy for nth_element.
   std::unique_ptr<double[]> ring_;

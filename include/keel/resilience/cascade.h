@@ -9,22 +9,27 @@
 //   - quarantines a cascade's root once its failures have spread to `max_spread` other actors
 //     (a finding is kept either way): user messages to a quarantined actor go to its fallback
 //     actor (redirect) or are dropped as dead letters with reason `quarantined` (an ask gets
-//     errc::quarantined at once). System messages (supervision, stop) still pass, and messages
-//     already in its mailbox are still handled.
-//   - after the quarantine period one message is let through as a probe: handled normally, the
-//     actor is released; failing, it is quarantined again for longer (base x multiplier^n, up to
-//     max). A probe that is never handled is replaced after one more period.
+//     errc::quarantined at once). The runtime's own traffic (replies to its asks, timeouts,
+//     supervision, monitors, links: send_event::runtime) still passes, a message another hook
+//     already decided on is left alone, and messages already in its mailbox are still handled.
+//   - after the quarantine period one message is let through as the probe: when that message is
+//     handled normally, the actor is released; when it fails, the actor is quarantined again for
+//     longer (base x multiplier^n, up to max). A probe that is not handled within one more period
+//     is replaced. A quarantined actor that stops leaves the table.
 // Quarantines by hand (steering) use the same table. With a log attached, every quarantine,
 // extension and release is a QUARANTINE record (docs/eventlog-format.md).
 //
-// Cost: with nothing quarantined, on_send and on_handled read one atomic and return; while
-// actors are quarantined they scan the quarantine table (max_quarantined entries, lock-free).
-// Failures and quarantines take a mutex (failures are not a hot path).
+// Cost: with nothing quarantined, on_send, on_handled and on_stop read one atomic and return;
+// while actors are quarantined they scan the quarantine table (max_quarantined entries,
+// lock-free). Failures, quarantines, releases and the probe decision (a try_lock: a sender never
+// waits; one that finds it taken treats the actor as still quarantined) take a mutex.
 //
 // Thread safety: the hooks run on any thread; every public member may be called from any
 // thread. Memory ordering: a quarantine's fields are published by the release store of its
-// table key (acquire in the lookup); the count of active entries is a relaxed hint that is
-// raised before the key is published and lowered after it is cleared.
+// table key (acquire in the lookup); an entry is reused after a release, so a lock-free reader
+// reads the key again (acquire) after the fields it used and lets the message pass if it
+// changed. The count of active entries is a relaxed hint, raised before the key is published
+// and lowered after it is cleared.
 #pragma once
 
 #include <atomic>
@@ -142,9 +147,11 @@ class cascade_guard final : public hook_subscriber {
   send_decision on_send(send_event& ev) noexcept override;
   void on_handled(const deliver_event& ev) noexcept override;
   void on_failure(const lifecycle_event& ev) noexcept override;
+  void on_stop(const lifecycle_event& ev) noexcept override;
 
  private:
   explicit cascade_guard(cascade_config cfg);
+  send_decision quarantined_send(quarantine_entry& e, std::uint64_t key, send_event& ev) noexcept;
   // The rest run with the state's mutex held.
   void note_spread_locked(std::uint64_t root, std::uint64_t to, const lifecycle_event& ev,
                           std::uint64_t now);

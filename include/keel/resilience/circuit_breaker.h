@@ -98,7 +98,8 @@ struct breaker_config {
   // Open for open_base, then open_base * open_multiplier^k after the k-th reopening in a row,
   // capped at open_max, then times (1 + jitter * (u - 0.5)) with u uniform in [0, 1) from a
   // generator seeded with `seed` and the name (so breakers with the default seed do not reopen
-  // in step), and at most open_max. Closing resets k.
+  // in step) and drawn once per open since the last reset(), and at most open_max. Closing
+  // resets k.
   std::chrono::nanoseconds open_base = std::chrono::seconds(5);
   double open_multiplier = 2.0;  // >= 1
   std::chrono::nanoseconds open_max = std::chrono::seconds(300);
@@ -257,7 +258,8 @@ class circuit_breaker {
   bool trip(std::uint64_t now) noexcept;
 
   // Operator states. Each is a transition (a new generation, an event, a record); reset()
-  // returns to closed with an empty window and the backoff reset. Any thread.
+  // returns to closed with an empty window, the backoff and the jitter draws reset (on a closed
+  // breaker it only empties the window and resets those, with no transition). Any thread.
   void force_open(std::uint64_t now) noexcept;
   void disable(std::uint64_t now) noexcept;
   void metrics_only(std::uint64_t now) noexcept;

@@ -11,9 +11,10 @@
 //   });
 //
 // The round is decided as soon as `agree` answers are equal, so a slow replica does not hold it;
-// answers that come later are still compared, and a late dissent is counted in the stats. When
-// every replica has answered, failed or timed out without `agree` equal answers, the round fails:
-// errc::timeout if replicas timed out and too few answered, errc::no_quorum otherwise. A minority
+// answers that come later are still compared, and a late dissent is counted in the stats. It
+// fails as soon as `agree` equal answers can no longer happen: errc::no_quorum when enough
+// replicas answered but disagreed; when too few answered, errc::timeout if some timed out and
+// errc::failed (insufficient replicas) if they failed. `agree` must be a majority, so a minority
 // answer is never returned.
 //
 // Thread safety: create() anywhere; ask() from a handler of `self` (its continuations run in
@@ -38,7 +39,8 @@
 namespace keel::resilience {
 
 struct quorum_config {
-  std::uint32_t agree = 2;  // equal answers needed; 1..the number of replicas
+  // Equal answers needed: a majority of the replicas (more than half, at most all of them).
+  std::uint32_t agree = 2;
   std::chrono::nanoseconds timeout = std::chrono::seconds(1);  // each replica's ask; > 0
 };
 
@@ -142,11 +144,26 @@ class quorum_group {
         answers[i] = std::move(a).value();
         if (decided) {
           if (!equal(*answers[i], *answers[*decided])) stats->count_dissent(i);
-        } else {
+        } else if (!over) {
           decide_if_agreed(i);
         }
       }
-      if (!decided && finished == answers.size()) fail();
+      // Fail as soon as the largest group of equal answers plus the replicas still to answer
+      // cannot reach `agree`.
+      if (!decided && !over && best_votes() + (answers.size() - finished) < agree) fail();
+    }
+
+    std::uint32_t best_votes() const {
+      std::uint32_t best = 0;
+      for (const auto& x : answers) {
+        if (!x) continue;
+        std::uint32_t votes = 0;
+        for (const auto& y : answers) {
+          if (y && equal(*x, *y)) ++votes;
+        }
+        best = std::max(best, votes);
+      }
+      return best;
     }
 
     void decide_if_agreed(std::size_t i) {
@@ -174,25 +191,21 @@ class quorum_group {
     }
 
     void fail() {
-      std::uint32_t best = 0;
+      over = true;
       std::size_t answered = 0;
-      for (const auto& a : answers) {
-        if (!a) continue;
-        ++answered;
-        std::uint32_t votes = 0;
-        for (const auto& b : answers) {
-          if (b && equal(*a, *b)) ++votes;
-        }
-        best = std::max(best, votes);
-      }
+      for (const auto& a : answers) answered += a.has_value() ? 1 : 0;
+      const std::uint32_t best = best_votes();
       const std::string counts = std::to_string(answered) + " of " +
                                  std::to_string(answers.size()) + " replicas answered, " +
                                  std::to_string(best) + " agreed, " + std::to_string(agree) +
                                  " needed";
-      if (timeouts > 0 && answered < agree) {
+      if (answered < agree && timeouts > 0) {
         stats->count_timed_out();
         then(status(errc::timeout,
                     "quorum: " + counts + " (" + std::to_string(timeouts) + " timed out)"));
+      } else if (answered < agree) {
+        stats->count_no_quorum();
+        then(status(errc::failed, "quorum: insufficient replicas: " + counts));
       } else {
         stats->count_no_quorum();
         then(status(errc::no_quorum, "quorum: " + counts));
@@ -205,6 +218,7 @@ class quorum_group {
     std::uint32_t timeouts = 0;
     std::uint32_t agree;
     std::optional<std::size_t> decided;
+    bool over = false;  // failed: then has run
     std::shared_ptr<quorum_stats> stats;
     Equal equal;
     Then then;
