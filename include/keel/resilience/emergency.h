@@ -22,8 +22,10 @@
 //              suspended: their queued work stays, new work does not arrive)
 //   emergency  also: normal-priority messages are shed, and admit() says no to new work at the
 //              edge (the caller's gateway asks it before accepting a request)
-// Only high and system messages always pass. An operator can force a level (steering) and hand
-// it back to the score. Every level change is counted and kept as a finding.
+// High-priority messages and the runtime's own traffic (replies, timeouts, supervision:
+// send_event::runtime) always pass; a shed ask is answered with errc::dropped at once. An
+// operator can force a level (steering) and hand it back to the score. Every level change is
+// counted and kept as a finding.
 //
 // system_status() gathers the score, the level, the breakers that are not closed, the
 // quarantined actors (from an attached cascade_guard) and the recent findings, as a struct and
@@ -121,7 +123,7 @@ class emergency_monitor final : public hook_subscriber {
   // What the score reads. Each must outlive the monitor (or be attached before and live as long).
   void attach_system(const actor_system* sys);
   void add_breaker(const circuit_breaker* b);
-  void add_detector(const anomaly_detector* d);  // read in sample(): the detector's thread
+  void add_detector(const anomaly_detector* d);  // its state() is read in sample()
   void attach_cascade_guard(const cascade_guard* g);
 
   // Computes the score and the level. Returns the level after it.

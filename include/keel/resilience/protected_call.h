@@ -2,19 +2,22 @@
 // is open the fallback answers at once and the target is not asked; otherwise the target is
 // asked, the outcome is reported to the breaker (a timeout as a timeout, an error classified by
 // the breaker's configuration, the time taken for slow calls), and a failed call is answered by
-// the fallback too. `then` always runs exactly once, inside the calling actor, with the value and
-// where it came from:
+// the fallback too. `then` runs once, inside the calling actor, with the value and where it came
+// from -- unless the fallback throws (which fails the actor like any handler exception) or the
+// actor stops before the answer:
 //
 //   void on(get_price& m) {
+//     auto back = return_address();  // `then` may run in a later activation
 //     keel::resilience::protected_call<price>(self(), *breaker_, pricing_, quote{m.sku}, 50ms,
-//         [this](keel::resilience::protected_reply<price> r) { reply(r.value); },
+//         [this, back](keel::resilience::protected_reply<price> r) { reply_later(back, r.value); },
 //         [] { return price{0, /*stale=*/true}; });
 //   }
 //
 // The fallback must return R (checked at compile time). Cost over a plain ask: one breaker check
 // and one outcome report (docs/benchmarks.md).
 //
-// REQUIRES: called from a handler (or continuation) of `self`. Thread safety: as actor::ask.
+// REQUIRES: called from a handler (or continuation) of `self`; the breaker outlives the actor's
+// pending asks (the continuation holds the permit). Thread safety: as actor::ask.
 #pragma once
 
 #include <chrono>
