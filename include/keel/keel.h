@@ -25,3 +25,12 @@
 #include <keel/eventlog/reader.h>
 #include <keel/eventlog/recorder.h>
 #include <keel/eventlog/snapshot.h>
+#include <keel/resilience/anomaly_detector.h>
+#include <keel/resilience/breaker_guard.h>
+#include <keel/resilience/breaker_record.h>
+#include <keel/resilience/cascade.h>
+#include <keel/resilience/circuit_breaker.h>
+#include <keel/resilience/emergency.h>
+#include <keel/resilience/protected_call.h>
+#include <keel/resilience/quarantine_record.h>
+#include <keel/resilience/quorum.h>
