@@ -89,6 +89,10 @@ keel::result<pipeline> start_pipeline(keel::actor_system& sys, const options& op
 }
 
 void dead_orders::on_dead_letter(const keel::dead_letter_event& ev) noexcept {
+  // Only those addressed to an actor that stopped with them queued: a send to no actor at all
+  // (an empty ref between an escalation and the restart) is reported by its sender as an
+  // order_lost outcome instead.
+  if (!ev.target.valid()) return;
   if (ev.type == keel::type_id_of<validate_order>() || ev.type == keel::type_id_of<charge>() ||
       ev.type == keel::type_id_of<store>()) {
     n_.fetch_add(1, std::memory_order_relaxed);

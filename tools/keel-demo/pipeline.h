@@ -37,9 +37,11 @@ namespace keel_demo {
 // How many validators the gateway spreads orders over.
 inline constexpr std::size_t k_validators = 3;
 
-// Counts the dead letters that carry an order (validate_order, charge, store): a hook given to
-// the system's configuration before the pipeline starts (other dead letters, such as a
-// store_result for a payment that a supervisor was restarting, carry no order of their own).
+// Counts the dead letters that carry an order (validate_order, charge, store) to an actor that
+// stopped with them queued: a hook given to the system's configuration before the pipeline
+// starts. Other dead letters carry no order of their own (a store_result for a payment that a
+// supervisor was restarting), and a send to no actor at all is reported by its sender as an
+// order_lost outcome.
 class dead_orders final : public keel::hook_subscriber {
  public:
   dead_orders() : keel::hook_subscriber(keel::hook_phase::metrics) {}
