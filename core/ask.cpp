@@ -105,6 +105,52 @@ result<reply_ptr> blocking_ask(actor_cell* c, std::uint32_t generation, envelope
   return reply_ptr(std::exchange(state->reply, nullptr));
 }
 
+namespace {
+
+// Tells the hooks (recording pairs asks with their replies and timeouts by these events).
+void tell_ask_hooks(system_state* s, actor_cell* self, message_id rid, type_id type,
+                    message_id correlation) noexcept {
+#if !defined(KEEL_NO_HOOKS)
+  if (s->any_hooks) [[unlikely]] {
+    ask_event ev;
+    ev.asker = actor_handle{self->slot, self->own_generation};
+    ev.asker_id = self->id;
+    ev.asker_type = s->type_name_of(self->type_index);
+    ev.asker_name = extras_of(self).name;
+    ev.request = rid;
+    ev.type = type;
+    ev.correlation = correlation;
+    for (const auto& h : s->hooks) {
+      if (h->enabled()) h->on_ask(ev);
+    }
+  }
+#else
+  (void)s;
+  (void)self;
+  (void)rid;
+  (void)type;
+  (void)correlation;
+#endif
+}
+
+// A timeout message to `self` for pending ask `rid`, armed for `timeout`; an empty handle (and
+// `t` freed) when there is no memory.
+timer_handle arm_timeout(actor_cell* self, envelope* t, std::chrono::nanoseconds timeout) noexcept {
+  t->flags |= envelope_flags::internal;
+  return start_timer(self, self->own_generation, t, timeout, std::chrono::nanoseconds(0));
+}
+
+void send_request(system_state* s, actor_cell* c, std::uint32_t generation,
+                  envelope* request) noexcept {
+  if (c == nullptr) {
+    s->dead(request, nullptr, dead_letter_reason::actor_stopped, true);
+    return;
+  }
+  deliver(c, generation, request);
+}
+
+}  // namespace
+
 void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
                std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k) {
   system_state* s = self->system;
@@ -118,32 +164,52 @@ void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelo
     k->complete(status(errc::out_of_memory, "ask: no memory for the timeout"));
     return;
   }
-  t->flags |= envelope_flags::internal;
   // Throws std::bad_alloc inside the asking handler (which then fails like any handler).
   cell_extras& x = extras_of(self);
   pending_ask& p = x.asks[rid];
   p.k = std::move(k);
-  p.timeout = start_timer(self, self->own_generation, t, timeout, std::chrono::nanoseconds(0));
-#if !defined(KEEL_NO_HOOKS)
-  if (s->any_hooks) [[unlikely]] {
-    ask_event ev;
-    ev.asker = actor_handle{self->slot, self->own_generation};
-    ev.asker_id = self->id;
-    ev.asker_type = s->type_name_of(self->type_index);
-    ev.asker_name = x.name;
-    ev.request = rid;
-    ev.type = request->type;
-    ev.correlation = request->correlation;
-    for (const auto& h : s->hooks) {
-      if (h->enabled()) h->on_ask(ev);
-    }
+  p.timeout = arm_timeout(self, t, timeout);
+  tell_ask_hooks(s, self, rid, request->type, request->correlation);
+  send_request(s, c, generation, request);
+}
+
+void actor_ask_untimed(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
+                       std::unique_ptr<ask_continuation> k) {
+  system_state* s = self->system;
+  request->flags |= envelope_flags::expects_reply;
+  const message_id rid = request->id;
+  cell_extras& x = extras_of(self);  // may throw std::bad_alloc, as actor_ask
+  x.asks[rid].k = std::move(k);
+  tell_ask_hooks(s, self, rid, request->type, request->correlation);
+  send_request(s, c, generation, request);
+}
+
+message_id start_ask_deadline(actor_cell* self, std::chrono::nanoseconds timeout,
+                              std::unique_ptr<ask_continuation> k) {
+  system_state* s = self->system;
+  // The deadline's id is its timeout message's own: fresh, never a request's.
+  envelope* t = make_envelope(s, ask_timeout_msg{0});
+  if (t == nullptr) {
+    k->complete(status(errc::out_of_memory, "ask: no memory for the deadline"));
+    return 0;
   }
-#endif
-  if (c == nullptr) {
-    s->dead(request, nullptr, dead_letter_reason::actor_stopped, true);
-    return;
-  }
-  deliver(c, generation, request);
+  const message_id id = t->id;
+  t->as<ask_timeout_msg>().request = id;
+  cell_extras& x = extras_of(self);
+  pending_ask& p = x.asks[id];
+  p.k = std::move(k);
+  p.timeout = arm_timeout(self, t, timeout);
+  tell_ask_hooks(s, self, id, 0, t->correlation);
+  return id;
+}
+
+bool cancel_ask(actor_cell* self, message_id id) noexcept {
+  if (self->extras == nullptr) return false;
+  auto it = self->extras->asks.find(id);
+  if (it == self->extras->asks.end()) return false;
+  it->second.timeout.cancel();
+  self->extras->asks.erase(it);
+  return true;
 }
 
 bool completes_pending_ask(const actor_cell* c, const envelope* e, message_id& ask_id,

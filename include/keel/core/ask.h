@@ -76,5 +76,19 @@ struct typed_continuation final : ask_continuation {
 void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
                std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k);
 
+// Asks that share one deadline (keel/resilience/quorum.h): each costs no timer of its own.
+// actor_ask without a timeout: `k` runs with the reply or the runtime's error, or never if
+// cancel_ask drops it first. REQUIRES: as actor_ask.
+void actor_ask_untimed(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
+                       std::unique_ptr<ask_continuation> k);
+// A deadline with no request: `k` runs with errc::timeout after `timeout` unless cancel_ask drops
+// it first. Returns its id (0 when there was no memory: `k` then ran with errc::out_of_memory).
+// Recorded like an ask (the hooks' on_ask, with type 0), so replay pairs its timeout.
+message_id start_ask_deadline(actor_cell* self, std::chrono::nanoseconds timeout,
+                              std::unique_ptr<ask_continuation> k);
+// Drops a pending ask or deadline of `self` without running it (its timer cancelled); a reply
+// that comes later is a late reply. false if there is none. REQUIRES: called inside `self`.
+bool cancel_ask(actor_cell* self, message_id id) noexcept;
+
 }  // namespace detail
 }  // namespace keel

@@ -98,9 +98,15 @@ class quorum_group {
       std::is_invocable_r_v<bool, Equal&, const R&, const R&> &&
       std::is_invocable_v<Then&, result<quorum_answer<R>>>
   void ask(const actor_ref<Self>& self, const M& m, Equal equal, Then then) const {
-    auto r = std::make_shared<round<R, Equal, Then>>(replicas_.size(), cfg_.agree, stats_,
-                                                     std::move(equal), std::move(then));
     keel::detail::actor_cell* cell = self.cell();
+    auto r = std::make_shared<round<R, Equal, Then>>(cell, replicas_.size(), cfg_.agree, stats_,
+                                                     std::move(equal), std::move(then));
+    // One deadline for the round, and the replicas' asks without timers of their own (a timer
+    // per ask was most of a round's cost).
+    auto expire = [r](result<R>) { r->expire(); };
+    r->deadline = keel::detail::start_ask_deadline(
+        cell, cfg_.timeout,
+        std::make_unique<keel::detail::typed_continuation<R, decltype(expire)>>(std::move(expire)));
     for (std::size_t i = 0; i < replicas_.size(); ++i) {
       auto k = [r, i](result<R> a) { r->answer(i, std::move(a)); };
       auto cont = std::make_unique<keel::detail::typed_continuation<R, decltype(k)>>(std::move(k));
@@ -109,8 +115,9 @@ class quorum_group {
         cont->complete(status(errc::out_of_memory, "quorum: no memory for the request"));
         continue;
       }
-      keel::detail::actor_ask(cell, replicas_[i].cell(), replicas_[i].generation(), e, cfg_.timeout,
-                              std::move(cont));
+      r->requests[i] = e->id;
+      keel::detail::actor_ask_untimed(cell, replicas_[i].cell(), replicas_[i].generation(), e,
+                                      std::move(cont));
     }
   }
 
@@ -127,16 +134,34 @@ class quorum_group {
   // One round's answers; touched only inside the asking actor (its continuations).
   template <class R, class Equal, class Then>
   struct round {
-    round(std::size_t n, std::uint32_t agree_, std::shared_ptr<quorum_stats> s, Equal eq, Then th)
-        : answers(n),
+    round(keel::detail::actor_cell* c, std::size_t n, std::uint32_t agree_,
+          std::shared_ptr<quorum_stats> s, Equal eq, Then th)
+        : self(c),
+          answers(n),
           failed(n, false),
+          requests(n, 0),
           agree(agree_),
           stats(std::move(s)),
           equal(std::move(eq)),
           then(std::move(th)) {}
 
+    // The round's deadline: every replica that has not answered timed out. Their asks are
+    // dropped (an answer that comes later is a late reply).
+    void expire() {
+      deadline = 0;
+      for (std::size_t i = 0; i < answers.size(); ++i) {
+        if (answers[i] || failed[i]) continue;
+        if (requests[i] != 0) (void)keel::detail::cancel_ask(self, requests[i]);
+        answer(i, status(errc::timeout, "quorum: no answer within the timeout"));
+      }
+    }
+
     void answer(std::size_t i, result<R> a) {
       ++finished;
+      // Every replica has answered or failed: the deadline is not needed any more.
+      if (finished == answers.size() && deadline != 0) {
+        (void)keel::detail::cancel_ask(self, std::exchange(deadline, 0));
+      }
       if (!a) {
         failed[i] = true;
         if (a.code() == errc::timeout) ++timeouts;
@@ -212,8 +237,11 @@ class quorum_group {
       }
     }
 
+    keel::detail::actor_cell* self;
     std::vector<std::optional<R>> answers;
     std::vector<bool> failed;
+    std::vector<message_id> requests;  // each replica's ask (0: it could not be sent)
+    message_id deadline = 0;           // the round's (0: fired or cancelled)
     std::size_t finished = 0;
     std::uint32_t timeouts = 0;
     std::uint32_t agree;
