@@ -134,7 +134,7 @@ struct recording_run {
     ro.state_hash_every = hash_every;
     rec = el::recorder::create(*log, ro).value();
     keel::system_config cfg;
-        cfg.scheduler.workers = deterministic ? 1 : 2;
+    cfg.scheduler.workers = deterministic ? 1 : 2;
     if (deterministic) cfg.scheduler.executor = keel::sched::executor_kind::deterministic;
     cfg.hooks.push_back(rec);
     sys = keel::actor_system::create(std::move(cfg)).value();
