@@ -450,6 +450,10 @@ bool cascade_guard::release(actor_handle a, std::uint64_t now) {
   return true;
 }
 
+std::size_t cascade_guard::quarantined_count() const noexcept {
+  return s_->active.load(std::memory_order_relaxed);
+}
+
 bool cascade_guard::is_quarantined(actor_handle a) const noexcept {
   return s_->active.load(std::memory_order_relaxed) != 0 && s_->find(pack(a)) != nullptr;
 }

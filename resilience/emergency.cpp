@@ -215,10 +215,10 @@ emergency_level emergency_monitor::sample(std::uint64_t now) {
     }
     anomalies /= static_cast<double>(s.detectors.size());
   }
-  const double quarantine = s.guard == nullptr
-                                ? 0.0
-                                : std::min(1.0, static_cast<double>(s.guard->quarantined().size()) /
-                                                    cfg_.quarantined_bad);
+  const double quarantine =
+      s.guard == nullptr
+          ? 0.0
+          : std::min(1.0, static_cast<double>(s.guard->quarantined_count()) / cfg_.quarantined_bad);
   const double wsum =
       cfg_.w_breakers + cfg_.w_failures + cfg_.w_mailbox + cfg_.w_anomalies + cfg_.w_quarantine;
   const double badness =

@@ -133,6 +133,8 @@ class cascade_guard final : public hook_subscriber {
   // Ends a quarantine at once; false if `a` was not quarantined.
   bool release(actor_handle a, std::uint64_t now);
   bool is_quarantined(actor_handle a) const noexcept;
+  // Actors quarantined now (a relaxed read of the table's count; no copy, no lock).
+  std::size_t quarantined_count() const noexcept;
 
   std::vector<failure_edge> edges() const;
   std::vector<cascade_finding> findings() const;
