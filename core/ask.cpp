@@ -152,7 +152,7 @@ void send_request(system_state* s, actor_cell* c, std::uint32_t generation,
 }  // namespace
 
 void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
-               std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k) {
+               std::chrono::nanoseconds timeout, continuation_ptr k) {
   system_state* s = self->system;
   request->flags |= envelope_flags::expects_reply;
   const message_id rid = request->id;
@@ -174,7 +174,7 @@ void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelo
 }
 
 void actor_ask_untimed(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
-                       std::unique_ptr<ask_continuation> k) {
+                       continuation_ptr k) {
   system_state* s = self->system;
   request->flags |= envelope_flags::expects_reply;
   const message_id rid = request->id;
@@ -185,7 +185,7 @@ void actor_ask_untimed(actor_cell* self, actor_cell* c, std::uint32_t generation
 }
 
 message_id start_ask_deadline(actor_cell* self, std::chrono::nanoseconds timeout,
-                              std::unique_ptr<ask_continuation> k) {
+                              continuation_ptr k) {
   system_state* s = self->system;
   // The deadline's id is its timeout message's own: fresh, never a request's.
   envelope* t = make_envelope(s, ask_timeout_msg{0});
@@ -238,7 +238,7 @@ bool route_reply_or_timeout(actor_cell* c, envelope* e) {
     if (c->extras == nullptr) return true;
     auto it = c->extras->asks.find(rid);
     if (it == c->extras->asks.end()) return true;  // answered already
-    std::unique_ptr<ask_continuation> k = std::move(it->second.k);
+    continuation_ptr k = std::move(it->second.k);
     c->extras->asks.erase(it);
     // A continuation that throws fails the actor, like a handler (the caller catches).
     k->complete(status(errc::timeout, "ask: no reply within the timeout"));
@@ -251,7 +251,7 @@ bool route_reply_or_timeout(actor_cell* c, envelope* e) {
     c->system->dead(e, c, dead_letter_reason::late_reply, false);
     return true;
   }
-  std::unique_ptr<ask_continuation> k = std::move(it->second.k);
+  continuation_ptr k = std::move(it->second.k);
   it->second.timeout.cancel();
   c->extras->asks.erase(it);
   envelope* copy = copy_envelope(c->system, e);

@@ -103,7 +103,7 @@ struct monitor_entry {
 
 // Lazily allocated per-actor state.
 struct pending_ask {
-  std::unique_ptr<ask_continuation> k;
+  continuation_ptr k;
   timer_handle timeout;
 };
 // actor::fail()'s reason and trace, kept until the handler returns.

@@ -2,6 +2,7 @@
 // no agreement, and bad configurations.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 #include <keel/core/testing.h>
@@ -63,11 +64,14 @@ struct round_result {
 class asker final : public keel::actor<asker, go> {
  public:
   static constexpr std::string_view keel_name = "test.q.asker";
-  asker(quorum_group<replica> g, std::vector<round_result>* out) : g_(std::move(g)), out_(out) {}
+  // `token`, when given, is held by each round (its continuation) until the round is freed.
+  asker(quorum_group<replica> g, std::vector<round_result>* out,
+        std::shared_ptr<int> token = nullptr)
+      : g_(std::move(g)), out_(out), token_(std::move(token)) {}
   void on(go&) {
     g_.ask<price>(
         self(), quote{}, [](const price& a, const price& b) { return a.cents == b.cents; },
-        [this](keel::result<quorum_answer<price>> r) {
+        [this, token = token_](keel::result<quorum_answer<price>> r) {
           round_result rr;
           rr.ok = static_cast<bool>(r);
           if (r) {
@@ -87,6 +91,7 @@ class asker final : public keel::actor<asker, go> {
  private:
   quorum_group<replica> g_;
   std::vector<round_result>* out_;
+  std::shared_ptr<int> token_;
 };
 
 class quorum_test : public ::testing::Test {
@@ -98,11 +103,12 @@ class quorum_test : public ::testing::Test {
     EXPECT_TRUE(g) << g.error().to_string();
     return std::move(g).value();
   }
-  void ask(const quorum_group<replica>& g) {
-    auto a = fx_.sys().spawn<asker>(g, &out_).value();
+  keel::actor_ref<asker> ask(const quorum_group<replica>& g, std::shared_ptr<int> token = nullptr) {
+    auto a = fx_.sys().spawn<asker>(g, &out_, std::move(token)).value();
     fx_.run();
-    ASSERT_EQ(a.send(go{}), keel::send_status::ok);
+    EXPECT_EQ(a.send(go{}), keel::send_status::ok);
     fx_.run();
+    return a;
   }
   keel::testing::fixture fx_;
   std::vector<round_result> out_;
@@ -187,6 +193,40 @@ TEST_F(quorum_test, a_failed_replica_counts_as_failed_not_as_a_vote) {
   ASSERT_TRUE(out_[0].ok);
   EXPECT_EQ(out_[0].votes, 2U);
   EXPECT_EQ(out_[0].failed + out_[0].pending, 1U);
+}
+
+// A round is one allocation shared by its continuations (the replicas' asks and the deadline);
+// it must be freed once the last of them is done, however the round ends. The token is held by
+// the round's `then`, so its use count says whether the round is still alive.
+TEST_F(quorum_test, a_round_is_freed_once_its_last_answer_or_its_deadline_is_in) {
+  auto token = std::make_shared<int>(0);
+  auto g = group({behaviour::silent, behaviour::honest, behaviour::honest}, 2);
+  ask(g, token);
+  ASSERT_EQ(out_.size(), 1U);
+  EXPECT_EQ(token.use_count(), 3) << "decided, but the silent replica and the deadline remain "
+                                     "(the asker holds the token too)";
+  fx_.advance(50ms);
+  fx_.run();
+  EXPECT_EQ(token.use_count(), 2) << "the deadline fired: the round is freed";
+
+  auto all = group({behaviour::honest, behaviour::honest, behaviour::liar}, 2);
+  auto token2 = std::make_shared<int>(0);
+  ask(all, token2);
+  ASSERT_EQ(out_.size(), 2U);
+  EXPECT_EQ(token2.use_count(), 2) << "every replica answered: the deadline is cancelled and "
+                                      "the round freed at once";
+}
+
+TEST_F(quorum_test, stopping_the_asker_mid_round_frees_the_round) {
+  auto token = std::make_shared<int>(0);
+  auto g = group({behaviour::silent, behaviour::silent, behaviour::honest}, 2);
+  auto a = ask(g, token);
+  EXPECT_TRUE(out_.empty());
+  EXPECT_EQ(token.use_count(), 3);
+  ASSERT_EQ(a.stop(), keel::send_status::ok);
+  fx_.run();
+  EXPECT_EQ(token.use_count(), 1) << "the pending asks were dropped with the asker";
+  EXPECT_TRUE(out_.empty()) << "a dropped round never runs its continuation";
 }
 
 TEST(quorum, rejects_a_quorum_larger_than_the_replicas_naming_the_field) {

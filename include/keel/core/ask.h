@@ -61,7 +61,21 @@ result<reply_ptr> blocking_ask(actor_cell* c, std::uint32_t generation, envelope
 struct ask_continuation {
   virtual ~ask_continuation() = default;
   virtual void complete(result<reply_ptr> r) = 0;
+  // Called once the runtime is done with it (completed, cancelled or dropped), instead of
+  // delete. The default deletes it; a continuation that lives inside a larger object (the
+  // replicas of one quorum round share one allocation) gives back its share of that object.
+  virtual void release() noexcept { delete this; }
 };
+
+// Owns a continuation: release() on destruction. Converts from std::unique_ptr<K> (whose
+// default_delete it replaces by release(), which deletes it the same way).
+struct continuation_release {
+  continuation_release() noexcept = default;
+  template <class K>
+  continuation_release(std::default_delete<K>) noexcept {}  // NOLINT: implicit on purpose
+  void operator()(ask_continuation* k) const noexcept { k->release(); }
+};
+using continuation_ptr = std::unique_ptr<ask_continuation, continuation_release>;
 
 template <class R, class F>
 struct typed_continuation final : ask_continuation {
@@ -74,18 +88,18 @@ struct typed_continuation final : ask_continuation {
 // error, or errc::timeout. REQUIRES: called from a handler of `self`. May throw
 // std::bad_alloc, which fails the asking actor like any exception from its handler.
 void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
-               std::chrono::nanoseconds timeout, std::unique_ptr<ask_continuation> k);
+               std::chrono::nanoseconds timeout, continuation_ptr k);
 
 // Asks that share one deadline (keel/resilience/quorum.h): each costs no timer of its own.
 // actor_ask without a timeout: `k` runs with the reply or the runtime's error, or never if
 // cancel_ask drops it first. REQUIRES: as actor_ask.
 void actor_ask_untimed(actor_cell* self, actor_cell* c, std::uint32_t generation, envelope* request,
-                       std::unique_ptr<ask_continuation> k);
+                       continuation_ptr k);
 // A deadline with no request: `k` runs with errc::timeout after `timeout` unless cancel_ask drops
 // it first. Returns its id (0 when there was no memory: `k` then ran with errc::out_of_memory).
 // Recorded like an ask (the hooks' on_ask, with type 0), so replay pairs its timeout.
 message_id start_ask_deadline(actor_cell* self, std::chrono::nanoseconds timeout,
-                              std::unique_ptr<ask_continuation> k);
+                              continuation_ptr k);
 // Drops a pending ask or deadline of `self` without running it (its timer cancelled); a reply
 // that comes later is a late reply. false if there is none. REQUIRES: called inside `self`.
 bool cancel_ask(actor_cell* self, message_id id) noexcept;

@@ -99,25 +99,35 @@ class quorum_group {
       std::is_invocable_v<Then&, result<quorum_answer<R>>>
   void ask(const actor_ref<Self>& self, const M& m, Equal equal, Then then) const {
     keel::detail::actor_cell* cell = self.cell();
-    auto r = std::make_shared<round<R, Equal, Then>>(cell, replicas_.size(), cfg_.agree, stats_,
-                                                     std::move(equal), std::move(then));
+    const std::size_t n = replicas_.size();
+    // The round and its n + 1 continuations (the replicas' asks, then the deadline) are two
+    // allocations; the round lives until every continuation is released.
+    auto* r =
+        new round<R, Equal, Then>(cell, n, cfg_.agree, stats_, std::move(equal), std::move(then));
     // One deadline for the round, and the replicas' asks without timers of their own (a timer
     // per ask was most of a round's cost).
-    auto expire = [r](result<R>) { r->expire(); };
-    r->deadline = keel::detail::start_ask_deadline(
-        cell, cfg_.timeout,
-        std::make_unique<keel::detail::typed_continuation<R, decltype(expire)>>(std::move(expire)));
-    for (std::size_t i = 0; i < replicas_.size(); ++i) {
-      auto k = [r, i](result<R> a) { r->answer(i, std::move(a)); };
-      auto cont = std::make_unique<keel::detail::typed_continuation<R, decltype(k)>>(std::move(k));
-      envelope* e = keel::detail::make_envelope(cell->system, std::remove_cvref_t<M>(m));
-      if (e == nullptr) {
-        cont->complete(status(errc::out_of_memory, "quorum: no memory for the request"));
-        continue;
+    r->deadline = keel::detail::start_ask_deadline(cell, cfg_.timeout,
+                                                   keel::detail::continuation_ptr(&r->slots[n]));
+    if (r->deadline == 0) {  // no memory: the deadline ran at once and the round has failed
+      for (std::size_t i = 0; i < n; ++i) r->slots[i].release();
+      return;
+    }
+    std::size_t i = 0;
+    try {
+      for (; i < n; ++i) {
+        keel::detail::continuation_ptr k(&r->slots[i]);  // releases slot i however this ends
+        envelope* e = keel::detail::make_envelope(cell->system, std::remove_cvref_t<M>(m));
+        if (e == nullptr) {
+          k->complete(status(errc::out_of_memory, "quorum: no memory for the request"));
+          continue;
+        }
+        r->slots[i].request = e->id;
+        keel::detail::actor_ask_untimed(cell, replicas_[i].cell(), replicas_[i].generation(), e,
+                                        std::move(k));
       }
-      r->requests[i] = e->id;
-      keel::detail::actor_ask_untimed(cell, replicas_[i].cell(), replicas_[i].generation(), e,
-                                      std::move(cont));
+    } catch (...) {  // bad_alloc or M's copy: the replicas not asked give back their share
+      for (++i; i < n; ++i) r->slots[i].release();
+      throw;
     }
   }
 
@@ -131,27 +141,56 @@ class quorum_group {
         cfg_(cfg),
         stats_(std::make_shared<quorum_stats>(replicas_.size())) {}
 
-  // One round's answers; touched only inside the asking actor (its continuations).
+  // One round's answers; touched only inside the asking actor (its continuations), so its
+  // reference count is a plain integer.
   template <class R, class Equal, class Then>
   struct round {
-    round(keel::detail::actor_cell* c, std::size_t n, std::uint32_t agree_,
+    // A replica's ask (index < n) or the round's deadline (index n), owned by the pending-ask
+    // table until it completes or is dropped; release() gives back its share of the round.
+    struct slot final : keel::detail::ask_continuation {
+      void complete(result<keel::detail::reply_ptr> a) override {
+        if (index == owner->n) {
+          owner->expire();
+        } else {
+          owner->answer(index, keel::detail::take_reply<R>(std::move(a)));
+        }
+      }
+      void release() noexcept override { owner->unref(); }
+
+      round* owner = nullptr;
+      std::size_t index = 0;
+      std::optional<R> answer;  // (replicas only)
+      message_id request = 0;   // the replica's ask (0: it could not be sent)
+      bool failed = false;      // the replica's ask failed or timed out
+    };
+
+    round(keel::detail::actor_cell* c, std::size_t n_, std::uint32_t agree_,
           std::shared_ptr<quorum_stats> s, Equal eq, Then th)
         : self(c),
-          answers(n),
-          failed(n, false),
-          requests(n, 0),
+          n(n_),
+          slots(std::make_unique<slot[]>(n_ + 1)),
+          refs(n_ + 1),
           agree(agree_),
           stats(std::move(s)),
           equal(std::move(eq)),
-          then(std::move(th)) {}
+          then(std::move(th)) {
+      for (std::size_t i = 0; i <= n; ++i) {
+        slots[i].owner = this;
+        slots[i].index = i;
+      }
+    }
+
+    void unref() noexcept {
+      if (--refs == 0) delete this;
+    }
 
     // The round's deadline: every replica that has not answered timed out. Their asks are
     // dropped (an answer that comes later is a late reply).
     void expire() {
       deadline = 0;
-      for (std::size_t i = 0; i < answers.size(); ++i) {
-        if (answers[i] || failed[i]) continue;
-        if (requests[i] != 0) (void)keel::detail::cancel_ask(self, requests[i]);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (slots[i].answer || slots[i].failed) continue;
+        if (slots[i].request != 0) (void)keel::detail::cancel_ask(self, slots[i].request);
         answer(i, status(errc::timeout, "quorum: no answer within the timeout"));
       }
     }
@@ -159,52 +198,53 @@ class quorum_group {
     void answer(std::size_t i, result<R> a) {
       ++finished;
       // Every replica has answered or failed: the deadline is not needed any more.
-      if (finished == answers.size() && deadline != 0) {
+      if (finished == n && deadline != 0) {
         (void)keel::detail::cancel_ask(self, std::exchange(deadline, 0));
       }
       if (!a) {
-        failed[i] = true;
+        slots[i].failed = true;
         if (a.code() == errc::timeout) ++timeouts;
       } else {
-        answers[i] = std::move(a).value();
+        slots[i].answer = std::move(a).value();
         if (decided) {
-          if (!equal(*answers[i], *answers[*decided])) stats->count_dissent(i);
+          if (!equal(*slots[i].answer, *slots[*decided].answer)) stats->count_dissent(i);
         } else if (!over) {
           decide_if_agreed(i);
         }
       }
       // Fail as soon as the largest group of equal answers plus the replicas still to answer
       // cannot reach `agree`.
-      if (!decided && !over && best_votes() + (answers.size() - finished) < agree) fail();
+      if (!decided && !over && best_votes() + (n - finished) < agree) fail();
+    }
+
+    std::uint32_t votes_for(const R& v) const {
+      std::uint32_t votes = 0;
+      for (std::size_t j = 0; j < n; ++j) {
+        if (slots[j].answer && equal(*slots[j].answer, v)) ++votes;
+      }
+      return votes;
     }
 
     std::uint32_t best_votes() const {
       std::uint32_t best = 0;
-      for (const auto& x : answers) {
-        if (!x) continue;
-        std::uint32_t votes = 0;
-        for (const auto& y : answers) {
-          if (y && equal(*x, *y)) ++votes;
-        }
-        best = std::max(best, votes);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (slots[i].answer) best = std::max(best, votes_for(*slots[i].answer));
       }
       return best;
     }
 
     void decide_if_agreed(std::size_t i) {
-      std::uint32_t votes = 0;
-      for (const auto& other : answers) {
-        if (other && equal(*other, *answers[i])) ++votes;
-      }
+      const R& v = *slots[i].answer;
+      const std::uint32_t votes = votes_for(v);
       if (votes < agree) return;
       decided = i;
-      quorum_answer<R> out{*answers[i], votes, {}, 0, 0};
-      for (std::size_t j = 0; j < answers.size(); ++j) {
-        if (answers[j] && !equal(*answers[j], *answers[i])) {
+      quorum_answer<R> out{v, votes, {}, 0, 0};
+      for (std::size_t j = 0; j < n; ++j) {
+        if (slots[j].answer && !equal(*slots[j].answer, v)) {
           out.dissenters.push_back(j);
           stats->count_dissent(j);
-        } else if (!answers[j]) {
-          if (failed[j]) {
+        } else if (!slots[j].answer) {
+          if (slots[j].failed) {
             ++out.failed;
           } else {
             ++out.pending;
@@ -218,12 +258,11 @@ class quorum_group {
     void fail() {
       over = true;
       std::size_t answered = 0;
-      for (const auto& a : answers) answered += a.has_value() ? 1 : 0;
+      for (std::size_t j = 0; j < n; ++j) answered += slots[j].answer.has_value() ? 1 : 0;
       const std::uint32_t best = best_votes();
-      const std::string counts = std::to_string(answered) + " of " +
-                                 std::to_string(answers.size()) + " replicas answered, " +
-                                 std::to_string(best) + " agreed, " + std::to_string(agree) +
-                                 " needed";
+      const std::string counts = std::to_string(answered) + " of " + std::to_string(n) +
+                                 " replicas answered, " + std::to_string(best) + " agreed, " +
+                                 std::to_string(agree) + " needed";
       if (answered < agree && timeouts > 0) {
         stats->count_timed_out();
         then(status(errc::timeout,
@@ -238,10 +277,10 @@ class quorum_group {
     }
 
     keel::detail::actor_cell* self;
-    std::vector<std::optional<R>> answers;
-    std::vector<bool> failed;
-    std::vector<message_id> requests;  // each replica's ask (0: it could not be sent)
-    message_id deadline = 0;           // the round's (0: fired or cancelled)
+    std::size_t n;                  // replicas
+    std::unique_ptr<slot[]> slots;  // n replicas, then the deadline
+    std::size_t refs;               // slots not yet released
+    message_id deadline = 0;        // the round's (0: fired or cancelled)
     std::size_t finished = 0;
     std::uint32_t timeouts = 0;
     std::uint32_t agree;
