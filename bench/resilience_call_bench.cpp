@@ -16,6 +16,9 @@
 //                                 continuation (a quorum's late answers overlap the next round);
 //                                 the clock is read once per k_batch calls and each sample is a
 //                                 batch's mean: throughput, not latency. Reported, no floor.
+//   resilient_call_one_worker/<plain, quorum/3, quorum/5>   the isolated pace on a system of
+//                                 one worker: nothing is stolen, so no call crosses cores.
+//                                 Reported, no floor (it shows what the steals cost).
 //   resilient_call/clock_read     one steady-clock read, for scale.
 // Counters: p50_ns, p99_ns, p999_ns per call, items_per_second = calls per second.
 #include <atomic>
@@ -182,8 +185,9 @@ class rc_driver : public actor<rc_driver, rc_go, rc_step> {
 std::uint64_t calls_per_iteration() { return sized<std::uint64_t>(20'000, 2'000); }
 constexpr benchmark::IterationCount k_iterations = 30;
 
-void bm_call(benchmark::State& state, rc_mode mode, rc_pace pace, int replicas) {
-  auto sys = make_system(state, [](system_config&) {});
+void bm_call(benchmark::State& state, rc_mode mode, rc_pace pace, int replicas,
+             std::uint32_t workers) {
+  auto sys = make_system(state, [workers](system_config& c) { c.scheduler.workers = workers; });
   if (!sys) return;
   std::atomic<std::uint64_t> answered{0};
   std::vector<actor_ref<rc_server>> servers;
@@ -252,8 +256,9 @@ void bm_clock_read(benchmark::State& state) {
 }
 
 void register_resilient_calls() {
-  auto reg1 = [](const char* name, rc_mode mode, rc_pace pace, int replicas) {
-    benchmark::RegisterBenchmark(name, bm_call, mode, pace, replicas)
+  auto reg1 = [](const char* name, rc_mode mode, rc_pace pace, int replicas,
+                 std::uint32_t workers = 0) {
+    benchmark::RegisterBenchmark(name, bm_call, mode, pace, replicas, workers)
         ->UseManualTime()
         ->Iterations(iterations(k_iterations))
         ->Unit(benchmark::kMillisecond);
@@ -262,6 +267,9 @@ void register_resilient_calls() {
   reg1("resilient_call/protected", rc_mode::protect, rc_pace::isolated, 1);
   reg1("resilient_call/quorum/3", rc_mode::quorum, rc_pace::isolated, 3);
   reg1("resilient_call/quorum/5", rc_mode::quorum, rc_pace::isolated, 5);
+  reg1("resilient_call_one_worker/plain", rc_mode::plain, rc_pace::isolated, 1, 1);
+  reg1("resilient_call_one_worker/quorum/3", rc_mode::quorum, rc_pace::isolated, 3, 1);
+  reg1("resilient_call_one_worker/quorum/5", rc_mode::quorum, rc_pace::isolated, 5, 1);
   reg1("resilient_call_back_to_back/plain", rc_mode::plain, rc_pace::back_to_back, 1);
   reg1("resilient_call_back_to_back/protected", rc_mode::protect, rc_pace::back_to_back, 1);
   reg1("resilient_call_back_to_back/quorum/3", rc_mode::quorum, rc_pace::back_to_back, 3);

@@ -13,7 +13,7 @@ namespace keel::detail {
 reply_ptr::~reply_ptr() {
   if (e != nullptr) {
     e->ops->destroy(e->payload());
-    free_envelope(e);
+    if (owned) free_envelope(e);
   }
 }
 
@@ -166,7 +166,7 @@ void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelo
   }
   // Throws std::bad_alloc inside the asking handler (which then fails like any handler).
   cell_extras& x = extras_of(self);
-  pending_ask& p = x.asks[rid];
+  pending_ask& p = x.asks.insert(rid);
   p.k = std::move(k);
   p.timeout = arm_timeout(self, t, timeout);
   tell_ask_hooks(s, self, rid, request->type, request->correlation);
@@ -179,7 +179,7 @@ void actor_ask_untimed(actor_cell* self, actor_cell* c, std::uint32_t generation
   request->flags |= envelope_flags::expects_reply;
   const message_id rid = request->id;
   cell_extras& x = extras_of(self);  // may throw std::bad_alloc, as actor_ask
-  x.asks[rid].k = std::move(k);
+  x.asks.insert(rid).k = std::move(k);
   tell_ask_hooks(s, self, rid, request->type, request->correlation);
   send_request(s, c, generation, request);
 }
@@ -196,7 +196,7 @@ message_id start_ask_deadline(actor_cell* self, std::chrono::nanoseconds timeout
   const message_id id = t->id;
   t->as<ask_timeout_msg>().request = id;
   cell_extras& x = extras_of(self);
-  pending_ask& p = x.asks[id];
+  pending_ask& p = x.asks.insert(id);
   p.k = std::move(k);
   p.timeout = arm_timeout(self, t, timeout);
   tell_ask_hooks(s, self, id, 0, t->correlation);
@@ -205,10 +205,10 @@ message_id start_ask_deadline(actor_cell* self, std::chrono::nanoseconds timeout
 
 bool cancel_ask(actor_cell* self, message_id id) noexcept {
   if (self->extras == nullptr) return false;
-  auto it = self->extras->asks.find(id);
-  if (it == self->extras->asks.end()) return false;
-  it->second.timeout.cancel();
-  self->extras->asks.erase(it);
+  pending_ask* p = self->extras->asks.find(id);
+  if (p == nullptr) return false;
+  p->timeout.cancel();
+  self->extras->asks.erase(p);
   return true;
 }
 
@@ -225,7 +225,7 @@ bool completes_pending_ask(const actor_cell* c, const envelope* e, message_id& a
   } else {
     return false;
   }
-  return c->extras->asks.find(ask_id) != c->extras->asks.end();
+  return c->extras->asks.find(ask_id) != nullptr;
 }
 
 bool route_reply_or_timeout(actor_cell* c, envelope* e) {
@@ -236,32 +236,27 @@ bool route_reply_or_timeout(actor_cell* c, envelope* e) {
     const message_id rid = e->as<ask_timeout_msg>().request;
     e->ops->destroy(e->payload());
     if (c->extras == nullptr) return true;
-    auto it = c->extras->asks.find(rid);
-    if (it == c->extras->asks.end()) return true;  // answered already
-    continuation_ptr k = std::move(it->second.k);
-    c->extras->asks.erase(it);
+    pending_ask* p = c->extras->asks.find(rid);
+    if (p == nullptr) return true;  // answered already
+    continuation_ptr k = std::move(p->k);
+    c->extras->asks.erase(p);
     // A continuation that throws fails the actor, like a handler (the caller catches).
     k->complete(status(errc::timeout, "ask: no reply within the timeout"));
     return true;
   }
   if (!(e->flags & envelope_flags::is_reply)) return false;
   if (c->extras == nullptr) return false;
-  auto it = c->extras->asks.find(e->causation);
-  if (it == c->extras->asks.end()) {
+  pending_ask* p = c->extras->asks.find(e->causation);
+  if (p == nullptr) {
     c->system->dead(e, c, dead_letter_reason::late_reply, false);
     return true;
   }
-  continuation_ptr k = std::move(it->second.k);
-  it->second.timeout.cancel();
-  c->extras->asks.erase(it);
-  envelope* copy = copy_envelope(c->system, e);
-  if (copy != nullptr) e->ops->move_to(e->payload(), copy->payload());
-  e->ops->destroy(e->payload());
-  if (copy == nullptr) {
-    k->complete(status(errc::out_of_memory, "ask: no memory for the reply"));
-  } else {
-    k->complete(reply_ptr(copy));
-  }
+  continuation_ptr k = std::move(p->k);
+  p->timeout.cancel();
+  c->extras->asks.erase(p);
+  // The continuation reads the reply where it lies (no copy); the payload is destroyed when it
+  // is done with it, and the envelope freed by the lane like any handled message's.
+  k->complete(reply_ptr(e, false));
   return true;
 }
 

@@ -124,8 +124,7 @@ void system_state::finalize_stop(actor_cell* c, core_local* l, bool failed,
   // Pending continuations die before the object (they may refer to it or its members; see
   // core/supervision.cpp); their timeouts must not fire into a dead letter.
   if (c->extras != nullptr) {
-    for (auto& [rid, p] : c->extras->asks) p.timeout.cancel();
-    c->extras->asks.clear();
+    c->extras->asks.drop_all();
   }
   if (b != nullptr) {
     b->~actor_base();

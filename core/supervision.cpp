@@ -78,8 +78,7 @@ void drop_behavior(system_state* s, actor_cell* c, bool graceful) noexcept {
 void drop_pending_asks(actor_cell* c) noexcept {
   cell_extras* x = c->extras;
   if (x == nullptr) return;
-  for (auto& [rid, p] : x->asks) p.timeout.cancel();
-  x->asks.clear();
+  x->asks.drop_all();
 }
 
 void forget_object_state(actor_cell* c) noexcept {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/bounded_lane.h"
+#include "core/pending_asks.h"
 
 #include <keel/core/actor.h>
 #include <keel/core/actor_system.h>
@@ -102,10 +103,6 @@ struct monitor_entry {
 };
 
 // Lazily allocated per-actor state.
-struct pending_ask {
-  continuation_ptr k;
-  timer_handle timeout;
-};
 // actor::fail()'s reason and trace, kept until the handler returns.
 struct pending_failure {
   std::string text;
@@ -118,7 +115,7 @@ struct cell_extras {
   // unstash_all (oldest first). mark_stashed says the list is not empty.
   mailbox_link* stash_head = nullptr;
   mailbox_link* stash_tail = nullptr;
-  std::unordered_map<message_id, pending_ask> asks;
+  pending_asks asks;
   actor_rng rng;  // seeded on first use (rng_of)
   bool rng_ready = false;
   // The user's stash (actor_base::stash), oldest first; unstash_all moves it in front of the

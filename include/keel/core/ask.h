@@ -24,14 +24,18 @@ struct ask_error {
 
 namespace detail {
 
-// Owns a reply envelope (payload alive) until the asker takes the value out.
+// A reply envelope (payload alive) until the asker takes the value out; then it destroys the
+// payload. An owned envelope (a blocking ask's copy) is also freed; a borrowed one (an actor's
+// continuation reads the reply where its mailbox holds it) is left to the mailbox.
 struct reply_ptr {
   envelope* e = nullptr;
+  bool owned = true;
   reply_ptr() = default;
-  explicit reply_ptr(envelope* p) noexcept : e(p) {}
-  reply_ptr(reply_ptr&& o) noexcept : e(std::exchange(o.e, nullptr)) {}
+  explicit reply_ptr(envelope* p, bool own = true) noexcept : e(p), owned(own) {}
+  reply_ptr(reply_ptr&& o) noexcept : e(std::exchange(o.e, nullptr)), owned(o.owned) {}
   reply_ptr& operator=(reply_ptr&& o) noexcept {
     std::swap(e, o.e);
+    std::swap(owned, o.owned);
     return *this;
   }
   ~reply_ptr();
