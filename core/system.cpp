@@ -606,6 +606,10 @@ std::vector<type_counters> actor_system::counters() const {
   return out;
 }
 
+actor_handle actor_system::supervisor_of(actor_handle a) const noexcept {
+  return a.valid() ? state_->parent_of(a.slot, a.generation) : actor_handle{};
+}
+
 result<mailbox_stats> actor_system::mailbox(const actor_ref<>& ref) const {
   detail::actor_cell* c = ref.cell();
   if (c == nullptr || !ref.alive())

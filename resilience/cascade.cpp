@@ -4,6 +4,7 @@
 #include <deque>
 #include <unordered_map>
 
+#include <keel/core/actor_system.h>
 #include <keel/eventlog/log.h>
 #include <keel/resilience/cascade.h>
 #include <keel/resilience/quarantine_record.h>
@@ -58,6 +59,7 @@ struct quarantine_entry {
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> redirected{0};
   std::atomic<std::uint32_t> level{0};  // written under the mutex, read by on_send
+  std::atomic<bool> subtree{false};     // covers the actors below it (written before the key)
   actor_id id = 0;
   std::string reason;
 };
@@ -71,12 +73,36 @@ struct cascade_guard::state {
   std::size_t size;
   std::atomic<std::uint64_t> probes{0}, dropped{0}, redirected{0};
   std::atomic<eventlog::event_log*> log{nullptr};
+  std::atomic<std::uint32_t> subtrees{0};  // subtree entries in use (a hint, like `active`)
+  std::atomic<const actor_system*> sys{nullptr};
 
   quarantine_entry* find(std::uint64_t k) const noexcept {
     if (k == 0) return nullptr;
     for (std::size_t i = 0; i < size; ++i) {
       // acquire: the entry's fields were set before its key was published.
       if (table[i].key.load(std::memory_order_acquire) == k) return &table[i];
+    }
+    return nullptr;
+  }
+
+  // The entry that holds messages to `a` back: its own, or that of the nearest quarantined
+  // subtree above it (`key` set to the entry's key); nullptr if none.
+  quarantine_entry* covering(actor_handle a, std::uint64_t& key) const noexcept {
+    key = pack(a);
+    if (quarantine_entry* e = find(key)) return e;
+    if (subtrees.load(std::memory_order_relaxed) == 0) return nullptr;
+    const actor_system* s = sys.load(std::memory_order_acquire);
+    if (s == nullptr) return nullptr;
+    constexpr int k_max_depth = 64;  // deeper trees are not followed further
+    actor_handle h = a;
+    for (int depth = 0; depth < k_max_depth; ++depth) {
+      h = s->supervisor_of(h);
+      if (!h.valid()) return nullptr;
+      quarantine_entry* e = find(pack(h));
+      if (e != nullptr && e->subtree.load(std::memory_order_relaxed)) {
+        key = pack(h);
+        return e;
+      }
     }
     return nullptr;
   }
@@ -124,6 +150,10 @@ void cascade_guard::attach_log(eventlog::event_log* log) noexcept {
   s_->log.store(log, std::memory_order_release);
 }
 
+void cascade_guard::attach_system(const actor_system* sys) noexcept {
+  s_->sys.store(sys, std::memory_order_release);
+}
+
 namespace {
 
 std::uint64_t period_of(const cascade_config& c, std::uint32_t level) noexcept {
@@ -160,8 +190,8 @@ send_decision cascade_guard::on_send(send_event& ev) noexcept {
   // The runtime's own traffic passes (asks complete, supervisors hear of failures), and a
   // message another hook already decided on is left to that decision.
   if (ev.runtime || ev.decision != send_decision::pass) return send_decision::pass;
-  const std::uint64_t key = pack(ev.target);
-  quarantine_entry* e = s_->find(key);
+  std::uint64_t key = 0;
+  quarantine_entry* e = s_->covering(ev.target, key);
   if (e == nullptr) return send_decision::pass;
   const std::uint64_t now = ev.sent_at;
   if (now < e->until.load(std::memory_order_relaxed)) return quarantined_send(*e, key, ev);
@@ -182,12 +212,13 @@ send_decision cascade_guard::on_send(send_event& ev) noexcept {
 
 void cascade_guard::on_handled(const deliver_event& ev) noexcept {
   if (s_->active.load(std::memory_order_relaxed) == 0) return;
-  quarantine_entry* e = s_->find(pack(ev.target));
+  std::uint64_t key = 0;
+  quarantine_entry* e = s_->covering(ev.target, key);
   if (e == nullptr || e->probe_id.load(std::memory_order_relaxed) != ev.id) return;
   try {
     std::lock_guard<std::mutex> lock(s_->mu);
-    // Again under the mutex: the probe handled normally releases the actor.
-    if (e->key.load(std::memory_order_relaxed) == pack(ev.target) &&
+    // Again under the mutex: the probe handled normally releases the actor (or subtree).
+    if (e->key.load(std::memory_order_relaxed) == key &&
         e->probe_id.load(std::memory_order_relaxed) == ev.id) {
       release_locked(*e, ev.now);
     }
@@ -252,7 +283,8 @@ void cascade_guard::on_failure(const lifecycle_event& ev) noexcept {
 
     // A quarantined actor whose probe fails stays quarantined, for longer. (A failure on a
     // message queued before the quarantine changes nothing: it is quarantined already.)
-    if (quarantine_entry* e = s.find(to);
+    std::uint64_t covered_by = 0;
+    if (quarantine_entry* e = s.covering(ev.actor, covered_by);
         e != nullptr && ev.message != 0 &&
         e->probe_id.load(std::memory_order_relaxed) == ev.message) {
       extend_locked(*e, now);
@@ -314,7 +346,7 @@ void cascade_guard::note_spread_locked(std::uint64_t root, std::uint64_t to,
                             " ms";
     auto r = s.by_actor.find(root);
     const actor_id root_id = r != s.by_actor.end() ? r->second.id : 0;
-    f.quarantined = quarantine_locked(root, root_id, now, why, {}).is_ok();
+    f.quarantined = quarantine_locked(root, root_id, now, why, {}, false).is_ok();
   }
   s.found.push_back(std::move(f));
   while (s.found.size() > cfg_.findings) s.found.pop_front();
@@ -350,11 +382,16 @@ void cascade_guard::prune_locked(std::uint64_t now) {
 // ---- the quarantine table -----------------------------------------------------------------------
 
 status cascade_guard::quarantine_locked(std::uint64_t key, actor_id id, std::uint64_t now,
-                                        std::string_view reason, actor_handle fallback) {
+                                        std::string_view reason, actor_handle fallback,
+                                        bool subtree) {
   state& s = *s_;
   if (quarantine_entry* e = s.find(key)) {
     e->reason.assign(reason);
     e->fallback.store(pack(fallback), std::memory_order_relaxed);
+    if (subtree && !e->subtree.load(std::memory_order_relaxed)) {
+      s.subtrees.fetch_add(1, std::memory_order_relaxed);
+      e->subtree.store(true, std::memory_order_relaxed);
+    }
     return status::ok();
   }
   quarantine_entry* slot = nullptr;
@@ -384,6 +421,8 @@ status cascade_guard::quarantine_locked(std::uint64_t key, actor_id id, std::uin
   slot->fallback.store(pack(fallback), std::memory_order_relaxed);
   slot->dropped.store(0, std::memory_order_relaxed);
   slot->redirected.store(0, std::memory_order_relaxed);
+  slot->subtree.store(subtree, std::memory_order_relaxed);
+  if (subtree) s.subtrees.fetch_add(1, std::memory_order_relaxed);
   s.active.fetch_add(1, std::memory_order_relaxed);
   slot->key.store(key, std::memory_order_release);
   ++s.counts.quarantines;
@@ -406,6 +445,9 @@ void cascade_guard::release_locked(quarantine_entry& e, std::uint64_t now) {
   ++s_->counts.releases;
   record_locked(quarantine_event::released, e, key, now);
   e.key.store(0, std::memory_order_release);
+  if (e.subtree.exchange(false, std::memory_order_relaxed)) {
+    s_->subtrees.fetch_sub(1, std::memory_order_relaxed);
+  }
   s_->active.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -419,6 +461,7 @@ void cascade_guard::record_locked(quarantine_event what, const quarantine_entry&
   r.actor = unpack(key);
   r.id = e.id;
   r.until = what == quarantine_event::released ? 0 : e.until.load(std::memory_order_relaxed);
+  r.subtree = e.subtree.load(std::memory_order_relaxed);
   r.reason = e.reason;
   quarantine_record_buffer buf;
   eventlog::record_in in;
@@ -439,7 +482,25 @@ status cascade_guard::quarantine(actor_handle a, std::uint64_t now, std::string_
   for (const failure_edge& e : s_->edges) {
     if (e.to == a) id = e.to_id;
   }
-  return quarantine_locked(pack(a), id, now, reason, fallback);
+  return quarantine_locked(pack(a), id, now, reason, fallback, false);
+}
+
+status cascade_guard::quarantine_subtree(actor_handle root, std::uint64_t now,
+                                         std::string_view reason, actor_handle fallback) {
+  if (!root.valid()) {
+    return status(errc::invalid_argument, "cascade_guard::quarantine_subtree: no actor");
+  }
+  if (s_->sys.load(std::memory_order_acquire) == nullptr) {
+    return status(errc::invalid_argument,
+                  "cascade_guard::quarantine_subtree: no system attached (attach_system) to find "
+                  "the actors below it");
+  }
+  std::lock_guard<std::mutex> lock(s_->mu);
+  actor_id id = 0;
+  for (const failure_edge& e : s_->edges) {
+    if (e.to == root) id = e.to_id;
+  }
+  return quarantine_locked(pack(root), id, now, reason, fallback, true);
 }
 
 bool cascade_guard::release(actor_handle a, std::uint64_t now) {
@@ -455,7 +516,8 @@ std::size_t cascade_guard::quarantined_count() const noexcept {
 }
 
 bool cascade_guard::is_quarantined(actor_handle a) const noexcept {
-  return s_->active.load(std::memory_order_relaxed) != 0 && s_->find(pack(a)) != nullptr;
+  std::uint64_t key = 0;
+  return s_->active.load(std::memory_order_relaxed) != 0 && s_->covering(a, key) != nullptr;
 }
 
 std::vector<failure_edge> cascade_guard::edges() const {
@@ -483,6 +545,7 @@ std::vector<quarantine_info> cascade_guard::quarantined() const {
     q.probing = e.probe_id.load(std::memory_order_relaxed) != 0;
     q.dropped = e.dropped.load(std::memory_order_relaxed);
     q.redirected = e.redirected.load(std::memory_order_relaxed);
+    q.subtree = e.subtree.load(std::memory_order_relaxed);
     q.reason = e.reason;
     out.push_back(std::move(q));
   }

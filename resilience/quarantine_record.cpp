@@ -24,7 +24,9 @@ std::span<const std::byte> encode_quarantine_record(const quarantine_record& r,
   const std::size_t n = std::min(r.reason.size(), k_quarantine_reason_max);
   std::byte* p = buf.data();
   detail::put_le<std::uint8_t>(p + 0, k_quarantine_record_version);
-  detail::put_le<std::uint8_t>(p + 1, static_cast<std::uint8_t>(r.event));
+  detail::put_le<std::uint8_t>(
+      p + 1, static_cast<std::uint8_t>(static_cast<std::uint8_t>(r.event) |
+                                       (r.subtree ? k_quarantine_subtree_bit : 0)));
   detail::put_le<std::uint16_t>(p + 2, static_cast<std::uint16_t>(n));
   detail::put_le<std::uint32_t>(p + 4, r.level);
   detail::put_le<std::uint32_t>(p + 8, r.actor.slot);
@@ -47,7 +49,8 @@ result<quarantine_record> decode_quarantine_record(std::span<const std::byte> pa
                                      std::to_string(detail::get_le<std::uint8_t>(p)) +
                                      "; 1 expected");
   }
-  const auto kind = detail::get_le<std::uint8_t>(p + 1);
+  const auto kind =
+      static_cast<std::uint8_t>(detail::get_le<std::uint8_t>(p + 1) & ~k_quarantine_subtree_bit);
   if (kind > static_cast<std::uint8_t>(quarantine_event::released)) {
     return status(errc::corrupt,
                   "QUARANTINE payload names an unknown event " + std::to_string(kind));
@@ -60,6 +63,7 @@ result<quarantine_record> decode_quarantine_record(std::span<const std::byte> pa
   }
   quarantine_record r;
   r.event = static_cast<quarantine_event>(kind);
+  r.subtree = (detail::get_le<std::uint8_t>(p + 1) & k_quarantine_subtree_bit) != 0;
   r.level = detail::get_le<std::uint32_t>(p + 4);
   r.actor.slot = detail::get_le<std::uint32_t>(p + 8);
   r.actor.generation = detail::get_le<std::uint32_t>(p + 12);

@@ -250,6 +250,34 @@ TEST_F(supervisor_test, an_escalation_restarts_the_subtree_under_the_parent) {
   EXPECT_EQ(status_of(d).path, "root/dept");
 }
 
+TEST_F(supervisor_test, supervisor_of_names_each_actor_s_supervisor_while_it_lives) {
+  start();
+  journal& j = new_journal();
+  keel::supervisor_config dept;
+  dept.intensity = {10, 1s};
+  dept.children = {worker_spec(&j, "w1")};
+  keel::supervisor_config root;
+  root.name = "root";
+  root.intensity = {10, 1s};
+  root.children = {keel::child_spec::of<keel::supervisor>("dept", dept)};
+  auto sup = sys_->spawn<keel::supervisor>(root).value();
+  run();
+  auto dept_ref = status_of(sup).children.at(0).ref;
+  auto d = keel::actor_ref<keel::supervisor>::from_cell(dept_ref.cell(), dept_ref.generation());
+  auto w1 = child_named(d, "w1");
+  EXPECT_EQ(sys_->supervisor_of(w1.handle()), d.handle());
+  EXPECT_EQ(sys_->supervisor_of(d.handle()), sup.handle());
+  EXPECT_FALSE(sys_->supervisor_of(sup.handle()).valid()) << "a root has none";
+  EXPECT_FALSE(sys_->supervisor_of(keel::actor_handle{}).valid());
+  ASSERT_EQ(w1.send(crash{}), send_status::ok);  // restarted in a new incarnation
+  run();
+  auto w1_again = child_named(d, "w1");
+  EXPECT_EQ(sys_->supervisor_of(w1_again.handle()), d.handle());
+  ASSERT_EQ(sup.stop(), send_status::ok);
+  run();
+  EXPECT_FALSE(sys_->supervisor_of(w1_again.handle()).valid()) << "stopped: no supervisor";
+}
+
 TEST_F(supervisor_test, a_root_with_stop_system_asks_the_host_to_stop) {
   start();
   journal& j = new_journal();

@@ -322,6 +322,111 @@ TEST_F(quarantine_test, a_probe_handled_normally_releases_the_actor) {
   EXPECT_EQ(seen, 2);
 }
 
+// A department supervisor with two echo children, and the children's refs.
+struct department {
+  keel::actor_ref<keel::supervisor> root;
+  keel::actor_ref<echo> a, b;
+};
+department start_department(keel::testing::fixture& fx, int* a_seen, int* b_seen,
+                            bool b_fails = false) {
+  keel::supervisor_config sup;
+  sup.intensity = {100, 1s};
+  sup.children = {keel::child_spec::of<echo>("a", a_seen, false),
+                  keel::child_spec::of<echo>("b", b_seen, b_fails)};
+  sup.children[0].options.name = "dept-a";
+  sup.children[1].options.name = "dept-b";
+  department d;
+  d.root = fx.sys().spawn<keel::supervisor>(sup).value();
+  fx.run();
+  auto a = fx.sys().lookup("dept-a");
+  auto b = fx.sys().lookup("dept-b");
+  EXPECT_TRUE(a && b);
+  if (a) d.a = keel::actor_ref<echo>::from_cell(a->cell(), a->generation());
+  if (b) d.b = keel::actor_ref<echo>::from_cell(b->cell(), b->generation());
+  return d;
+}
+
+TEST_F(quarantine_test, a_subtree_quarantine_holds_back_every_actor_below_its_root) {
+  int a_seen = 0;
+  int b_seen = 0;
+  int other_seen = 0;
+  department d = start_department(fx_, &a_seen, &b_seen);
+  auto other = fx_.sys().spawn<echo>(&other_seen).value();
+  fx_.run();
+  auto no_system = guard_->quarantine_subtree(d.root.handle(), now(), "department down");
+  ASSERT_FALSE(no_system);
+  EXPECT_EQ(no_system.code(), keel::errc::invalid_argument);
+  EXPECT_NE(no_system.message().find("attach_system"), std::string::npos);
+
+  guard_->attach_system(&fx_.sys());
+  ASSERT_TRUE(guard_->quarantine_subtree(d.root.handle(), now(), "department down"));
+  EXPECT_TRUE(guard_->is_quarantined(d.a.handle()));
+  EXPECT_TRUE(guard_->is_quarantined(d.b.handle()));
+  EXPECT_FALSE(guard_->is_quarantined(other.handle())) << "not below the root";
+  EXPECT_EQ(d.a.send(query{}), keel::send_status::dropped);
+  EXPECT_EQ(d.b.send(query{}), keel::send_status::dropped);
+  EXPECT_EQ(other.send(query{}), keel::send_status::ok);
+  fx_.run();
+  EXPECT_EQ(a_seen + b_seen, 0);
+  EXPECT_EQ(other_seen, 1);
+  auto q = guard_->quarantined();
+  ASSERT_EQ(q.size(), 1U) << "one entry: the subtree's root";
+  EXPECT_TRUE(q[0].subtree);
+  EXPECT_EQ(q[0].actor, d.root.handle());
+  EXPECT_EQ(q[0].dropped, 2U) << "the children's drops are counted on the root";
+
+  fx_.advance(1s);
+  EXPECT_EQ(d.b.send(query{}), keel::send_status::ok) << "a message to any member is the probe";
+  EXPECT_EQ(d.a.send(query{}), keel::send_status::dropped) << "one probe for the subtree";
+  fx_.run();
+  EXPECT_EQ(b_seen, 1);
+  EXPECT_FALSE(guard_->is_quarantined(d.a.handle())) << "the probe was handled: released";
+  EXPECT_EQ(guard_->stats().releases, 1U);
+  EXPECT_EQ(d.a.send(query{}), keel::send_status::ok);
+  fx_.run();
+  EXPECT_EQ(a_seen, 1);
+  guard_->attach_system(nullptr);
+}
+
+TEST_F(quarantine_test, a_probe_that_fails_below_the_root_extends_the_whole_subtree) {
+  int a_seen = 0;
+  int b_seen = 0;
+  department d = start_department(fx_, &a_seen, &b_seen, true);
+  guard_->attach_system(&fx_.sys());
+  ASSERT_TRUE(guard_->quarantine_subtree(d.root.handle(), now(), "department down"));
+  fx_.advance(1s);
+  EXPECT_EQ(d.b.send(query{}), keel::send_status::ok) << "the probe";
+  fx_.run();  // it fails in b: the subtree is quarantined again, level 2
+  EXPECT_EQ(b_seen, 1);
+  auto q = guard_->quarantined();
+  ASSERT_EQ(q.size(), 1U);
+  EXPECT_EQ(q[0].level, 2U);
+  EXPECT_TRUE(q[0].subtree);
+  EXPECT_EQ(guard_->stats().extensions, 1U);
+  EXPECT_EQ(d.a.send(query{}), keel::send_status::dropped) << "the sibling too";
+  guard_->attach_system(nullptr);
+}
+
+TEST(cascade, a_quarantine_record_keeps_the_subtree_flag) {
+  keel::resilience::quarantine_record r;
+  r.event = keel::resilience::quarantine_event::extended;
+  r.level = 3;
+  r.actor = {7, 9};
+  r.subtree = true;
+  r.reason = "department down";
+  keel::resilience::quarantine_record_buffer buf;
+  auto d = keel::resilience::decode_quarantine_record(encode_quarantine_record(r, buf));
+  ASSERT_TRUE(d) << d.error().to_string();
+  EXPECT_TRUE(d->subtree);
+  EXPECT_EQ(d->event, keel::resilience::quarantine_event::extended);
+  EXPECT_EQ(d->level, 3U);
+  r.subtree = false;
+  auto plain = keel::resilience::decode_quarantine_record(encode_quarantine_record(r, buf));
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->subtree);
+  EXPECT_EQ(plain->event, keel::resilience::quarantine_event::extended);
+}
+
 struct go_ask {
   static constexpr std::string_view keel_name = "test.cas.go_ask/1";
 };

@@ -243,6 +243,9 @@ class actor_system {
   std::vector<type_counters> counters() const;
   // Number of live actors.
   std::size_t actor_count() const noexcept;
+  // The supervisor of a live actor (spawn_options::supervisor), or an empty handle when it has
+  // none or is not alive. Any thread; lock-free (atomic loads).
+  actor_handle supervisor_of(actor_handle a) const noexcept;
   // A bounded actor's mailbox: capacity, policy, exact depth and overflow counts.
   // errc::invalid_argument if the actor's mailbox is unbounded, actor_stopped if it is gone.
   result<mailbox_stats> mailbox(const actor_ref<>& ref) const;

@@ -16,13 +16,19 @@
 //     handled normally, the actor is released; when it fails, the actor is quarantined again for
 //     longer (base x multiplier^n, up to max). A probe that is not handled within one more period
 //     is replaced. A quarantined actor that stops leaves the table.
-// Quarantines by hand (steering) use the same table. With a log attached, every quarantine,
+// Quarantines by hand (steering) use the same table. A subtree quarantine (quarantine_subtree)
+// covers an actor and every actor below it in the supervision tree (found through
+// actor_system::supervisor_of, so the guard needs attach_system): a message to any of them is
+// dropped or redirected, the first message to any of them after the period is the probe, and
+// its outcome releases or extends the whole subtree. With a log attached, every quarantine,
 // extension and release is a QUARANTINE record (docs/eventlog-format.md).
 //
 // Cost: with nothing quarantined, on_send, on_handled and on_stop read one atomic and return;
 // while actors are quarantined they scan the quarantine table (max_quarantined entries,
-// lock-free). Failures, quarantines, releases and the probe decision (a try_lock: a sender never
-// waits; one that finds it taken treats the actor as still quarantined) take a mutex.
+// lock-free), and while a subtree is quarantined they also walk the target's supervisors
+// (atomic loads, at most 64 levels) and scan the table for each. Failures, quarantines, releases
+// and the probe decision (a try_lock: a sender never waits; one that finds it taken treats the
+// actor as still quarantined) take a mutex.
 //
 // Thread safety: the hooks run on any thread; every public member may be called from any
 // thread. Memory ordering: a quarantine's fields are published by the release store of its
@@ -44,6 +50,9 @@
 #include <keel/base/result.h>
 #include <keel/core/hooks.h>
 
+namespace keel {
+class actor_system;
+}
 namespace keel::eventlog {
 class event_log;
 }
@@ -101,6 +110,7 @@ struct quarantine_info {
   bool probing = false;
   std::uint64_t dropped = 0;
   std::uint64_t redirected = 0;
+  bool subtree = false;  // covers the actors below it in the supervision tree too
   std::string reason;
 };
 
@@ -130,8 +140,15 @@ class cascade_guard final : public hook_subscriber {
   // reason and fallback and keeps its period.
   status quarantine(actor_handle a, std::uint64_t now, std::string_view reason,
                     actor_handle fallback = {});
-  // Ends a quarantine at once; false if `a` was not quarantined.
+  // The same for `root` and every actor below it in the supervision tree, now and later (a child
+  // restarted or started while it lasts is covered too). errc::invalid_argument if no system is
+  // attached (attach_system). An actor quarantined alone becomes a subtree quarantine.
+  status quarantine_subtree(actor_handle root, std::uint64_t now, std::string_view reason,
+                            actor_handle fallback = {});
+  // Ends a quarantine at once (of the subtree, for a subtree's root); false if `a` was not
+  // quarantined itself.
   bool release(actor_handle a, std::uint64_t now);
+  // Whether messages to `a` are held back: it is quarantined, or is below a quarantined subtree.
   bool is_quarantined(actor_handle a) const noexcept;
   // Actors quarantined now (a relaxed read of the table's count; no copy, no lock).
   std::size_t quarantined_count() const noexcept;
@@ -145,6 +162,10 @@ class cascade_guard final : public hook_subscriber {
   // Every later quarantine, extension and release appends a QUARANTINE record to `log`, which
   // must outlive the guard. Any thread.
   void attach_log(eventlog::event_log* log) noexcept;
+  // The system whose supervision tree subtree quarantines follow. Call it once the system
+  // exists (its hooks include this guard); `sys` must outlive every later call of the guard, or
+  // be detached with nullptr first. Any thread.
+  void attach_system(const actor_system* sys) noexcept;
 
   send_decision on_send(send_event& ev) noexcept override;
   void on_handled(const deliver_event& ev) noexcept override;
@@ -159,7 +180,7 @@ class cascade_guard final : public hook_subscriber {
                           std::uint64_t now);
   void prune_locked(std::uint64_t now);
   status quarantine_locked(std::uint64_t key, actor_id id, std::uint64_t now,
-                           std::string_view reason, actor_handle fallback);
+                           std::string_view reason, actor_handle fallback, bool subtree);
   void extend_locked(quarantine_entry& e, std::uint64_t now);
   void release_locked(quarantine_entry& e, std::uint64_t now);
   void record_locked(quarantine_event what, const quarantine_entry& e, std::uint64_t key,

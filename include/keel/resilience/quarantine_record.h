@@ -21,6 +21,8 @@ std::string_view to_string(quarantine_event e) noexcept;
 inline constexpr std::uint8_t k_quarantine_record_version = 1;
 inline constexpr std::size_t k_quarantine_reason_max = 200;
 inline constexpr std::size_t k_quarantine_record_fixed = 32;
+// Set in the event byte when the quarantine covers the actor's supervision subtree.
+inline constexpr std::uint8_t k_quarantine_subtree_bit = 0x80;
 
 using quarantine_record_buffer =
     std::array<std::byte, k_quarantine_record_fixed + k_quarantine_reason_max>;
@@ -31,6 +33,7 @@ struct quarantine_record {
   actor_handle actor;
   actor_id id = 0;
   std::uint64_t until = 0;  // quarantined, extended: when the next probe may pass
+  bool subtree = false;     // the quarantine covers the actors below it too
   std::string reason;
 };
 
