@@ -33,6 +33,10 @@ status scheduler_config::validate() const {
   }
   if (global_queue_interval == 0) return bad("global_queue_interval", "must be at least 1");
   if (lifo_limit == 0) return bad("lifo_limit", "must be at least 1");
+  if (steal_min_age.count() < 0) return bad("steal_min_age", "must not be negative");
+  if (steal_min_age > std::chrono::milliseconds(1)) {
+    return bad("steal_min_age", "more than 1 ms would starve idle workers");
+  }
   if (park_watchdog.count() < 0) return bad("park_watchdog", "must not be negative");
   if (timer_tick < std::chrono::microseconds(10) || timer_tick > std::chrono::seconds(1)) {
     return bad("timer_tick", "must be between 10 us and 1 s");

@@ -21,11 +21,12 @@ std::uint32_t run_queue::take_half_for_overflow(task** out) noexcept {
   return n;
 }
 
-task* run_queue::steal_into(run_queue& dst, std::uint32_t* stolen) noexcept {
+task* run_queue::steal_into(run_queue& dst, std::uint32_t* stolen, std::uint64_t now,
+                            std::uint64_t min_age) noexcept {
   const std::uint32_t dst_tail = dst.tail_->load(std::memory_order_relaxed);  // thief owns dst
   const std::uint32_t dst_steal = unpack_steal(dst.head_->load(std::memory_order_acquire));
   if (dst_tail - dst_steal > k_capacity / 2) return nullptr;  // no room for half of a queue
-  std::uint32_t n = steal_into2(dst, dst_tail);
+  std::uint32_t n = steal_into2(dst, dst_tail, now, min_age);
   *stolen = n;
   if (n == 0) return nullptr;
   --n;  // the last one copied is returned to run now
@@ -34,7 +35,8 @@ task* run_queue::steal_into(run_queue& dst, std::uint32_t* stolen) noexcept {
   return ret;
 }
 
-std::uint32_t run_queue::steal_into2(run_queue& dst, std::uint32_t dst_tail) noexcept {
+std::uint32_t run_queue::steal_into2(run_queue& dst, std::uint32_t dst_tail, std::uint64_t now,
+                                     std::uint64_t min_age) noexcept {
   std::uint64_t prev = head_->load(std::memory_order_acquire);
   std::uint64_t next = 0;
   std::uint32_t n = 0;
@@ -47,6 +49,11 @@ std::uint32_t run_queue::steal_into2(run_queue& dst, std::uint32_t dst_tail) noe
     n = tail - real;
     n -= n / 2;
     if (n == 0) return 0;
+    if (min_age != 0) {
+      // The oldest task is the youngest to leave: if it is too young, so are the rest.
+      const std::uint64_t queued = stamps_[real & k_mask].load(std::memory_order_relaxed);
+      if (now < queued + min_age) return 0;
+    }
     next = pack(steal, real + n);
     if (head_->compare_exchange_weak(prev, next, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
@@ -58,6 +65,8 @@ std::uint32_t run_queue::steal_into2(run_queue& dst, std::uint32_t dst_tail) noe
   for (std::uint32_t i = 0; i < n; ++i) {
     task* t = slots_[(first + i) & k_mask].load(std::memory_order_relaxed);
     dst.slots_[(dst_tail + i) & k_mask].store(t, std::memory_order_relaxed);
+    dst.stamps_[(dst_tail + i) & k_mask].store(
+        stamps_[(first + i) & k_mask].load(std::memory_order_relaxed), std::memory_order_relaxed);
   }
   // Phase 3: release the claim (steal = real). The owner may have popped meanwhile.
   prev = next;

@@ -12,6 +12,10 @@
 //   2. Slots in [real, tail) hold queued tasks; only the owner writes slots, only at tail.
 //   3. Only the owner stores `tail`; owner and thieves move `head` by CAS.
 //
+// Each slot also keeps when its task was queued (the owner's cached tick), so a thief can leave
+// tasks younger than a minimum age to their owner: a request's replica queued a few hundred
+// nanoseconds ago is run sooner by the owner than by a thief, whose answer would cross cores.
+//
 // Thread safety: push_back/pop/overflow from the owner only; steal_into from any other worker;
 // is_empty/len from anyone (a racy hint, except where a seq_cst caller says otherwise).
 #pragma once
@@ -31,17 +35,20 @@ class run_queue {
 
   run_queue() {
     for (auto& s : slots_) s.store(nullptr, std::memory_order_relaxed);
+    for (auto& s : stamps_) s.store(0, std::memory_order_relaxed);
   }
 
   // Owner only. Pushes `t`; returns false (and pushes nothing) when the ring is full, in which
   // case the caller moves half to the injection queue with take_half_for_overflow().
   // The tail store is a seq_cst RMW so that a following seq_cst load of the idle state forms the
   // store-buffering pair of the wake-up protocol (a thief that parks after us sees the task).
-  bool push_back(task* t) noexcept {
+  // `queued_at`: the owner's cached tick (steal_into's minimum age compares with it).
+  bool push_back(task* t, std::uint64_t queued_at = 0) noexcept {
     const std::uint32_t tail = tail_->load(std::memory_order_relaxed);  // we are the only writer
     const std::uint32_t steal = unpack_steal(head_->load(std::memory_order_acquire));
     if (tail - steal >= k_capacity) return false;
     slots_[tail & k_mask].store(t, std::memory_order_relaxed);
+    stamps_[tail & k_mask].store(queued_at, std::memory_order_relaxed);
     tail_->exchange(tail + 1, std::memory_order_seq_cst);
     return true;
   }
@@ -69,8 +76,12 @@ class run_queue {
   }
 
   // Called by a thief: moves about half of this queue's tasks into `dst` (which the thief owns)
-  // and returns one of them to run now, or nullptr if there was nothing to steal.
-  task* steal_into(run_queue& dst, std::uint32_t* stolen) noexcept;
+  // and returns one of them to run now, or nullptr if there was nothing to steal. With
+  // `min_age` > 0 it steals nothing while the oldest task was queued less than `min_age` before
+  // `now` (same clock as push_back's stamps; the stamp is a relaxed read, so a racing push may
+  // make one decision early or late, never unsafe). Stolen tasks keep their stamps.
+  task* steal_into(run_queue& dst, std::uint32_t* stolen, std::uint64_t now = 0,
+                   std::uint64_t min_age = 0) noexcept;
 
   // Approximate number of queued tasks. seq_cst loads: the last searcher's re-check before it
   // parks relies on them (see scheduler.cpp, "wake-up protocol").
@@ -80,6 +91,13 @@ class run_queue {
     return tail - real;
   }
   bool is_empty() const noexcept { return len() == 0; }
+  // Any thread, a racy hint: from when steal_into(.., now, min_age) would find a task old
+  // enough (the oldest task's stamp + min_age), or UINT64_MAX when the queue is empty.
+  std::uint64_t stealable_at(std::uint64_t min_age) const noexcept {
+    const std::uint32_t real = unpack_real(head_->load(std::memory_order_acquire));
+    if (tail_->load(std::memory_order_acquire) == real) return UINT64_MAX;
+    return stamps_[real & k_mask].load(std::memory_order_relaxed) + min_age;
+  }
 
  private:
   static std::uint32_t unpack_steal(std::uint64_t h) noexcept {
@@ -91,13 +109,15 @@ class run_queue {
   static std::uint64_t pack(std::uint32_t steal, std::uint32_t real) noexcept {
     return (static_cast<std::uint64_t>(steal) << 32) | real;
   }
-  std::uint32_t steal_into2(run_queue& dst, std::uint32_t dst_tail) noexcept;
+  std::uint32_t steal_into2(run_queue& dst, std::uint32_t dst_tail, std::uint64_t now,
+                            std::uint64_t min_age) noexcept;
 
   cache_padded<std::atomic<std::uint64_t>> head_{0};
   cache_padded<std::atomic<std::uint32_t>> tail_{0};
   // Slots are atomics only so that a thief's copy is not a formal data race; all accesses are
   // relaxed and ordered by head/tail.
   std::atomic<task*> slots_[k_capacity];
+  std::atomic<std::uint64_t> stamps_[k_capacity];  // when each slot's task was queued
 };
 
 }  // namespace keel::sched

@@ -52,6 +52,7 @@ scheduler_impl::scheduler_impl(const scheduler_config& config, task_runner& r, s
   idle_->store(static_cast<std::uint64_t>(n_workers) << 32, std::memory_order_relaxed);
   start_ns_ = clock_now();
   tick_ns_ = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg.timer_tick.count()));
+  steal_min_age_ns_ = static_cast<std::uint64_t>(cfg.steal_min_age.count());
   dedicated_.reset(new std::atomic<worker_core*>[k_max_dedicated]);
   for (std::uint32_t i = 0; i < k_max_dedicated; ++i) dedicated_[i].store(nullptr);
   if (cfg.long_activation.count() > 0 && cfg.executor == executor_kind::work_stealing) {
@@ -173,7 +174,7 @@ void scheduler_impl::schedule_local(worker_core& c, task* t) noexcept {
 }
 
 void scheduler_impl::push_back_or_overflow(worker_core& c, task* t) noexcept {
-  while (!c.ring.push_back(t)) {
+  while (!c.ring.push_back(t, c.face.now())) {
     task* batch[run_queue::k_capacity / 2 + 1];
     std::uint32_t n = c.ring.take_half_for_overflow(batch);
     if (n != 0) {
@@ -288,7 +289,7 @@ task* scheduler_impl::steal_work(worker_core& c) noexcept {
     worker_core& victim = *workers[(start + i) % n_workers];
     if (&victim == &c) continue;
     std::uint32_t stolen = 0;
-    if (task* t = victim.ring.steal_into(c.ring, &stolen)) {
+    if (task* t = victim.ring.steal_into(c.ring, &stolen, c.face.now(), steal_min_age_ns_)) {
       owner_add(c.stats->steals);
       owner_add(c.stats->stolen_tasks, stolen);
       return t;
@@ -416,11 +417,24 @@ bool scheduler_impl::spin_for_work(worker_core& c) noexcept {
   if (budget == 0) return false;
   const std::uint64_t deadline = clock_now() + budget;
   try_become_searching(c);
+  // When the other rings are worth reading again. Only work a steal would take ends the spin:
+  // tasks younger than steal_min_age are about to run on their owner, and going back to the
+  // loop for them would read its lines (run-next slot, activation start) on every pass. A task
+  // queued after a look is young until min_age after it, so the rings are read at most once per
+  // steal_min_age, or when a task seen queued becomes old enough.
+  std::uint64_t look_at = 0;
   for (std::uint32_t i = 1;; ++i) {
     if (has_local_work(c) || inject_.pending() > 0) return true;
     if (c.searching && (i & 7) == 0) {
-      for (const auto& w : workers) {
-        if (w.get() != &c && !w->ring.is_empty()) return true;
+      const std::uint64_t now = c.face.refresh_clock();
+      if (now >= look_at) {
+        look_at = now + steal_min_age_ns_;
+        for (const auto& w : workers) {
+          if (w.get() == &c) continue;
+          const std::uint64_t at = w->ring.stealable_at(steal_min_age_ns_);
+          if (at <= now) return true;
+          look_at = std::min(look_at, at);
+        }
       }
     }
     if ((i & 15) == 0) {

@@ -211,6 +211,7 @@ class scheduler_impl {
   timer_wheel wheel_;  // guarded by timer_mu_
   std::uint64_t start_ns_ = 0;
   std::uint64_t tick_ns_ = 1;
+  std::uint64_t steal_min_age_ns_ = 0;  // cfg.steal_min_age (a thief leaves younger ring tasks)
   // Workers compare their cached tick with these between activations (relaxed: a stale value only
   // delays a poll by one loop). One line: both are read on every loop.
   //   timer: absolute time of the earliest armed timer (UINT64_MAX: none);

@@ -312,6 +312,13 @@ TEST(actor, invalid_config_names_the_field) {
   auto s2 = keel::actor_system::create(cfg2);
   ASSERT_FALSE(s2);
   EXPECT_NE(s2.error().message().find("scheduler_config.lifo_limit"), std::string_view::npos);
+  keel::system_config cfg3;
+  cfg3.scheduler.steal_min_age = std::chrono::milliseconds(2);
+  auto s3 = keel::actor_system::create(cfg3);
+  ASSERT_FALSE(s3);
+  EXPECT_NE(s3.error().message().find("scheduler_config.steal_min_age"), std::string_view::npos);
+  cfg3.scheduler.steal_min_age = std::chrono::nanoseconds(-1);
+  EXPECT_FALSE(keel::actor_system::create(cfg3));
 }
 
 TEST(actor, several_systems_live_in_one_process) {

@@ -48,6 +48,28 @@ TEST(runqueue, steal_takes_half_and_returns_one) {
   EXPECT_EQ(dst.pop(), &tasks[0]);
 }
 
+TEST(runqueue, a_thief_leaves_tasks_younger_than_the_minimum_age_to_their_owner) {
+  run_queue src, dst, third;
+  std::vector<task> tasks(4);
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    ASSERT_TRUE(src.push_back(&tasks[i], 10'000 + i * 100));  // queued at 10.0 to 10.3 us
+  }
+  std::uint32_t stolen = 0;
+  EXPECT_EQ(src.stealable_at(2'000), 12'000U) << "the oldest's stamp + the minimum age";
+  EXPECT_EQ(dst.stealable_at(0), UINT64_MAX) << "empty";
+  EXPECT_EQ(src.steal_into(dst, &stolen, 11'999, 2'000), nullptr) << "the oldest is 1.999 us old";
+  EXPECT_EQ(stolen, 0U);
+  EXPECT_EQ(src.len(), 4U);
+  task* t = src.steal_into(dst, &stolen, 12'000, 2'000);
+  EXPECT_EQ(t, &tasks[1]) << "2 us old: half is stolen, the newer ones too";
+  EXPECT_EQ(stolen, 2U);
+  // The stolen task left in dst keeps its stamp (10.0 us): another thief may take it when old.
+  EXPECT_EQ(dst.steal_into(third, &stolen, 11'999, 2'000), nullptr);
+  EXPECT_EQ(dst.steal_into(third, &stolen, 12'000, 2'000), &tasks[0]);
+  // Without a minimum age the stamps do not matter.
+  EXPECT_EQ(src.steal_into(dst, &stolen, 0, 0), &tasks[2]);
+}
+
 // One owner pushes and pops while thieves steal: every task comes out exactly once.
 TEST(runqueue, concurrent_steals_lose_and_duplicate_nothing) {
   const std::uint32_t n = static_cast<std::uint32_t>(keel::test::scaled(400'000, 10'000));

@@ -54,6 +54,11 @@ struct scheduler_config {
   std::uint32_t global_queue_interval = 61;
   // At most this many activations in a row from the run-next slot.
   std::uint32_t lifo_limit = 3;
+  // A thief takes from another worker's run queue only tasks queued at least this long ago;
+  // younger ones are left to their owner, which is about to run them on a warm cache (a request
+  // fanned out to replicas stays on the asker's core instead of answering across cores). 0
+  // steals at once, as Tokio and Go do. At most 1 ms.
+  std::chrono::nanoseconds steal_min_age = std::chrono::microseconds(2);
   // Test builds: a parked worker wakes after this long even if nobody notified it, and counts a
   // watchdog rescue if it then finds work (a lost wake-up). 0 disables the watchdog.
   std::chrono::nanoseconds park_watchdog{0};
