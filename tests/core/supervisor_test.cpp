@@ -215,20 +215,35 @@ TEST_F(supervisor_test, a_child_intensity_escalates_before_the_supervisors) {
   EXPECT_EQ(diags(keel::diagnostic_kind::escalation), 1U);
 }
 
-TEST_F(supervisor_test, an_escalation_restarts_the_subtree_under_the_parent) {
-  start();
-  journal& j = new_journal();
+// A root ("root", 10 restarts a second) over one department ("dept") over `children`; the
+// refs of the root and of the department.
+struct two_levels {
+  keel::actor_ref<keel::supervisor> root;
+  keel::actor_ref<keel::supervisor> dept;
+};
+two_levels start_two_levels(keel::actor_system& sys, keel::sched::deterministic_executor& det,
+                            std::vector<keel::child_spec> children,
+                            keel::restart_intensity dept_intensity) {
   keel::supervisor_config dept;
-  dept.intensity = {1, 1s};
-  dept.children = {worker_spec(&j, "w1"), worker_spec(&j, "w2")};
+  dept.intensity = dept_intensity;
+  dept.children = std::move(children);
   keel::supervisor_config root;
   root.name = "root";
   root.intensity = {10, 1s};
   root.children = {keel::child_spec::of<keel::supervisor>("dept", dept)};
-  auto sup = sys_->spawn<keel::supervisor>(root).value();
-  run();
-  auto dept_ref = status_of(sup).children.at(0).ref;
-  auto d = keel::actor_ref<keel::supervisor>::from_cell(dept_ref.cell(), dept_ref.generation());
+  two_levels t;
+  t.root = sys.spawn<keel::supervisor>(root).value();
+  det.run_until_idle();
+  auto dept_ref = status_of(t.root).children.at(0).ref;
+  t.dept = keel::actor_ref<keel::supervisor>::from_cell(dept_ref.cell(), dept_ref.generation());
+  return t;
+}
+
+TEST_F(supervisor_test, an_escalation_restarts_the_subtree_under_the_parent) {
+  start();
+  journal& j = new_journal();
+  auto [sup, d] =
+      start_two_levels(*sys_, *det_, {worker_spec(&j, "w1"), worker_spec(&j, "w2")}, {1, 1s});
   auto w1 = child_named(d, "w1");
   ASSERT_EQ(w1.send(crash{}), send_status::ok);
   run();
@@ -253,17 +268,7 @@ TEST_F(supervisor_test, an_escalation_restarts_the_subtree_under_the_parent) {
 TEST_F(supervisor_test, supervisor_of_names_each_actor_s_supervisor_while_it_lives) {
   start();
   journal& j = new_journal();
-  keel::supervisor_config dept;
-  dept.intensity = {10, 1s};
-  dept.children = {worker_spec(&j, "w1")};
-  keel::supervisor_config root;
-  root.name = "root";
-  root.intensity = {10, 1s};
-  root.children = {keel::child_spec::of<keel::supervisor>("dept", dept)};
-  auto sup = sys_->spawn<keel::supervisor>(root).value();
-  run();
-  auto dept_ref = status_of(sup).children.at(0).ref;
-  auto d = keel::actor_ref<keel::supervisor>::from_cell(dept_ref.cell(), dept_ref.generation());
+  auto [sup, d] = start_two_levels(*sys_, *det_, {worker_spec(&j, "w1")}, {10, 1s});
   auto w1 = child_named(d, "w1");
   EXPECT_EQ(sys_->supervisor_of(w1.handle()), d.handle());
   EXPECT_EQ(sys_->supervisor_of(d.handle()), sup.handle());
