@@ -140,6 +140,22 @@ timer_handle arm_timeout(actor_cell* self, envelope* t, std::chrono::nanoseconds
   return start_timer(self, self->own_generation, t, timeout, std::chrono::nanoseconds(0));
 }
 
+// A new pending-ask entry for `id`. On std::bad_alloc (the actor's extras, or the table's
+// growth) the envelopes not handed on yet (`a`, `b`; nullptr for none) are freed before it
+// propagates, so a failing ask leaks nothing.
+pending_ask& new_pending(actor_cell* self, message_id id, envelope* a, envelope* b) {
+  try {
+    return extras_of(self).asks.insert(id);
+  } catch (...) {
+    for (envelope* e : {a, b}) {
+      if (e == nullptr) continue;
+      e->ops->destroy(e->payload());
+      free_envelope(e);
+    }
+    throw;
+  }
+}
+
 void send_request(system_state* s, actor_cell* c, std::uint32_t generation,
                   envelope* request) noexcept {
   if (c == nullptr) {
@@ -165,8 +181,7 @@ void actor_ask(actor_cell* self, actor_cell* c, std::uint32_t generation, envelo
     return;
   }
   // Throws std::bad_alloc inside the asking handler (which then fails like any handler).
-  cell_extras& x = extras_of(self);
-  pending_ask& p = x.asks.insert(rid);
+  pending_ask& p = new_pending(self, rid, t, request);
   p.k = std::move(k);
   p.timeout = arm_timeout(self, t, timeout);
   tell_ask_hooks(s, self, rid, request->type, request->correlation);
@@ -178,8 +193,7 @@ void actor_ask_untimed(actor_cell* self, actor_cell* c, std::uint32_t generation
   system_state* s = self->system;
   request->flags |= envelope_flags::expects_reply;
   const message_id rid = request->id;
-  cell_extras& x = extras_of(self);  // may throw std::bad_alloc, as actor_ask
-  x.asks.insert(rid).k = std::move(k);
+  new_pending(self, rid, request, nullptr).k = std::move(k);  // may throw, as actor_ask
   tell_ask_hooks(s, self, rid, request->type, request->correlation);
   send_request(s, c, generation, request);
 }
@@ -195,11 +209,11 @@ message_id start_ask_deadline(actor_cell* self, std::chrono::nanoseconds timeout
   }
   const message_id id = t->id;
   t->as<ask_timeout_msg>().request = id;
-  cell_extras& x = extras_of(self);
-  pending_ask& p = x.asks.insert(id);
+  pending_ask& p = new_pending(self, id, t, nullptr);  // may throw, as actor_ask
   p.k = std::move(k);
+  const message_id correlation = t->correlation;  // (the timer owns `t` once armed)
   p.timeout = arm_timeout(self, t, timeout);
-  tell_ask_hooks(s, self, id, 0, t->correlation);
+  tell_ask_hooks(s, self, id, 0, correlation);
   return id;
 }
 

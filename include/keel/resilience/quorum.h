@@ -105,16 +105,19 @@ class quorum_group {
     auto* r =
         new round<R, Equal, Then>(cell, n, cfg_.agree, stats_, std::move(equal), std::move(then));
     // One deadline for the round, and the replicas' asks without timers of their own (a timer
-    // per ask was most of a round's cost).
-    r->deadline = keel::detail::start_ask_deadline(cell, cfg_.timeout,
-                                                   keel::detail::continuation_ptr(&r->slots[n]));
-    if (r->deadline == 0) {  // no memory: the deadline ran at once and the round has failed
-      for (std::size_t i = 0; i < n; ++i) r->slots[i].release();
-      return;
-    }
-    std::size_t i = 0;
+    // per ask was most of a round's cost). `next`: the first slot not handed out yet; whatever
+    // ends this early (no memory, bad_alloc, a throwing copy of M or `then`), the slots from
+    // `next` on give back their share here, so the round is freed.
+    std::size_t next = 0;
     try {
-      for (; i < n; ++i) {
+      r->deadline = keel::detail::start_ask_deadline(cell, cfg_.timeout,
+                                                     keel::detail::continuation_ptr(&r->slots[n]));
+      if (r->deadline == 0) {  // no memory: the round failed at once (errc::out_of_memory)
+        for (; next < n; ++next) r->slots[next].release();
+        return;
+      }
+      while (next < n) {
+        const std::size_t i = next++;
         keel::detail::continuation_ptr k(&r->slots[i]);  // releases slot i however this ends
         envelope* e = keel::detail::make_envelope(cell->system, std::remove_cvref_t<M>(m));
         if (e == nullptr) {
@@ -125,8 +128,8 @@ class quorum_group {
         keel::detail::actor_ask_untimed(cell, replicas_[i].cell(), replicas_[i].generation(), e,
                                         std::move(k));
       }
-    } catch (...) {  // bad_alloc or M's copy: the replicas not asked give back their share
-      for (++i; i < n; ++i) r->slots[i].release();
+    } catch (...) {
+      for (; next < n; ++next) r->slots[next].release();
       throw;
     }
   }
@@ -150,7 +153,11 @@ class quorum_group {
     struct slot final : keel::detail::ask_continuation {
       void complete(result<keel::detail::reply_ptr> a) override {
         if (index == owner->n) {
-          owner->expire();
+          if (!a && a.code() == errc::out_of_memory) {
+            owner->fail_at_once(a.error());  // the deadline could not be armed
+          } else {
+            owner->expire();
+          }
         } else {
           owner->answer(index, keel::detail::take_reply<R>(std::move(a)));
         }
@@ -253,6 +260,13 @@ class quorum_group {
       }
       stats->count_agreed();
       then(std::move(out));
+    }
+
+    // Before any replica was asked: `then` gets `why` (the deadline had no memory).
+    void fail_at_once(status why) {
+      deadline = 0;
+      over = true;
+      then(status(why.code(), "quorum: " + std::string(why.message())));
     }
 
     void fail() {
