@@ -106,12 +106,14 @@ owned_behavior::~owned_behavior() {
 }
 
 send_status send_directive(system_state* s, actor_handle child, directive_kind what,
-                           owned_behavior fresh) noexcept {
+                           owned_behavior fresh, std::string* restart_path) noexcept {
   actor_cell* c = child.valid() ? s->cell_at(child.slot) : nullptr;
   if (c == nullptr || c->generation.load(std::memory_order_acquire) != child.generation) {
     return send_status::dead_letter;  // (fresh is freed with it)
   }
-  envelope* e = make_envelope(s, directive_msg{what, std::move(fresh)});
+  directive_msg m{what, std::move(fresh), {}, restart_path != nullptr};
+  if (restart_path != nullptr) m.restart_path = std::move(*restart_path);
+  envelope* e = make_envelope(s, std::move(m));
   if (e == nullptr) {
     count_send_oom(s);
     return send_status::out_of_memory;
@@ -119,6 +121,26 @@ send_status send_directive(system_state* s, actor_handle child, directive_kind w
   // A cell that stops meanwhile drops it from its system lane (drop_system), freeing `fresh`.
   push_system_message(c, child.generation, e);
   return send_status::ok;
+}
+
+void tell_restart(system_state* s, actor_cell* c, std::uint32_t gen, std::string_view path,
+                  bool new_incarnation) noexcept {
+#if !defined(KEEL_NO_HOOKS)
+  if (!s->any_hooks) return;
+  lifecycle_event ev{actor_handle{c->slot, gen}, c->id, s->type_name_of(c->type_index), path};
+  ev.now = cached_now(c);  // what the new object's on_start reads
+  if (const cell_extras* x = c->extras) ev.actor_name = x->name;
+  ev.new_incarnation = new_incarnation;
+  for (const auto& h : s->hooks) {
+    if (h->enabled()) h->on_restart(ev);
+  }
+#else
+  (void)s;
+  (void)c;
+  (void)gen;
+  (void)path;
+  (void)new_incarnation;
+#endif
 }
 
 failure_report system_state::describe_failure(actor_cell* c, envelope* e, failure_kind kind,
@@ -196,6 +218,8 @@ system_state::directive_step system_state::take_directive(actor_cell* c, envelop
   auto& m = e->as<directive_msg>();
   const directive_kind what = m.what;
   owned_behavior fresh(m.fresh.release());
+  const bool restart_told = m.restart_told;
+  std::string restart_path = std::move(m.restart_path);  // (noexcept: a move)
   e->ops->destroy(e->payload());
   const bool held = c->marked(mark_held);
   switch (what) {
@@ -212,6 +236,9 @@ system_state::directive_step system_state::take_directive(actor_cell* c, envelop
       c->behavior = fresh.release();
       c->mark(mark_held, false);
       c->state.store(lifecycle::running, std::memory_order_relaxed);
+      // Told here, before the new object's on_start and its first input, so that whoever
+      // records the actor sees its restart in its order (a replay restarts it at that point).
+      if (restart_told) tell_restart(this, c, c->own_generation, restart_path, false);
       return directive_step::start;
     case directive_kind::halt: {
       drop_pending_asks(c);

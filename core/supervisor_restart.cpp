@@ -13,24 +13,27 @@
 namespace keel::detail {
 namespace {
 
-// The child's path is built only when someone listens.
-void restart_hooks(system_state* sys, const child_record& c, const std::string& parent_path) {
+// Starts the child (supervisor_state::start). With hooks attached, the spawn it makes tells
+// on_restart in the child's order (core_local::restart_path); told here instead, after the
+// start, if the starter made no spawn that took the path. Returns start's result.
+result<actor_ref<>> start_told(supervisor_state& sup, child_record& c, bool in_place) {
 #if !defined(KEEL_NO_HOOKS)
-  if (!sys->any_hooks) return;
-  std::string path = parent_path;
-  path += '/';
-  path += c.spec.name;
-  const std::string_view type = sys->type_name_of(c.ref.cell()->type_index);
-  lifecycle_event ev{c.ref.handle(), c.ref.id(), type, path};
-  ev.now = cached_now(c.ref.cell());  // the supervisor's tick: it runs the restart
-  if (const cell_extras* x = c.ref.cell()->extras) ev.actor_name = x->name;
-  for (const auto& h : sys->hooks) {
-    if (h->enabled()) h->on_restart(ev);
+  system_state* sys = sup.sys;
+  core_local* l = sys->any_hooks ? sys->local() : nullptr;
+  if (l == nullptr) return sup.start(c, in_place);
+  std::string path = sup.path + '/' + c.spec.name;
+  l->restart_path = &path;
+  struct reset {
+    core_local* l;
+    ~reset() { l->restart_path = nullptr; }  // also when start fails or throws
+  } guard{l};
+  auto r = sup.start(c, in_place);
+  if (r && l->restart_path != nullptr) {
+    tell_restart(sys, c.ref.cell(), c.ref.handle().generation, path, !in_place);
   }
+  return r;
 #else
-  (void)sys;
-  (void)c;
-  (void)parent_path;
+  return sup.start(c, in_place);
 #endif
 }
 
@@ -225,7 +228,7 @@ void supervisor_state::restart_one(child_record& c) {
   // In place while the incarnation lives (held, or halted by a group restart); a new actor
   // once it has gone (killed, or it exited on its own).
   const bool in_place = c.ref.alive() && !c.killed;
-  auto r = start(c, in_place);
+  auto r = start_told(*this, c, in_place);
   if (!r) {
     failure_report f;
     f.actor = c.ref.handle();
@@ -261,7 +264,6 @@ void supervisor_state::restart_one(child_record& c) {
   }
   ++c.restarts;
   ++restarts_total;
-  restart_hooks(sys, c, path);
 }
 
 void supervisor_state::escalate(std::string why) {

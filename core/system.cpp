@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "core/system_state.h"
 
@@ -326,11 +327,20 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     sched::free_block(mem);
     return st;
   };
+  // A supervisor restarting a child with hooks attached left the child's path for this spawn
+  // (supervisor_state::restart_one): on_restart is told in the child's order.
+  std::string* restart_path = nullptr;
+  if (detail::core_local* l = s->local();
+      l != nullptr && l->restart_path != nullptr && l->running != nullptr &&
+      actor_handle{l->running->slot, l->running->own_generation} == opts.supervisor) {
+    restart_path = std::exchange(l->restart_path, nullptr);
+  }
   if (target != nullptr) {
-    // A restart in place: the held incarnation takes the new object from its system lane.
+    // A restart in place: the held incarnation takes the new object from its system lane (and
+    // tells on_restart as it does).
     detail::runtime_access::bind(behavior, target, opts.replace.generation);
     if (detail::send_directive(s, opts.replace, detail::directive_kind::restart,
-                               detail::owned_behavior(behavior)) != send_status::ok) {
+                               detail::owned_behavior(behavior), restart_path) != send_status::ok) {
       return status(errc::actor_stopped, "spawn_options.replace: the actor stopped");
     }
     return actor_ref<>::from_cell(target, opts.replace.generation);
@@ -466,6 +476,8 @@ result<actor_ref<>> actor_system::spawn_erased(const detail::spawn_request& req,
     for (const auto& h : s->hooks) {
       if (h->enabled()) h->on_spawn(ev);
     }
+    // A restart into a new incarnation: told after its spawn, before its on_start is queued.
+    if (restart_path != nullptr) detail::tell_restart(s, c, gen, *restart_path, true);
   }
 #endif
   // on_start runs inside the actor, before any user message (system lane first).

@@ -94,6 +94,10 @@ struct core_local {
   envelope* current = nullptr;    // the message it is handling
   caught_exception caught;        // what the last failing handler threw (until it is reported)
   std::string stop_text;          // why the running actor stops, when the text is not static
+  // Set by a supervisor around its child_spec.start call while hooks are attached: the child's
+  // supervision path. The spawn that call makes takes it (and clears it) and tells on_restart
+  // in the child's own order, before the new object's on_start (tell_restart).
+  std::string* restart_path = nullptr;
 };
 
 // A watcher of an actor (keel/core/monitor.h).
@@ -187,11 +191,22 @@ struct directive_msg {
   static constexpr std::string_view keel_name = "keel.directive/1";
   directive_kind what;
   owned_behavior fresh;
+  // restart by a supervisor, with hooks attached: the child's supervision path, for the
+  // on_restart the child tells as it takes the new object (restart_told: there is one).
+  std::string restart_path;
+  bool restart_told = false;
 };
 // Any thread: sends a directive to `child`; dead_letter if that incarnation has stopped (and
-// `fresh`, if any, is freed).
+// `fresh`, if any, is freed). `restart_path`: see directive_msg.
 send_status send_directive(system_state* s, actor_handle child, directive_kind what,
-                           owned_behavior fresh = owned_behavior()) noexcept;
+                           owned_behavior fresh = owned_behavior(),
+                           std::string* restart_path = nullptr) noexcept;
+// The restart hooks (on_restart) for the actor in `c` (generation gen), on the clock its next
+// handler reads, with `path` as the reason. The caller runs in the actor's order: the child's
+// activation taking a restart directive, or the spawn of a new incarnation before its start
+// message. No-op without hooks.
+void tell_restart(system_state* s, actor_cell* c, std::uint32_t gen, std::string_view path,
+                  bool new_incarnation) noexcept;
 
 // Internal: a bounded lane this actor waited for has room (actor::await_capacity).
 struct capacity_msg {

@@ -339,8 +339,21 @@ void recorder::lifecycle(record_type type, const lifecycle_event& ev) noexcept {
   r.ts_ns = static_cast<std::int64_t>(ev.now);
   r.correlation = ev.correlation;  // a failure: the order it failed on shows in its trace
   r.causation = ev.message;
+  if (type == record_type::restart && ev.new_incarnation) r.flags = k_flag_new_incarnation;
   const std::string_view text = type == record_type::spawn ? ev.actor_type : ev.reason;
   r.payload = std::as_bytes(std::span(text.data(), text.size()));
+  if (type == record_type::spawn && !ev.actor_name.empty()) {
+    // "type\0name": replay spawns it under its registered name again.
+    try {
+      t_payload.resize(text.size() + 1 + ev.actor_name.size());
+      std::memcpy(t_payload.data(), text.data(), text.size());
+      t_payload[text.size()] = std::byte{0};
+      std::memcpy(t_payload.data() + text.size() + 1, ev.actor_name.data(), ev.actor_name.size());
+      r.payload = t_payload;
+    } catch (...) {
+      // Out of memory for the buffer: the type alone (replay spawns it unnamed).
+    }
+  }
   if (r.payload.size() + k_frame_header > 4096) r.payload = r.payload.first(4096 - k_frame_header);
   append(r, lifecycle_);
 }

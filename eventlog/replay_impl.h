@@ -22,6 +22,7 @@ namespace keel::eventlog::detail {
 struct planned_actor {
   actor_id id = k_no_actor;
   std::string type;                      // from its SPAWN or its checkpoint
+  std::string name;                      // its registered name, from its SPAWN ("" if none)
   std::uint64_t spawn_seq = 0;           // 0: not in the log
   std::uint64_t first_scenario_seq = 0;  // its first input with the scenario's correlation id
   // Where replay starts it: the newest checkpoint before first_scenario_seq (number 0: none; it
@@ -61,6 +62,10 @@ struct replay_plan {
   // while it was handled (records whose causation is that id).
   std::unordered_map<message_id, std::vector<type_id>> expected_outputs;
   std::uint64_t end_seq = 0;  // one past the last seq replayed
+  // The registered names the log's SPAWN records show (of any recorded actor, replayed or
+  // not), with the newest actor under each: replay registers them again, so that the replayed
+  // actors' lookups by name resolve as they did (to stand-ins, for actors not replayed).
+  std::map<std::string, actor_id> names;
 };
 
 // Reads the log and builds the plan. `factory_names`: the actor types replay can build.

@@ -112,6 +112,11 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
     const frame_header& h = r.header;
     if (h.seq >= end) return false;
     last_seq = h.seq;
+    if (h.type == static_cast<std::uint16_t>(record_type::spawn)) {
+      if (const spawn_names n = split_spawn(r.payload); !n.name.empty()) {
+        plan.names[std::string(n.name)] = h.actor_id;
+      }
+    }
     if (is_input(h.type) && h.causation != 0) {
       // A message sent while a scenario input was handled (to any recorded actor).
       if (auto it = input_of.find(h.causation); it != input_of.end()) {
@@ -132,14 +137,17 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
           std::erase_if(asks, [&](const auto& k) { return k.first == a.id; });
         }
         break;
-      case record_type::spawn:
+      case record_type::spawn: {
         a.spawn_seq = h.seq;
         a.context = h.seq;
+        const spawn_names n = split_spawn(r.payload);
+        a.name.assign(n.name);
         if (a.checkpoint == 0) {
           a.start_seq = h.seq;
-          a.type.assign(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
+          a.type.assign(n.type);
         }
         break;
+      }
       case record_type::rng_seed:
         if (r.payload.size() >= 8) {
           std::memcpy(&a.system_seed, r.payload.data(), 8);
@@ -157,7 +165,8 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
         a.failures.insert(a.context);  // the input (or restart) it failed in
         break;
       case record_type::restart:
-        a.context = h.seq;
+        // A restart into a new actor was its SPAWN: its on_start ran in the SPAWN's context.
+        if ((h.flags & k_flag_new_incarnation) == 0) a.context = h.seq;
         break;
       case record_type::external_input:
         if ((h.flags & k_flag_no_payload) != 0) {

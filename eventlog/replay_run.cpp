@@ -221,7 +221,10 @@ status replay_session::impl::start() {
       if (!plan.options.isolated) shared = rs;
     }
     if (status st = rs->sys->skip_ids_to(id); !st) return st;
-    auto ref = rs->sys->factories().spawn(a.type, json_value());
+    // Under its recorded name too, unless an older incarnation replayed here holds it.
+    spawn_options named;
+    if (!a.name.empty() && !rs->sys->lookup(a.name)) named.name = a.name;
+    auto ref = rs->sys->factories().spawn(a.type, json_value(), named);
     if (!ref) {
       return status(ref.error().code(), "replay: spawning actor " + std::to_string(id) + " (" +
                                             a.type + "): " + std::string(ref.error().message()));
@@ -272,6 +275,18 @@ status replay_session::impl::start() {
     auto sink = rs.sys->spawn<reply_sink>();
     if (!sink) return sink.error();
     rs.sink = sink->handle();
+    // The recorded names no replayed actor holds here get stand-ins, so that a lookup by name
+    // resolves as in the recorded run; what is sent to them is captured like any output.
+    for (const auto& [name, recorded_id] : plan.names) {
+      if (rs.sys->lookup(name)) continue;
+      spawn_options o;
+      o.name = name;
+      if (auto stand_in = rs.sys->spawn_with<reply_sink>(o); !stand_in) {
+        return status(stand_in.error().code(), "replay: a stand-in for \"" + name + "\" (actor " +
+                                                   std::to_string(recorded_id) +
+                                                   "): " + std::string(stand_in.error().message()));
+      }
+    }
   }
   return status();
 }
@@ -491,6 +506,10 @@ result<bool> replay_session::step() {
     if (in.h.type == static_cast<std::uint16_t>(record_type::ask)) {
       la.recorded_asks.push_back(in.h.message_id);  // paired at its next input
       continue;
+    }
+    if (in.h.type == static_cast<std::uint16_t>(record_type::restart) &&
+        (in.h.flags & k_flag_new_incarnation) != 0) {
+      continue;  // a restart into this new actor: its SPAWN, replayed already, was the restart
     }
     if (in.h.type == static_cast<std::uint16_t>(record_type::restart)) {
       // Its supervisor restarted it here (after its failure, or with its group): a new object

@@ -4,12 +4,15 @@
 // (The strategies on both executors: conformance_supervisor.cpp.)
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "core/supervision_actors.h"
+#include "core/test_actors.h"
 
 #include <keel/keel.h>
 
@@ -30,12 +33,16 @@ class counting_hooks : public keel::hook_subscriber {
     restarts.fetch_add(1);
     std::lock_guard<std::mutex> lock(mu);
     paths.emplace_back(ev.reason);
+    ids.push_back(ev.id);
+    new_incarnation.push_back(ev.new_incarnation);
   }
   void on_escalate(const keel::lifecycle_event&) noexcept override { escalations.fetch_add(1); }
   std::atomic<int> restarts{0};
   std::atomic<int> escalations{0};
   std::mutex mu;
   std::vector<std::string> paths;
+  std::vector<keel::actor_id> ids;
+  std::vector<bool> new_incarnation;
 };
 
 class supervisor_test : public ::testing::Test {
@@ -693,11 +700,100 @@ TEST_F(supervisor_test, hooks_see_each_restart_with_its_path) {
   cfg.children = {worker_spec(&j, "a"), worker_spec(&j, "b")};
   auto sup = sys_->spawn<keel::supervisor>(cfg).value();
   run();
+  const keel::actor_id a_id = child_named(sup, "a").id();
+  const keel::actor_id b_id = child_named(sup, "b").id();
   ASSERT_EQ(child_named(sup, "b").send(crash{}), send_status::ok);
   run();
   EXPECT_EQ(hooks_->restarts.load(), 2);
+  {
+    // Each told by its child as it takes its new object, so in the order the children run.
+    std::lock_guard<std::mutex> lock(hooks_->mu);
+    std::vector<std::string> paths = hooks_->paths;
+    std::sort(paths.begin(), paths.end());
+    EXPECT_EQ(paths, (std::vector<std::string>{"root/a", "root/b"}));
+    std::vector<keel::actor_id> ids = hooks_->ids;
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<keel::actor_id>{a_id, b_id}));  // in place: same ids
+    EXPECT_EQ(hooks_->new_incarnation, (std::vector<bool>{false, false}));
+  }
+  // A permanent child that stops on its own comes back as a new actor (and b, with its
+  // group, in place).
+  ASSERT_EQ(child_named(sup, "a").send(quit{}), send_status::ok);
+  run();
+  EXPECT_EQ(hooks_->restarts.load(), 4);
+  const keel::actor_id a_new = child_named(sup, "a").id();
+  EXPECT_NE(a_new, a_id);
   std::lock_guard<std::mutex> lock(hooks_->mu);
-  EXPECT_EQ(hooks_->paths, (std::vector<std::string>{"root/a", "root/b"}));
+  ASSERT_EQ(hooks_->ids.size(), 4u);
+  for (std::size_t i = 2; i < 4; ++i) {
+    const bool is_a = hooks_->ids[i] == a_new;
+    EXPECT_TRUE(is_a || hooks_->ids[i] == b_id) << hooks_->ids[i];
+    EXPECT_EQ(hooks_->paths[i], is_a ? "root/a" : "root/b");
+    EXPECT_EQ(hooks_->new_incarnation[i], is_a) << hooks_->paths[i];
+  }
+}
+
+// A restart in place is told before the new object's on_start runs and before it handles the
+// messages that waited behind the failure, on whichever worker runs the child.
+TEST_F(supervisor_test, on_restart_comes_before_anything_the_new_object_does) {
+  struct order_hooks : keel::hook_subscriber {
+    order_hooks() : keel::hook_subscriber(keel::hook_phase::metrics) {}
+    void on_restart(const keel::lifecycle_event& ev) noexcept override {
+      // Slow, as a busy subscriber is: told on the supervisor's worker after the restart (as
+      // it once was), the other worker would steal the child and deliver meanwhile.
+      std::this_thread::sleep_for(2ms);
+      note("restart", ev.id);
+    }
+    void on_deliver(const keel::deliver_event& ev) noexcept override {
+      note("deliver", ev.target_id);
+    }
+    void note(const char* what, keel::actor_id id) noexcept {
+      std::lock_guard<std::mutex> lock(mu);
+      if (id == watched) events.emplace_back(what);
+    }
+    std::mutex mu;
+    keel::actor_id watched = 0;
+    std::vector<std::string> events;
+  };
+  auto order = std::make_shared<order_hooks>();
+  keel::system_config cfg;
+  cfg.scheduler.workers = 2;
+  cfg.hooks = {order};
+  auto sys = keel::actor_system::create(std::move(cfg)).value();
+  journal& j = new_journal();
+  keel::supervisor_config sc;
+  sc.name = "root";
+  sc.intensity = {1000, 1s};
+  sc.children = {worker_spec(&j, "w")};
+  auto sup = sys->spawn<keel::supervisor>(sc).value();
+  keel::actor_ref<sup_worker> wr;
+  ASSERT_TRUE(eventually([&] {
+    wr = child_named(sup, "w");
+    return wr.valid();
+  }));
+  {
+    std::lock_guard<std::mutex> lock(order->mu);
+    order->watched = wr.id();
+  }
+  // Ten rounds of a crash with two messages behind it.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(wr.send(crash{}), send_status::ok);
+    ASSERT_EQ(wr.send(work{1}), send_status::ok);
+    ASSERT_EQ(wr.send(work{2}), send_status::ok);
+  }
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> lock(order->mu);
+    return order->events.size() == 40;
+  }));
+  (void)sys->shutdown();
+  std::lock_guard<std::mutex> lock(order->mu);
+  ASSERT_EQ(order->events.size(), 40u);
+  for (std::size_t k = 0; k < order->events.size(); k += 4) {
+    EXPECT_EQ(order->events[k], "deliver") << k;  // the crash
+    EXPECT_EQ(order->events[k + 1], "restart") << k;
+    EXPECT_EQ(order->events[k + 2], "deliver") << k;
+    EXPECT_EQ(order->events[k + 3], "deliver") << k;
+  }
 }
 
 // ---- the crash storm ---------------------------------------------------------------------------

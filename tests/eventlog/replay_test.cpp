@@ -1,69 +1,35 @@
 // Deterministic replay: a run recorded on the work-stealing scheduler, with a state hash after
 // every input, replays with every hash and recorded output matching; a copy of the log with one
 // input changed diverges at exactly that (seq, actor); with hashes every K inputs the reported
-// interval holds the changed input; what cannot be replayed is refused with the reasons; failures
-// and restarts (alone and with a group) replay where the log shows them.
+// interval holds the changed input; what cannot be replayed is refused with the reasons; asks,
+// checkpoints and block_in_place results replay from the log. Failures and restarts:
+// replay_restart_test.cpp.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "eventlog/log_fixture.h"
+#include "eventlog/replay_fixture.h"
 
 #include <keel/core/actor_system.h>
 #include <keel/core/codec.h>
 #include <keel/core/state.h>
-#include <keel/core/supervisor.h>
 #include <keel/eventlog/reader.h>
 #include <keel/eventlog/recorder.h>
 #include <keel/eventlog/replay.h>
 
 namespace {
 
-namespace el = keel::eventlog;
+using namespace keel::eventlog::testing::replay;
 using el::testing::temp_dir;
 using keel::errc;
 using namespace std::chrono_literals;
-
-struct pay {
-  static constexpr std::string_view keel_name = "test.replay.pay/1";
-  std::int64_t n = 0;
-  static constexpr auto keel_fields = keel::fields(keel::field("n", &pay::n));
-};
-struct credit {
-  static constexpr std::string_view keel_name = "test.replay.credit/1";
-  std::int64_t amount = 0;
-  static constexpr auto keel_fields = keel::fields(keel::field("amount", &credit::amount));
-};
-struct receipt {
-  static constexpr std::string_view keel_name = "test.replay.receipt/1";
-  std::int64_t balance = 0;
-  static constexpr auto keel_fields = keel::fields(keel::field("balance", &receipt::balance));
-};
-struct balance_query {
-  static constexpr std::string_view keel_name = "test.replay.balance_query/1";
-  static constexpr auto keel_fields = keel::fields();
-};
-struct balance {
-  static constexpr std::string_view keel_name = "test.replay.balance/1";
-  std::int64_t cents = 0;
-  std::uint64_t credits = 0;
-  static constexpr auto keel_fields = keel::fields(keel::field("cents", &balance::cents),
-                                                   keel::field("credits", &balance::credits));
-};
-struct opaque {  // no codec: an actor that receives it cannot be replayed
-  static constexpr std::string_view keel_name = "test.replay.opaque/1";
-  int x = 0;
-};
 
 // Stateful: its state depends on the inputs, its rng() draws and the now() its handlers see.
 class wallet : public keel::actor<wallet, credit, balance_query, opaque> {
@@ -117,31 +83,6 @@ void factories(keel::actor_factory_registry& f) {
                           }));
 }
 
-// A live system on the work-stealing scheduler (two workers) recording every test.replay.*
-// actor into a new log at `dir`, with a STATE_HASH every `hash_every` inputs (recorder::
-// use_system: RNG_SEED records too). Destroyed system first, log last (member order).
-struct recording_run {
-  std::unique_ptr<el::event_log> log;
-  std::shared_ptr<el::recorder> rec;
-  std::unique_ptr<keel::actor_system> sys;
-
-  // deterministic: record under the deterministic executor (oldest message first), for a run
-  // whose interleaving the test's expectations depend on.
-  recording_run(const std::string& dir, std::uint32_t hash_every, bool deterministic = false) {
-    log = el::event_log::open(dir, el::testing::small_segments()).value();
-    el::recording_options ro;
-    ro.actor_types = {"test.replay.*"};
-    ro.state_hash_every = hash_every;
-    rec = el::recorder::create(*log, ro).value();
-    keel::system_config cfg;
-    cfg.scheduler.workers = deterministic ? 1 : 2;
-    if (deterministic) cfg.scheduler.executor = keel::sched::executor_kind::deterministic;
-    cfg.hooks.push_back(rec);
-    sys = keel::actor_system::create(std::move(cfg)).value();
-    rec->use_system(*sys);
-  }
-};
-
 struct recorded_run {
   keel::actor_id wallet_id = 0;
   keel::actor_id teller_id = 0;
@@ -190,58 +131,6 @@ recorded_run record(const std::string& dir, std::uint32_t hash_every, bool send_
   sys->shutdown();
   sys.reset();
   return out;
-}
-
-// The correlation of `actor`'s `n`-th pay input.
-keel::message_id pay_correlation(const std::string& dir, keel::actor_id actor, int n) {
-  auto r = el::log_reader::open(dir).value();
-  keel::message_id corr = 0;
-  int seen = 0;
-  (void)r.scan([&](const el::record_view& v) {
-    if (v.header.actor_id == actor && v.header.payload_type == keel::type_id_of<pay>() &&
-        ++seen == n) {
-      corr = v.header.correlation;
-      return false;
-    }
-    return true;
-  });
-  return corr;
-}
-
-void add_app_types(keel::type_registry& types) {
-  EXPECT_TRUE(types.add<pay>());
-  EXPECT_TRUE(types.add<credit>());
-  EXPECT_TRUE(types.add<receipt>());
-  EXPECT_TRUE(types.add<balance_query>());
-  EXPECT_TRUE(types.add<balance>());
-}
-
-// Copies the log at `from` into `to` record for record (same seqs); `change` may rewrite a
-// record's payload (and returns true when it did). Returns the seq of the last record changed.
-std::uint64_t copy_log(
-    const std::string& from, const std::string& to,
-    const std::function<bool(const el::record_view&, std::vector<std::byte>&)>& change) {
-  auto out = el::event_log::open(to, el::testing::small_segments()).value();
-  auto r = el::log_reader::open(from).value();
-  std::uint64_t changed = 0;
-  (void)r.scan([&](const el::record_view& v) {
-    el::record_in in;
-    in.type = static_cast<el::record_type>(v.header.type);
-    in.flags = v.header.flags;
-    in.ts_ns = v.header.ts_ns;
-    in.actor_id = v.header.actor_id;
-    in.actor_seq = v.header.actor_seq;
-    in.message_id = v.header.message_id;
-    in.correlation = v.header.correlation;
-    in.causation = v.header.causation;
-    in.payload_type = v.header.payload_type;
-    std::vector<std::byte> payload(v.payload.begin(), v.payload.end());
-    if (change(v, payload)) changed = v.header.seq;
-    in.payload = payload;
-    EXPECT_EQ(out->append(in).value(), v.header.seq);
-    return true;
-  });
-  return changed;
 }
 
 // The copy with the wallet's `n`-th credit input changed; returns that input's seq.
@@ -576,174 +465,8 @@ TEST(replay, a_checkpoint_starts_the_stateful_actors_there) {
   EXPECT_EQ(rc.create_checkpoint("offline").error().code(), errc::invalid_argument);
 }
 
-// Restarts: under a one_for_all supervisor, `flaky` fails on every fifth pay and its sibling
-// `tally` is restarted with it each time; both keep state (their hashes would differ from the
-// third input after a restart if replay did not restart them where the log says).
-class flaky : public keel::actor<flaky, pay> {
- public:
-  static constexpr std::string_view keel_name = "test.replay.flaky";
-  void on(pay& p) {
-    sum_ += p.n;
-    if (p.n % 5 == 0) throw std::runtime_error("flaky on " + std::to_string(p.n));
-  }
-  void save_state(keel::state_writer& w) const { w.write(sum_); }
-  void load_state(keel::state_reader& r) { r.read(sum_, "sum"); }
-
- private:
-  std::int64_t sum_ = 0;
-};
-class tally : public keel::actor<tally, pay> {
- public:
-  static constexpr std::string_view keel_name = "test.replay.tally";
-  void on(pay&) { ++seen_; }
-  void save_state(keel::state_writer& w) const { w.write(seen_); }
-  void load_state(keel::state_reader& r) { r.read(seen_, "seen"); }
-
- private:
-  std::uint64_t seen_ = 0;
-};
-
-struct group_run {
-  keel::actor_id flaky_id = 0;
-  keel::actor_id tally_id = 0;
-};
-
-// Under the deterministic executor: on two workers, whether tally handles its last pays before
-// or after the group's second restart depends on the threads' timing, and with it the inputs
-// and restarts the test expects (a TSan run found both orders).
-group_run record_group(const std::string& dir) {
-  recording_run recording(dir, 1, true);
-  auto& sys = recording.sys;
-  auto settle = [&] { sys->deterministic()->run_until_idle(); };
-  keel::supervisor_config group;
-  group.strategy = keel::restart_strategy::one_for_all;
-  group.intensity = {100, 1s};
-  for (const char* name : {"flaky", "tally"}) {
-    keel::child_spec c = keel::child_spec::of_type(name, std::string("test.replay.") + name);
-    c.options.name = name;
-    group.children.push_back(std::move(c));
-  }
-  EXPECT_TRUE(sys->factories().add<flaky>());
-  EXPECT_TRUE(sys->factories().add<tally>());
-  auto sup = sys->spawn<keel::supervisor>(group).value();
-  settle();
-  group_run out;
-  std::optional<keel::actor_ref<>> f, t;
-  if (auto r = sys->lookup("flaky")) f = *r;
-  if (auto r = sys->lookup("tally")) t = *r;
-  EXPECT_TRUE(f && t);
-  out.flaky_id = f->id();
-  out.tally_id = t->id();
-  const auto fr = keel::actor_ref<flaky>::from_cell(f->cell(), f->generation());
-  const auto tr = keel::actor_ref<tally>::from_cell(t->cell(), t->generation());
-  // One pay each at a time, the system settled in between: the group restarts after flaky's
-  // failures on pays 5 and 10, before tally's pays 6 and 11.
-  for (int i = 1; i <= 12; ++i) {
-    EXPECT_EQ(fr.send(pay{i}), keel::send_status::ok);
-    EXPECT_EQ(tr.send(pay{i}), keel::send_status::ok);
-    settle();
-  }
-  // Every pay handled (the two that fail flaky count as received).
-  auto received = [&](std::string_view type) {
-    for (const auto& c : sys->counters()) {
-      if (c.type == type) return c.received;
-    }
-    return std::uint64_t{0};
-  };
-  EXPECT_EQ(received("test.replay.flaky"), 12u);
-  EXPECT_EQ(received("test.replay.tally"), 12u);
-  (void)sup;
-  sys->shutdown();
-  return out;
-}
-
-void group_factories(keel::actor_factory_registry& f) {
-  ASSERT_TRUE(f.add<flaky>());
-  ASSERT_TRUE(f.add<tally>());
-}
-
-TEST(replay, failures_and_restarts_replay_where_the_log_shows_them) {
-  temp_dir t;
-  const group_run run = record_group(t.log());
-  keel::type_registry types;
-  add_app_types(types);
-  el::replay_controller rc(t.log(), types, group_factories);
-  // flaky failed on pays 5 and 10 and was restarted after each.
-  auto f = rc.replay_scenario(pay_correlation(t.log(), run.flaky_id, 12));
-  ASSERT_TRUE(f.has_value()) << f.error();
-  EXPECT_TRUE(f->matched()) << f->summary();
-  ASSERT_EQ(f->actors.size(), 1u);
-  EXPECT_EQ(f->actors[0].failures, 2u) << f->summary();
-  EXPECT_EQ(f->actors[0].restarts, 2u) << f->summary();
-  // A failed input leaves no hash (its handler did not return): 12 inputs, 10 hashes.
-  EXPECT_EQ(f->actors[0].hashes_compared, 10u) << f->summary();
-  // tally never failed; it restarted with its group, and its count started again each time.
-  auto g = rc.replay_scenario(pay_correlation(t.log(), run.tally_id, 12));
-  ASSERT_TRUE(g.has_value()) << g.error();
-  EXPECT_TRUE(g->matched()) << g->summary();
-  EXPECT_EQ(g->actors[0].failures, 0u);
-  EXPECT_EQ(g->actors[0].restarts, 2u) << g->summary();
-  EXPECT_EQ(g->actors[0].hashes_compared, 12u) << g->summary();
-  EXPECT_NE(g->summary().find("2 restarts"), std::string::npos) << g->summary();
-  // A FAILURE record names the message it failed on (its correlation, as causation its id) and
-  // when; so `keel-log trace --corr` shows the failure in the order's timeline.
-  int failures = 0;
-  int restarts = 0;
-  (void)el::log_reader::open(t.log()).value().scan([&](const el::record_view& v) {
-    if (v.header.type == static_cast<std::uint16_t>(el::record_type::failure)) {
-      ++failures;
-      EXPECT_EQ(v.header.actor_id, run.flaky_id);
-      EXPECT_TRUE(v.header.correlation == pay_correlation(t.log(), run.flaky_id, 5) ||
-                  v.header.correlation == pay_correlation(t.log(), run.flaky_id, 10))
-          << v.header.correlation;
-      EXPECT_NE(v.header.causation, 0u);
-      EXPECT_GT(v.header.ts_ns, 0);
-    }
-    if (v.header.type == static_cast<std::uint16_t>(el::record_type::restart)) {
-      ++restarts;
-      EXPECT_GT(v.header.ts_ns, 0);
-    }
-    return true;
-  });
-  EXPECT_EQ(failures, 2);
-  EXPECT_EQ(restarts, 4);  // flaky and tally, twice
-}
-
-TEST(replay, a_failure_the_replay_does_not_repeat_is_a_divergence) {
-  temp_dir t;
-  temp_dir changed;
-  const group_run run = record_group(t.log());
-  // The pay that failed flaky now holds 6: the replay handles it without failing.
-  const std::uint64_t seq =
-      copy_log(t.log(), changed.log(), [&](const el::record_view& v, std::vector<std::byte>& p) {
-        if (v.header.actor_id != run.flaky_id || v.header.payload_type != keel::type_id_of<pay>())
-          return false;
-        pay m = keel::decode<pay>(v.payload).value();
-        if (m.n != 5) return false;
-        m.n = 6;
-        p = keel::encode(m);
-        return true;
-      });
-  ASSERT_NE(seq, 0u);
-  keel::type_registry types;
-  add_app_types(types);
-  el::replay_controller rc(changed.log(), types, group_factories);
-  auto f = rc.replay_scenario(pay_correlation(changed.log(), run.flaky_id, 1));
-  ASSERT_TRUE(f.has_value()) << f.error();
-  ASSERT_FALSE(f->matched());
-  EXPECT_EQ(f->divergence->seq, seq) << f->summary();
-  EXPECT_NE(f->divergence->event.find("the recorded run failed after this input"),
-            std::string::npos)
-      << f->summary();
-}
-
 // External inputs: a pricer's state depends on what block_in_place returns (a market price
 // read from outside); replay serves the recorded prices and never calls out.
-struct price {
-  static constexpr std::string_view keel_name = "test.replay.price/1";
-  std::int64_t cents = 0;
-  static constexpr auto keel_fields = keel::fields(keel::field("cents", &price::cents));
-};
 std::atomic<std::int64_t> g_market{100};
 
 class pricer : public keel::actor<pricer, pay> {
@@ -831,74 +554,6 @@ TEST(replay, a_block_in_place_result_without_a_codec_is_refused) {
   EXPECT_NE(r.error().message().find("block_in_place results of a type without a codec"),
             std::string_view::npos)
       << r.error();
-}
-
-// A block_in_place in on_start: each new object (the first and the one after each restart)
-// reads its base price from outside; replay serves each from the right context.
-class fetcher : public keel::actor<fetcher, pay> {
- public:
-  static constexpr std::string_view keel_name = "test.replay.fetcher";
-  void on_start() override {
-    base_ = block_in_place([] { return price{g_market.fetch_add(1000)}; }).cents;
-  }
-  void on(pay& p) {
-    total_ += base_ + p.n;
-    if (p.n == 5) throw std::runtime_error("fetcher on 5");
-  }
-  void save_state(keel::state_writer& w) const { w.write(base_).write(total_); }
-  void load_state(keel::state_reader& r) {
-    r.read(base_, "base");
-    r.read(total_, "total");
-  }
-
- private:
-  std::int64_t base_ = 0;
-  std::int64_t total_ = 0;
-};
-
-TEST(replay, block_in_place_in_on_start_is_served_after_each_restart) {
-  temp_dir t;
-  keel::actor_id id = 0;
-  {
-    recording_run recording(t.log(), 1);
-    auto& rec = recording.rec;
-    auto& sys = recording.sys;
-    ASSERT_TRUE(sys->types().add<price>());
-    ASSERT_TRUE(sys->factories().add<fetcher>());
-    keel::supervisor_config sc;
-    sc.intensity = {100, 1s};
-    keel::child_spec c = keel::child_spec::of_type("fetcher", "test.replay.fetcher");
-    c.options.name = "fetcher";
-    sc.children.push_back(std::move(c));
-    auto sup = sys->spawn<keel::supervisor>(sc).value();
-    std::optional<keel::actor_ref<>> f;
-    for (int i = 0; i < 5000 && !f; ++i) {
-      if (auto r = sys->lookup("fetcher")) f = *r;
-      if (!f) std::this_thread::sleep_for(1ms);
-    }
-    ASSERT_TRUE(f);
-    id = f->id();
-    const auto fr = keel::actor_ref<fetcher>::from_cell(f->cell(), f->generation());
-    for (int i = 1; i <= 8; ++i) ASSERT_EQ(fr.send(pay{i}), keel::send_status::ok);
-    for (int i = 0; i < 5000 && rec->counters().inputs < 8; ++i) {
-      std::this_thread::sleep_for(1ms);
-    }
-    EXPECT_EQ(rec->counters().externals, 2u);  // the first on_start and the restarted one
-    (void)sup;
-    sys->shutdown();
-  }
-  keel::type_registry types;
-  add_app_types(types);
-  ASSERT_TRUE(types.add<price>());
-  el::replay_controller rc(t.log(), types,
-                           [](keel::actor_factory_registry& f) { ASSERT_TRUE(f.add<fetcher>()); });
-  g_market = -50;  // a call made in replay would see other prices
-  auto r = rc.replay_scenario(pay_correlation(t.log(), id, 8));
-  ASSERT_TRUE(r.has_value()) << r.error();
-  EXPECT_TRUE(r->matched()) << r->summary();
-  EXPECT_EQ(r->actors[0].restarts, 1u) << r->summary();
-  EXPECT_EQ(r->actors[0].hashes_compared, 7u) << r->summary();  // the failed input has none
-  EXPECT_EQ(g_market.load(), -50);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "eventlog/log_fixture.h"
+#include "eventlog/replay_fixture.h"
 
 #include <keel/eventlog/log.h>
 #include <keel/eventlog/reader.h>
@@ -83,16 +84,8 @@ TEST(quorumreplay, a_recorded_quorum_round_replays_with_its_replies_and_deadline
   keel::actor_id checker_id = 0;
   keel::message_id corr = 0;
   {
-    auto log = el::event_log::open(t.log(), el::testing::small_segments()).value();
-    el::recording_options ro;
-    ro.actor_types = {"test.qr.checker"};
-    ro.state_hash_every = 1;
-    auto rec = el::recorder::create(*log, ro).value();
-    keel::system_config cfg;
-    cfg.scheduler.workers = 2;
-    cfg.hooks.push_back(rec);
-    auto sys = keel::actor_system::create(std::move(cfg)).value();
-    rec->use_system(*sys);
+    el::testing::replay::recording_run recording(t.log(), 1, false, {}, {"test.qr.checker"});
+    auto& sys = recording.sys;
     ASSERT_TRUE(sys->types().add<price>());
     std::vector<keel::actor_ref<pricer>> replicas;
     replicas.push_back(sys->spawn<pricer>().value());

@@ -106,13 +106,16 @@ int log_main(int argc, const char* const* argv, const type_registry& types,
   std::string replay_corr;
   detail::replay_args replay_a;
   CLI::App* replay = app.add_subcommand(
-      "replay", "re-execute a correlation id's actors (--exec), state hashes compared");
+      "replay",
+      "re-emit a correlation id's records at the recorded pace, or re-execute its actors "
+      "(--exec) with state hashes compared");
   log_arg(replay);
   replay->add_option("--corr", replay_corr, "the correlation id")->required();
   replay->add_flag("--exec", replay_a.exec, "run it (needs a keel-log built with factories)");
   replay->add_option("--speed", replay_a.speed, "N times the recorded pace (default: at once)")
       ->check(CLI::NonNegativeNumber);
   replay->add_flag("--shared", replay_a.shared, "all actors in one system (default: one each)");
+  replay->add_flag("--json", replay_a.json, "without --exec: JSON lines (as dump --json)");
 
   // An unknown command gets its own message (CLI11 would only say that one is required).
   if (argc > 1 && argv[1][0] != '-') {

@@ -481,7 +481,9 @@ TEST(keel_log_replay, replay_exec_compares_hashes_and_the_stock_tool_refuses) {
     cfg.hooks.push_back(rec);
     auto sys = keel::actor_system::create(std::move(cfg)).value();
     rec->use_system(*sys);
-    auto s = sys->spawn<summer>().value();
+    keel::spawn_options named;
+    named.name = "summer-1";
+    auto s = sys->spawn_with<summer>(named).value();
     id = s.id();
     for (int i = 1; i <= 5; ++i) ASSERT_EQ(s.send(add_n{i}), keel::send_status::ok);
     for (int i = 0; i < 10000 && rec->counters().state_hashes < 5; ++i) {
@@ -525,9 +527,28 @@ TEST(keel_log_replay, replay_exec_compares_hashes_and_the_stock_tool_refuses) {
   r = run({"replay", t.log(), "--corr", c, "--exec"}, types);
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(has(r.err, "no actor factories linked")) << r.err;
-  r = run({"replay", t.log(), "--corr", c}, types, good);
+  // Without --exec, any keel-log re-emits the scenario's records as dump prints them.
+  r = run({"replay", t.log(), "--corr", c}, types);
+  EXPECT_EQ(r.code, 0) << r.err;
+  const run_result trace = run({"dump", t.log(), "--corr", c}, types);
+  EXPECT_EQ(r.out, trace.out);
+  EXPECT_GE(lines(r.out), 2u) << r.out;  // the input and its state hash
+  EXPECT_TRUE(has(r.out, "add_n")) << r.out;
+  r = run({"replay", t.log(), "--corr", c, "--json", "--speed", "1000"}, types);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, run({"dump", t.log(), "--corr", c, "--json"}, types).out);
+  r = run({"replay", t.log(), "--corr", c, "--exec", "--json"}, types, good);
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(has(r.err, "needs --exec")) << r.err;
+  EXPECT_TRUE(has(r.err, "--json is for re-emission")) << r.err;
+  r = run({"replay", t.log(), "--corr", "12345678"}, types);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "no records with correlation id 12345678")) << r.err;
+  // SPAWN records show the actor's type and registered name.
+  r = run({"dump", t.log(), "--type", "spawn"}, types);
+  EXPECT_TRUE(has(r.out, "actor_type=test.keel_log.summer name=\"summer-1\"")) << r.out;
+  r = run({"dump", t.log(), "--type", "spawn", "--json"}, types);
+  EXPECT_TRUE(has(r.out, "\"actor_type\":\"test.keel_log.summer\",\"actor_name\":\"summer-1\""))
+      << r.out;
   r = run({"replay", t.log(), "--corr", "12345678", "--exec"}, types, good);
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(has(r.err, "no recorded input has correlation id 12345678")) << r.err;

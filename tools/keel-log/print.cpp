@@ -213,6 +213,45 @@ std::string breaker_json(const resilience::breaker_record& b) {
          ",\"consecutive\":" + std::to_string(e.consecutive) + "}";
 }
 
+// SPAWN, STOP, FAILURE and RESTART records carry text (docs/eventlog-format.md): the actor's
+// type and registered name, or the reason. False for other records.
+bool is_lifecycle(std::uint16_t type) noexcept {
+  using el::record_type;
+  return type == static_cast<std::uint16_t>(record_type::spawn) ||
+         type == static_cast<std::uint16_t>(record_type::stop) ||
+         type == static_cast<std::uint16_t>(record_type::failure) ||
+         type == static_cast<std::uint16_t>(record_type::restart);
+}
+
+std::string lifecycle_text(const el::record_view& r) {
+  if (r.header.type == static_cast<std::uint16_t>(el::record_type::spawn)) {
+    const el::spawn_names n = el::split_spawn(r.payload);
+    std::string s = " actor_type=" + std::string(n.type);
+    if (!n.name.empty()) s += " name=" + quoted(std::string(n.name));
+    return s;
+  }
+  std::string s;
+  if ((r.header.flags & el::k_flag_new_incarnation) != 0) s += " new_incarnation";
+  const std::string text(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
+  return s + " reason=" + quoted(text);
+}
+
+std::string lifecycle_json(const el::record_view& r) {
+  if (r.header.type == static_cast<std::uint16_t>(el::record_type::spawn)) {
+    const el::spawn_names n = el::split_spawn(r.payload);
+    return ",\"actor_type\":" + quoted(std::string(n.type)) +
+           ",\"actor_name\":" + quoted(std::string(n.name));
+  }
+  std::string s =
+      ",\"reason\":" +
+      quoted(std::string(reinterpret_cast<const char*>(r.payload.data()), r.payload.size()));
+  if (r.header.type == static_cast<std::uint16_t>(el::record_type::restart)) {
+    s += std::string(",\"new_incarnation\":") +
+         ((r.header.flags & el::k_flag_new_incarnation) != 0 ? "true" : "false");
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string format_text(const el::record_view& r, const type_registry& types) {
@@ -228,6 +267,7 @@ std::string format_text(const el::record_view& r, const type_registry& types) {
   if (h.causation != 0) s += " cause=" + std::to_string(h.causation);
   if (h.payload_type != 0) s += " " + payload_type_name(h.payload_type, types);
   if (auto b = breaker_of(r)) return s + breaker_text(*b);
+  if (is_lifecycle(h.type)) return s + lifecycle_text(r);
   if (!r.payload.empty()) {
     if (auto json = types.bytes_to_json(h.payload_type, r.payload)) {
       s += " " + *json;
@@ -254,6 +294,8 @@ std::string format_json(const el::record_view& r, const type_registry& types) {
   }
   if (auto b = breaker_of(r)) {
     s += ",\"breaker\":" + breaker_json(*b);
+  } else if (is_lifecycle(h.type)) {
+    s += lifecycle_json(r);
   } else if (auto json = types.bytes_to_json(h.payload_type, r.payload);
              json && !r.payload.empty()) {
     s += ",\"payload\":" + *json;

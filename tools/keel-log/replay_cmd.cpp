@@ -1,17 +1,53 @@
-// keel-log replay: deterministic re-execution of a correlation id's actors, with state hashes
-// and recorded outputs compared (keel::eventlog::replay_controller). It needs the application's
-// actor factories: the stock tool has none and says so.
+// keel-log replay: timed re-emission of a correlation id's records (any keel-log), or, with
+// --exec, deterministic re-execution of its actors with state hashes and recorded outputs
+// compared (keel::eventlog::replay_controller). --exec needs the application's actor factories:
+// the stock tool has none and says so.
+#include <chrono>
+#include <thread>
+
 #include "tools/keel-log/tool.h"
 
+#include <keel/eventlog/reader.h>
 #include <keel/eventlog/replay.h>
 
 namespace keel::tools::detail {
+namespace {
+
+// Every record with the correlation id, in seq order, one line each as dump prints it, at
+// `speed` times the recorded pace (the gaps between their ts_ns; 0: at once). Each line is
+// flushed as it goes, so a consumer reading the pipe sees the scenario unfold.
+int re_emit(context& c, const std::string& dir, const replay_args& a) {
+  int code = k_exit_ok;
+  auto reader = open_log(c, dir, code);
+  if (!reader) return code;
+  eventlog::scan_query q;
+  q.correlation = a.correlation;
+  std::int64_t last_ts = 0;
+  std::uint64_t emitted = 0;
+  const eventlog::scan_report rep = reader->scan(q, [&](const eventlog::record_view& r) {
+    if (a.speed > 0 && emitted != 0 && r.header.ts_ns > last_ts) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(
+          static_cast<std::int64_t>(static_cast<double>(r.header.ts_ns - last_ts) / a.speed)));
+    }
+    last_ts = r.header.ts_ns;
+    ++emitted;
+    c.out << (a.json ? format_json(r, c.types) : format_text(r, c.types)) << std::endl;
+    return true;
+  });
+  if (emitted == 0 && !rep.corrupt()) {
+    c.err << "keel-log: no records with correlation id " << a.correlation << "\n";
+    return k_exit_usage;
+  }
+  return report_scan(c, rep, true);
+}
+
+}  // namespace
 
 int cmd_replay(context& c, const std::string& dir, const replay_args& a,
                const factory_setup& factories) {
-  if (!a.exec) {
-    c.err << "keel-log: replay needs --exec (deterministic re-execution, hashes compared); "
-             "'keel-log trace --corr ID' shows the scenario without running it\n";
+  if (!a.exec) return re_emit(c, dir, a);
+  if (a.json) {
+    c.err << "keel-log: replay --exec prints a report, not records: --json is for re-emission\n";
     return k_exit_usage;
   }
   if (!factories) {

@@ -97,6 +97,7 @@ struct replay_args {
   bool exec = false;
   double speed = 0;
   bool shared = false;  // all actors in one system
+  bool json = false;    // without exec: the records as JSON lines
 };
 
 int cmd_info(context& c, const std::string& dir);

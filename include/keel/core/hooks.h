@@ -153,7 +153,8 @@ struct lifecycle_event {
   // on_failure and on_restart.
   std::string_view actor_name;
   // When, on the clock actors read (actor::now()): the failing actor's for on_failure, the
-  // supervisor's for on_restart, the thread's cached tick otherwise (0: not known).
+  // restarted actor's for on_restart (what its new object's on_start reads), the thread's
+  // cached tick otherwise (0: not known).
   std::uint64_t now = 0;
   // on_failure: the message being handled (0 in on_start or a directive), its correlation and
   // causation, and its sender (empty if none): who made the actor fail.
@@ -161,6 +162,9 @@ struct lifecycle_event {
   message_id correlation = 0;
   message_id causation = 0;
   actor_handle sender;
+  // on_restart: the child was restarted into a new actor (new id, told after its on_spawn)
+  // rather than in place (same id and mailbox, told before the new object's on_start).
+  bool new_incarnation = false;
 };
 
 struct dead_letter_event {
@@ -200,6 +204,10 @@ class hook_subscriber {
   virtual void on_failure(const lifecycle_event& ev) noexcept { (void)ev; }
   // A supervisor restarted a child (actor: the child, reason: its supervision path), or
   // escalated a failure to its own supervisor (actor: the supervisor, reason: why).
+  // on_restart is told in the child's own order, so that a recorder sees it between the old
+  // object's last event and the new one's first: in place, on the worker running the child as
+  // it takes the new object, before its on_start; into a new actor, right after that actor's
+  // on_spawn, on the supervisor's worker.
   virtual void on_restart(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_escalate(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_dead_letter(const dead_letter_event& ev) noexcept { (void)ev; }

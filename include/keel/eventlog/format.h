@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace keel::eventlog {
@@ -68,6 +69,22 @@ inline constexpr std::uint16_t k_flag_sampled = 2;     // one input in N was rec
 // (payload: the reply message), or the ask's timeout (no payload). causation: the ask's id.
 inline constexpr std::uint16_t k_flag_reply = 4;
 inline constexpr std::uint16_t k_flag_ask_timeout = 8;
+// A SPAWN record's payload: the actor type's name, then, for an actor with a registered name,
+// a 0 byte and that name.
+struct spawn_names {
+  std::string_view type;
+  std::string_view name;  // "" if none
+};
+inline spawn_names split_spawn(std::span<const std::byte> payload) noexcept {
+  const std::string_view all(reinterpret_cast<const char*>(payload.data()), payload.size());
+  const std::size_t nul = all.find('\0');
+  if (nul == std::string_view::npos) return {all, {}};
+  return {all.substr(0, nul), all.substr(nul + 1)};
+}
+
+// A RESTART record of a restart into a new actor (this record's actor_id, spawned just before):
+// its SPAWN was the restart, so replay does not restart it again.
+inline constexpr std::uint16_t k_flag_new_incarnation = 16;
 inline constexpr std::uint16_t k_last_known_type = 16;
 
 // Segment header flags (written once, at activation: the flags are checksummed). A segment is
