@@ -72,6 +72,40 @@ timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope*
   return timer_handle(t);
 }
 
+timer_handle start_user_timer(actor_cell* owner, actor_cell* target, std::uint32_t generation,
+                              envelope* prototype, std::chrono::nanoseconds delay,
+                              std::chrono::nanoseconds period) noexcept {
+#if !defined(KEEL_NO_HOOKS)
+  if (prototype != nullptr && target != nullptr && target->system->any_hooks) [[unlikely]] {
+    system_state* s = target->system;
+    timer_event ev;
+    if (owner != nullptr) {
+      ev.owner = actor_handle{owner->slot, owner->own_generation};
+      ev.owner_id = owner->id;
+    }
+    ev.target = actor_handle{target->slot, generation};
+    ev.type = prototype->type;
+    ev.type_name = prototype->ops->name;
+    ev.correlation = prototype->correlation;
+    ev.causation = prototype->causation;
+    ev.delay = delay;
+    ev.period = period;
+    bool arm = true;
+    for (const auto& h : s->hooks) {
+      if (h->enabled() && !h->on_timer(ev)) arm = false;
+    }
+    if (!arm) {
+      prototype->ops->destroy(prototype->payload());
+      free_envelope(prototype);
+      return timer_handle();
+    }
+  }
+#else
+  (void)owner;
+#endif
+  return start_timer(target, generation, prototype, delay, period);
+}
+
 bool cancel_timer(core_timer* t) noexcept {
   if (t->cancelled.exchange(true, std::memory_order_acq_rel)) return false;
   // A one-shot that already fired may still have its message queued: the cancelled flag drops

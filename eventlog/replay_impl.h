@@ -61,11 +61,10 @@ struct replay_plan {
   // For each input of a scenario actor (by message id): the types of the recorded messages sent
   // while it was handled (records whose causation is that id).
   std::unordered_map<message_id, std::vector<type_id>> expected_outputs;
+  // ... and the types of the timers it armed (TIMER records whose causation is that id; a
+  // periodic timer's firings count once).
+  std::unordered_map<message_id, std::set<type_id>> expected_timers;
   std::uint64_t end_seq = 0;  // one past the last seq replayed
-  // The registered names the log's SPAWN records show (of any recorded actor, replayed or
-  // not), with the newest actor under each: replay registers them again, so that the replayed
-  // actors' lookups by name resolve as they did (to stand-ins, for actors not replayed).
-  std::map<std::string, actor_id> names;
 };
 
 // Reads the log and builds the plan. `factory_names`: the actor types replay can build.

@@ -112,15 +112,14 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
     const frame_header& h = r.header;
     if (h.seq >= end) return false;
     last_seq = h.seq;
-    if (h.type == static_cast<std::uint16_t>(record_type::spawn)) {
-      if (const spawn_names n = split_spawn(r.payload); !n.name.empty()) {
-        plan.names[std::string(n.name)] = h.actor_id;
-      }
-    }
     if (is_input(h.type) && h.causation != 0) {
       // A message sent while a scenario input was handled (to any recorded actor).
       if (auto it = input_of.find(h.causation); it != input_of.end()) {
-        plan.expected_outputs[h.causation].push_back(h.payload_type);
+        if (h.type == static_cast<std::uint16_t>(record_type::timer)) {
+          plan.expected_timers[h.causation].insert(h.payload_type);
+        } else {
+          plan.expected_outputs[h.causation].push_back(h.payload_type);
+        }
       }
     }
     auto it = plan.actors.find(h.actor_id);

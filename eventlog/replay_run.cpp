@@ -39,6 +39,7 @@ class capture final : public hook_subscriber {
     bool stateful = false;          // ... and found one (save_state)
     std::vector<std::pair<std::uint64_t, std::uint64_t>> hashes;  // (input no, hash) this step
     std::vector<type_id> outputs;                                 // sent this step
+    std::vector<type_id> timers;                                  // timers armed this step
     std::uint64_t sent = 0;
     std::string failed;           // why, if it failed this step
     std::deque<message_id> asks;  // request ids of its asks not yet paired with recorded ones
@@ -63,6 +64,18 @@ class capture final : public hook_subscriber {
   void on_dead_letter(const dead_letter_event& ev) noexcept override {
     // A send to an actor that does not exist in this system never reached on_send.
     if (ev.reason != dead_letter_reason::dropped_by_hook) note_output(ev.sender, ev.type);
+  }
+  // A replayed actor's timers are never armed: the log's TIMER inputs are delivered instead.
+  // What it arms is noted against the input being handled.
+  bool on_timer(const timer_event& ev) noexcept override {
+    if (watched* a = find(ev.owner)) {
+      try {
+        a->timers.push_back(ev.type);
+      } catch (...) {
+        // (out of memory: a timer not compared)
+      }
+    }
+    return false;
   }
   void on_ask(const ask_event& ev) noexcept override {
     watched* a = find(ev.asker);
@@ -270,23 +283,12 @@ status replay_session::impl::start() {
       watched.asks.clear();
     }
     watched.outputs.clear();
+    watched.timers.clear();
   }
   for (replay_system& rs : systems) {
     auto sink = rs.sys->spawn<reply_sink>();
     if (!sink) return sink.error();
     rs.sink = sink->handle();
-    // The recorded names no replayed actor holds here get stand-ins, so that a lookup by name
-    // resolves as in the recorded run; what is sent to them is captured like any output.
-    for (const auto& [name, recorded_id] : plan.names) {
-      if (rs.sys->lookup(name)) continue;
-      spawn_options o;
-      o.name = name;
-      if (auto stand_in = rs.sys->spawn_with<reply_sink>(o); !stand_in) {
-        return status(stand_in.error().code(), "replay: a stand-in for \"" + name + "\" (actor " +
-                                                   std::to_string(recorded_id) +
-                                                   "): " + std::string(stand_in.error().message()));
-      }
-    }
   }
   return status();
 }
@@ -399,6 +401,18 @@ void replay_session::impl::check(live_actor& la, const frame_header& h, capture:
       return;
     }
     la.last_match_seq = h.seq;
+  }
+  if (auto it = plan.expected_timers.find(h.message_id); it != plan.expected_timers.end()) {
+    for (type_id t : it->second) {
+      if (std::find(w.timers.begin(), w.timers.end(), t) == w.timers.end()) {
+        auto entry = types->find(t);
+        diverge(la, h,
+                "the recorded run armed a timer of " +
+                    (entry ? entry->name : "type " + std::to_string(t)) +
+                    " while handling it; the replay did not");
+        return;
+      }
+    }
   }
   if (auto it = plan.expected_outputs.find(h.message_id); it != plan.expected_outputs.end()) {
     std::vector<type_id> sent = w.outputs;
@@ -527,6 +541,7 @@ result<bool> replay_session::step() {
       la.ask_ids.clear();
       w.asks.clear();
       w.outputs.clear();
+      w.timers.clear();
       ++m.report.actors[la.report_index].restarts;
       m.check_restart(la, in.h, w);
       return true;
@@ -559,6 +574,7 @@ result<bool> replay_session::step() {
     capture& hook = *la.rs->hook;
     w.hashes.clear();
     w.outputs.clear();
+    w.timers.clear();
     w.failed.clear();
     encoded_message em;
     if (kind != input_kind::ask_timeout) {

@@ -60,6 +60,46 @@ std::filesystem::path scratch() {
   return std::filesystem::temp_directory_path();
 }
 
+// Starts writer_helper on `log` with `threads` appending threads and waits for its "ready"
+// (the log is open: the helper holds its LOCK). Returns "" and sets `pid`, or why it failed.
+std::string start_writer(const std::string& log, int threads, const std::string& ack, pid_t& pid) {
+  int out[2];
+  if (::pipe(out) != 0) return "pipe";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  const std::string threads_arg = std::to_string(threads);
+  char* args[] = {const_cast<char*>(KEEL_LOG_WRITER_HELPER), const_cast<char*>(log.c_str()),
+                  const_cast<char*>(threads_arg.c_str()), const_cast<char*>(ack.c_str()), nullptr};
+  const int rc = posix_spawn(&pid, KEEL_LOG_WRITER_HELPER, &fa, nullptr, args, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  if (rc != 0) {
+    ::close(out[0]);
+    return "posix_spawn: " + std::string(std::strerror(rc));
+  }
+  char buf[6] = {};
+  const ssize_t got = ::read(out[0], buf, sizeof(buf));
+  ::close(out[0]);
+  if (got != 6 || std::memcmp(buf, "ready\n", 6) != 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return "the writer did not start";
+  }
+  return "";
+}
+
+// An ack file the helper maps: one zeroed u64 per thread (64 slots).
+bool make_ack_file(const std::string& ack) {
+  const int fd = ::open(ack.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  std::vector<char> zero(64 * 8, 0);
+  const bool ok =
+      fd >= 0 && ::write(fd, zero.data(), zero.size()) == static_cast<ssize_t>(zero.size());
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
 round_result run_round(int threads, std::mt19937_64& rng) {
   round_result res;
   std::string t = (scratch() / "keel-crash-XXXXXX").string();
@@ -72,39 +112,9 @@ round_result run_round(int threads, std::mt19937_64& rng) {
     std::filesystem::remove_all(dir);
     return res;
   };
-  {
-    const int fd = ::open(ack.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    std::vector<char> zero(64 * 8, 0);
-    if (fd < 0 || ::write(fd, zero.data(), zero.size()) != static_cast<ssize_t>(zero.size())) {
-      return fail("cannot create the ack file");
-    }
-    ::close(fd);
-  }
-  int out[2];
-  if (::pipe(out) != 0) return fail("pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&fa, out[0]);
-  const std::string threads_arg = std::to_string(threads);
-  char* args[] = {const_cast<char*>(KEEL_LOG_WRITER_HELPER), const_cast<char*>(log.c_str()),
-                  const_cast<char*>(threads_arg.c_str()), const_cast<char*>(ack.c_str()), nullptr};
+  if (!make_ack_file(ack)) return fail("cannot create the ack file");
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, KEEL_LOG_WRITER_HELPER, &fa, nullptr, args, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(out[0]);
-    return fail("posix_spawn: " + std::string(std::strerror(rc)));
-  }
-  char buf[6] = {};
-  const ssize_t got = ::read(out[0], buf, sizeof(buf));
-  ::close(out[0]);
-  if (got != 6 || std::memcmp(buf, "ready\n", 6) != 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return fail("the writer did not start");
-  }
+  if (std::string why = start_writer(log, threads, ack, pid); !why.empty()) return fail(why);
   // Kill at a random moment in its first few milliseconds (a 1 MiB segment fills in about 2 ms).
   ::usleep(static_cast<useconds_t>(rng() % 6000));
   ::kill(pid, SIGKILL);
@@ -200,5 +210,33 @@ TEST_P(eventlogcrash, a_killed_writer_loses_no_acknowledged_record) {
 }
 
 INSTANTIATE_TEST_SUITE_P(threads, eventlogcrash, ::testing::Values(1, 2, 4));
+
+// One writer process per log: while the helper holds the log, a second process (this one) is
+// refused with log_locked; once the holder is killed, its lock dies with it and the next writer
+// opens (and recovers) it. Runs under every build, TSan included: one child, killed once.
+TEST(eventlogcrash, a_second_writer_process_is_refused_while_the_first_lives) {
+  std::string t = (scratch() / "keel-lock-XXXXXX").string();
+  const std::string dir = ::mkdtemp(t.data());
+  const std::string log = dir + "/log";
+  const std::string ack = dir + "/acks";
+  ASSERT_TRUE(make_ack_file(ack));
+  pid_t pid = 0;
+  ASSERT_EQ(start_writer(log, 1, ack, pid), "");
+  el::log_options o;
+  o.segment_size = 1u << 20;
+  o.max_record = 64u << 10;
+  auto second = el::event_log::open(log, o);
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code(), keel::errc::log_locked) << second.error();
+  // Readers are not writers: they open while the writer lives.
+  EXPECT_TRUE(el::log_reader::open(log).has_value());
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  {
+    auto after = el::event_log::open(log, o);
+    EXPECT_TRUE(after.has_value()) << after.error();
+  }
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace

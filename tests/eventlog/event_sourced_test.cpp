@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -178,6 +179,36 @@ TEST(event_sourced, messages_wait_in_the_stash_while_an_event_is_not_yet_durable
   EXPECT_EQ(b.cents, 1000);
   EXPECT_EQ(b.deposits, 10u);
   EXPECT_GE(j->log().durable_seq(), 11u);  // applied only once durable
+}
+
+// A worker never waits for the disk: with the log's fdatasync stalled and one worker, a persist
+// leaves its actor waiting (its later messages stashed) while the same worker goes on serving
+// another actor; once the disk answers, the event is applied and the stash handled.
+TEST(event_sourced, a_stalled_sync_holds_the_persisting_actor_and_not_its_worker) {
+  temp_dir d;
+  fault_env env;
+  auto j = el::journal::open(d.log(), options(el::durability::group_commit, &env)).value();
+  keel::system_config cfg;
+  cfg.scheduler.workers = 1;
+  auto sys = keel::actor_system::create(std::move(cfg)).value();
+  auto waiting = sys->spawn<account>(*j, 1).value();
+  auto other = sys->spawn<account>(*j, 2).value();
+  ASSERT_EQ(query(waiting).cents, 0);  // both recovered
+  ASSERT_EQ(query(other).cents, 0);
+  env.hold(fault_env::op::fdatasync);
+  ASSERT_EQ(waiting.send(deposit{250}), keel::send_status::ok);
+  ASSERT_TRUE(el::testing::eventually([&] { return env.waiting(fault_env::op::fdatasync) > 0; }));
+  // The only worker answers the other actor while the sync is stuck...
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(query(other).deposits, 0u);
+  EXPECT_GT(env.waiting(fault_env::op::fdatasync), 0);
+  // ...and the persisting actor's query waits in its stash until the event is durable.
+  auto pending = std::async(std::launch::async, [&] { return query(waiting); });
+  EXPECT_EQ(pending.wait_for(50ms), std::future_status::timeout);
+  env.release(fault_env::op::fdatasync);
+  const balance b = pending.get();
+  EXPECT_EQ(b.cents, 250);
+  EXPECT_EQ(b.deposits, 1u);
+  (void)sys->shutdown();
 }
 
 TEST(event_sourced, recovery_starts_from_the_newest_snapshot_and_falls_back_past_a_damaged_one) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -25,6 +26,20 @@ class fault_env final : public io_env {
   int calls(op o) const { return calls_[static_cast<int>(o)].load(); }
   // Calls to `o` take this long before they run (a slow disk), from now on.
   void set_delay(op o, std::chrono::milliseconds d) { delay_ms_[static_cast<int>(o)] = d.count(); }
+  // Calls to `o` wait until release(o) (a disk that stalls), from now on; waiting(o) counts
+  // the calls stuck there.
+  void hold(op o) {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_[static_cast<int>(o)] = true;
+  }
+  void release(op o) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_[static_cast<int>(o)] = false;
+    }
+    unheld_.notify_all();
+  }
+  int waiting(op o) const { return waiting_[static_cast<int>(o)].load(); }
   // free_space() answers this when set.
   void set_free_space(std::uint64_t bytes) { free_override_ = bytes; }
 
@@ -85,14 +100,22 @@ class fault_env final : public io_env {
     if (const long ms = delay_ms_[static_cast<int>(o)].load(); ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (held_[static_cast<int>(o)]) {
+      waiting_[static_cast<int>(o)].fetch_add(1);
+      unheld_.wait(lock, [&] { return !held_[static_cast<int>(o)]; });
+      waiting_[static_cast<int>(o)].fetch_sub(1);
+    }
     int& a = armed_[static_cast<int>(o)];
     if (a == 0) return status();
     if (a == 1) a = 0;
     return status(errc::io_error, what + ": Input/output error (injected)");
   }
   std::mutex mu_;
+  std::condition_variable unheld_;
   int armed_[6] = {};
+  bool held_[6] = {};
+  std::atomic<int> waiting_[6] = {};
   std::atomic<int> calls_[6] = {};
   std::atomic<long> delay_ms_[6] = {};
   std::atomic<std::uint64_t> free_override_{0};

@@ -61,10 +61,16 @@ struct opaque {  // no codec: an actor that receives it cannot be replayed
   int x = 0;
 };
 
-// A live system on the work-stealing scheduler (two workers) recording every actor whose type
-// matches `actor_types` (by default every test.replay.* actor) into a new log at `dir`, with a
-// STATE_HASH every `hash_every` inputs (recorder::use_system: RNG_SEED records too). Destroyed
-// system first, log last (member order).
+// What recording_run records by default: every test.replay.* actor.
+inline el::recording_options replay_recording() {
+  el::recording_options ro;
+  ro.actor_types = {"test.replay.*"};
+  return ro;
+}
+
+// A live system on the work-stealing scheduler (two workers) recording what `ro` selects into a
+// new log at `dir`, with a STATE_HASH every `hash_every` inputs (recorder::use_system: RNG_SEED
+// records too). Destroyed system first, log last (member order).
 struct recording_run {
   std::unique_ptr<el::event_log> log;
   std::shared_ptr<el::recorder> rec;
@@ -74,10 +80,8 @@ struct recording_run {
   // whose interleaving the test's expectations depend on. `also`: more hook subscribers.
   recording_run(const std::string& dir, std::uint32_t hash_every, bool deterministic = false,
                 std::vector<std::shared_ptr<keel::hook_subscriber>> also = {},
-                std::vector<std::string> actor_types = {"test.replay.*"}) {
+                el::recording_options ro = replay_recording()) {
     log = el::event_log::open(dir, el::testing::small_segments()).value();
-    el::recording_options ro;
-    ro.actor_types = std::move(actor_types);
     ro.state_hash_every = hash_every;
     rec = el::recorder::create(*log, ro).value();
     keel::system_config cfg;

@@ -252,6 +252,125 @@ TEST(replay, what_cannot_be_replayed_is_refused_with_every_reason) {
   EXPECT_EQ(rc.replay_scenario(corr, -1).error().code(), errc::invalid_argument);
 }
 
+// A sampled recording (tracing only) and an actor spawned before the recorder was on are
+// refused, each naming the actor and why.
+TEST(replay, sampled_actors_and_actors_without_a_spawn_are_refused_by_name) {
+  temp_dir sampled_log;
+  temp_dir unspawned_log;
+  keel::actor_id sampled_id = 0;
+  keel::actor_id unspawned_id = 0;
+  {
+    el::recording_options ro = replay_recording();
+    ro.sample_one_in = 2;
+    recording_run recording(sampled_log.log(), 1, false, {}, ro);
+    auto w = recording.sys->spawn<wallet>().value();
+    sampled_id = w.id();
+    for (int i = 1; i <= 6; ++i) ASSERT_EQ(w.send(credit{i}), keel::send_status::ok);
+    ASSERT_TRUE(el::testing::eventually([&] { return recording.rec->counters().inputs >= 3; }));
+    recording.sys->shutdown();
+  }
+  {
+    recording_run recording(unspawned_log.log(), 1);
+    recording.rec->set_enabled(false);  // its SPAWN and RNG_SEED go unrecorded
+    auto w = recording.sys->spawn<wallet>().value();
+    unspawned_id = w.id();
+    recording.rec->set_enabled(true);
+    for (int i = 1; i <= 3; ++i) ASSERT_EQ(w.send(credit{i}), keel::send_status::ok);
+    ASSERT_TRUE(el::testing::eventually([&] { return recording.rec->counters().inputs >= 3; }));
+    recording.sys->shutdown();
+  }
+  keel::type_registry types;
+  add_app_types(types);
+  auto first_credit = [](const std::string& dir, keel::actor_id id) {
+    keel::message_id corr = 0;
+    (void)el::log_reader::open(dir).value().scan([&](const el::record_view& v) {
+      if (v.header.actor_id != id || v.header.payload_type != keel::type_id_of<credit>())
+        return true;
+      corr = v.header.correlation;
+      return false;
+    });
+    return corr;
+  };
+  el::replay_controller rs(sampled_log.log(), types, factories);
+  auto r = rs.replay_scenario(first_credit(sampled_log.log(), sampled_id));
+  ASSERT_FALSE(r.has_value());
+  std::string why(r.error().message());
+  EXPECT_NE(why.find("actor " + std::to_string(sampled_id) + " (test.replay.wallet)"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("sampled (recorded for tracing only)"), std::string::npos) << why;
+  el::replay_controller ru(unspawned_log.log(), types, factories);
+  r = ru.replay_scenario(first_credit(unspawned_log.log(), unspawned_id));
+  ASSERT_FALSE(r.has_value());
+  why = r.error().message();
+  EXPECT_NE(why.find("actor " + std::to_string(unspawned_id)), std::string::npos) << why;
+  EXPECT_NE(why.find("neither its SPAWN record nor a checkpoint of it is in the log"),
+            std::string::npos)
+      << why;
+}
+
+// Timers: each pay arms a one-shot timer to the actor itself, and the tick's handler keeps the
+// now() it sees. Replay delivers the recorded TIMER inputs at their recorded times; the timers
+// the replayed actor arms are captured, never fired (a fired one would be an extra input).
+struct tick {
+  static constexpr std::string_view keel_name = "test.replay.tick/1";
+  std::int64_t n = 0;
+  static constexpr auto keel_fields = keel::fields(keel::field("n", &tick::n));
+};
+class ticker : public keel::actor<ticker, pay, tick> {
+ public:
+  static constexpr std::string_view keel_name = "test.replay.ticker";
+  void on(pay& p) { (void)send_after(self(), 1ms, tick{p.n}); }
+  void on(tick& t) {
+    sum_ += t.n;
+    last_now_ = now();
+  }
+  void save_state(keel::state_writer& w) const { w.write(sum_).write(last_now_); }
+  void load_state(keel::state_reader& r) {
+    r.read(sum_, "sum");
+    r.read(last_now_, "last_now");
+  }
+
+ private:
+  std::int64_t sum_ = 0;
+  std::uint64_t last_now_ = 0;
+};
+
+TEST(replay, recorded_timer_ticks_are_replayed_and_new_timers_are_captured) {
+  temp_dir t;
+  keel::actor_id id = 0;
+  {
+    recording_run recording(t.log(), 1);
+    auto k = recording.sys->spawn<ticker>().value();
+    id = k.id();
+    for (int i = 1; i <= 5; ++i) ASSERT_EQ(k.send(pay{i}), keel::send_status::ok);
+    ASSERT_TRUE(el::testing::eventually([&] { return recording.rec->counters().inputs >= 10; }));
+    recording.sys->shutdown();
+  }
+  int timers = 0;
+  keel::message_id last_tick_corr = 0;
+  (void)el::log_reader::open(t.log()).value().scan([&](const el::record_view& v) {
+    if (v.header.type == static_cast<std::uint16_t>(el::record_type::timer)) {
+      ++timers;
+      EXPECT_EQ(v.header.actor_id, id);
+      last_tick_corr = v.header.correlation;
+    }
+    return true;
+  });
+  ASSERT_EQ(timers, 5);
+  keel::type_registry types;
+  add_app_types(types);
+  ASSERT_TRUE(types.add<tick>());
+  el::replay_controller rc(t.log(), types,
+                           [](keel::actor_factory_registry& f) { ASSERT_TRUE(f.add<ticker>()); });
+  auto r = rc.replay_scenario(last_tick_corr);
+  ASSERT_TRUE(r.has_value()) << r.error();
+  EXPECT_TRUE(r->matched()) << r->summary();
+  ASSERT_EQ(r->actors.size(), 1u);
+  EXPECT_EQ(r->actors[0].inputs, 10u) << r->summary();  // 5 pays, 5 recorded ticks, no more
+  EXPECT_EQ(r->actors[0].hashes_compared, 10u) << r->summary();
+}
+
 // Asks: a broker asks the wallet for its balance (a reply) and, every third audit, a silent
 // actor (a timeout); its state depends on both continuations.
 struct audit {

@@ -84,7 +84,9 @@ TEST(quorumreplay, a_recorded_quorum_round_replays_with_its_replies_and_deadline
   keel::actor_id checker_id = 0;
   keel::message_id corr = 0;
   {
-    el::testing::replay::recording_run recording(t.log(), 1, false, {}, {"test.qr.checker"});
+    el::recording_options ro;
+    ro.actor_types = {"test.qr.checker"};
+    el::testing::replay::recording_run recording(t.log(), 1, false, {}, ro);
     auto& sys = recording.sys;
     ASSERT_TRUE(sys->types().add<price>());
     std::vector<keel::actor_ref<pricer>> replicas;

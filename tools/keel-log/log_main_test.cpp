@@ -430,6 +430,26 @@ TEST_F(keel_log_tool, usage_errors_exit_2_and_help_exits_0) {
   r = run({"dump", "--help"}, types_);
   EXPECT_EQ(r.code, 0);
   EXPECT_TRUE(has(r.out, "--corr")) << r.out;
+  // Every command has its own help, naming its options.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> helps = {
+      {{"info"}, "log"},
+      {{"verify"}, "log"},
+      {{"tail"}, "--follow"},
+      {{"trace"}, "--corr"},
+      {{"stats"}, "--top"},
+      {{"recover"}, "--apply"},
+      {{"snapshot"}, "verify"},
+      {{"snapshot", "ls"}, "log"},
+      {{"snapshot", "show"}, "file"},
+      {{"snapshot", "verify"}, "log"},
+      {{"replay"}, "--exec"}};
+  for (const auto& [cmd, names] : helps) {
+    std::vector<std::string> args = cmd;
+    args.push_back("--help");
+    r = run(args, types_);
+    EXPECT_EQ(r.code, 0) << cmd[0];
+    EXPECT_TRUE(has(r.out, names)) << cmd[0] << ": " << r.out;
+  }
   r = run({"--version"}, types_);
   EXPECT_EQ(r.code, 0);
   EXPECT_TRUE(has(r.out, std::string("keel-log ") + KEEL_VERSION_STRING)) << r.out;

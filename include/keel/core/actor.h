@@ -72,6 +72,11 @@ bool take_external(actor_cell* c, type_id t, std::size_t size, void* dst);
 actor_rng& rng_of(actor_cell* c);  // throws std::bad_alloc (first use allocates)
 timer_handle start_timer(actor_cell* target, std::uint32_t generation, envelope* prototype,
                          std::chrono::nanoseconds delay, std::chrono::nanoseconds period) noexcept;
+// A timer the application arms (send_after, send_periodic): start_timer, after the hooks'
+// on_timer (any of which may refuse it). `owner`: the arming actor (nullptr from outside).
+timer_handle start_user_timer(actor_cell* owner, actor_cell* target, std::uint32_t generation,
+                              envelope* prototype, std::chrono::nanoseconds delay,
+                              std::chrono::nanoseconds period) noexcept;
 // Runs `then` inside `self` once (target, generation)'s bounded lane has room. May throw
 // std::bad_alloc.
 void await_capacity(actor_cell* self, actor_cell* target, std::uint32_t generation,
@@ -247,14 +252,15 @@ class actor_base {
   requires detail::accepts<T, M> timer_handle send_after(const actor_ref<T>& to,
                                                          std::chrono::nanoseconds delay, M&& m) {
     envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
-    return detail::start_timer(to.cell(), to.generation(), e, delay, std::chrono::nanoseconds(0));
+    return detail::start_user_timer(cell_, to.cell(), to.generation(), e, delay,
+                                    std::chrono::nanoseconds(0));
   }
   // Delivers a copy of `m` to `to` every `period`, first after one period.
   template <class T, class M>
   requires detail::accepts<T, M> && std::is_copy_constructible_v<std::remove_cvref_t<M>>
       timer_handle send_periodic(const actor_ref<T>& to, std::chrono::nanoseconds period, M&& m) {
     envelope* e = detail::make_envelope(cell_->system, std::forward<M>(m));
-    return detail::start_timer(to.cell(), to.generation(), e, period, period);
+    return detail::start_user_timer(cell_, to.cell(), to.generation(), e, period, period);
   }
 
   // Runs `then()` inside this actor once `to`'s bounded mailbox has room for a message -- at

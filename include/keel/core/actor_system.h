@@ -173,7 +173,8 @@ class actor_system {
                                                          std::chrono::nanoseconds delay, M&& m) {
     if (!to.valid()) return timer_handle();
     envelope* e = detail::make_envelope(to.cell()->system, std::forward<M>(m));
-    return detail::start_timer(to.cell(), to.generation(), e, delay, std::chrono::nanoseconds(0));
+    return detail::start_user_timer(nullptr, to.cell(), to.generation(), e, delay,
+                                    std::chrono::nanoseconds(0));
   }
 
   // The next spawned actor takes id `next`, later ones follow it. Replay spawns actors under

@@ -113,6 +113,21 @@ struct deliver_event {
   std::uint64_t* recording_mark = nullptr;
 };
 
+// An application timer is being armed (actor::send_after / send_periodic,
+// actor_system::send_after): told from the arming thread, before it is armed. Runtime timers
+// (ask deadlines, hook delays) are not told.
+struct timer_event {
+  actor_handle owner;  // the arming actor (empty: armed from outside any actor)
+  actor_id owner_id = k_no_actor;
+  actor_handle target;
+  type_id type = 0;
+  std::string_view type_name;
+  message_id correlation = 0;  // the message's, as it will be delivered
+  message_id causation = 0;    // the message being handled when it was armed (0: none)
+  std::chrono::nanoseconds delay{0};
+  std::chrono::nanoseconds period{0};  // 0: one-shot
+};
+
 // An actor asked (actor::ask): the request's id, which the ask's reply or timeout names as its
 // causation. Told from the asking handler, before the request is sent.
 struct ask_event {
@@ -196,6 +211,13 @@ class hook_subscriber {
   // After the handler of a delivered message returned normally (not when it threw or failed).
   virtual void on_handled(const deliver_event& ev) noexcept { (void)ev; }
   virtual void on_ask(const ask_event& ev) noexcept { (void)ev; }
+  // False: the timer is not armed (its message is destroyed; the caller gets an empty handle).
+  // Replay uses this to capture the timers replayed actors arm, whose recorded firings it
+  // delivers from the log instead.
+  virtual bool on_timer(const timer_event& ev) noexcept {
+    (void)ev;
+    return true;
+  }
   virtual void on_external_input(const external_event& ev) noexcept { (void)ev; }
   virtual void on_activation_begin(const lifecycle_event& ev) noexcept { (void)ev; }
   virtual void on_activation_end(const lifecycle_event& ev) noexcept { (void)ev; }
