@@ -209,6 +209,12 @@ void scheduler_impl::run_worker(worker_core& c) noexcept {
   task* handed = nullptr;  // given to us while we were parked (hand_to_sleeper)
   while (!shutdown_.load(std::memory_order_acquire)) {
     const std::uint64_t now = c.face.refresh_clock();
+    if (c.run_began != 0) {  // the last task ended just now: its time, from reads made anyway
+      const std::uint64_t took = now > c.run_began ? now - c.run_began : 0;
+      c.face.last_activation_ns_ = took;
+      owner_add(c.stats->busy_ns, took);
+      c.run_began = 0;
+    }
     if (now >= due_.timer.load(std::memory_order_relaxed)) poll_timers(c);
     if (now >= due_.watch.load(std::memory_order_relaxed)) watch_activations(now);
     // Our own last activation, if it was long and nobody saw it while it ran (one worker).
@@ -319,6 +325,7 @@ void scheduler_impl::run_task(worker_core& c, task* t, bool pinned) noexcept {
   owner_add(c.stats->activations);
   const std::uint64_t began = c.face.now() | 1;
   c.long_deadline = began + long_ns_;
+  c.run_began = began;
   // release: a watcher that loads `t` (acquire) may read what was written before it ran (the
   // actor layer reads the cell's id and type). A plain store on x86.
   c.activation->running.store(t, std::memory_order_release);
@@ -561,6 +568,7 @@ worker_stats scheduler::total_stats() const noexcept {
     total.watchdog_rescues += s.watchdog_rescues;
     total.inject_pops += s.inject_pops;
     total.handoffs += s.handoffs;
+    total.busy_ns += s.busy_ns;
   }
   return total;
 }
@@ -578,6 +586,7 @@ worker_stats worker::stats() const noexcept {
   s.watchdog_rescues = c.watchdog_rescues.load(std::memory_order_relaxed);
   s.inject_pops = c.inject_pops.load(std::memory_order_relaxed);
   s.handoffs = c.handoffs.load(std::memory_order_relaxed);
+  s.busy_ns = c.busy_ns.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -65,10 +65,13 @@ void scheduler_impl::schedule_dedicated(task* t, std::uint32_t pin) noexcept {
 void scheduler_impl::run_dedicated(worker_core& c) noexcept {
   enter_worker(c);
   while (!c.retired && !shutdown_.load(std::memory_order_acquire)) {
-    c.face.refresh_clock();
+    const std::uint64_t began = c.face.refresh_clock();
     if (task* t = c.pinned.pop()) {
       owner_add(c.stats->activations);
       const run_result r = runner.run(t, c.face);
+      const std::uint64_t ended = c.face.refresh_clock();  // (a blocking thread: one read more)
+      c.face.last_activation_ns_ = ended > began ? ended - began : 0;
+      owner_add(c.stats->busy_ns, c.face.last_activation_ns_);
       if (r == run_result::yield) {
         if (c.retired) {
           inject_.push(t);  // retired mid-way: the pool finishes it

@@ -56,6 +56,8 @@ struct worker_core {
   // reported, while parked and after block_in_place (a loop top that comes after a spin and
   // no park is at most `spin` late, far below the 1 ms minimum).
   std::uint64_t long_deadline = UINT64_MAX;
+  // When the task now running began (its `began`); 0 once the next loop top accounted for it.
+  std::uint64_t run_began = 0;
   std::uint64_t rng = 0;
   bool dedicated = false;  // a detached actor's own thread: never steals, never stolen from
   bool retired = false;    // dedicated: its thread ends after the current task (owner only)
@@ -81,6 +83,7 @@ struct worker_core {
     std::atomic<std::uint64_t> watchdog_rescues{0};
     std::atomic<std::uint64_t> inject_pops{0};
     std::atomic<std::uint64_t> handoffs{0};
+    std::atomic<std::uint64_t> busy_ns{0};
   };
   cache_padded<counters> stats;
 };

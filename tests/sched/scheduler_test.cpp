@@ -63,7 +63,7 @@ struct counting_runner : keel::sched::task_runner {
   }
 };
 
-std::unique_ptr<scheduler> make(counting_runner& r, scheduler_config cfg) {
+std::unique_ptr<scheduler> make(keel::sched::task_runner& r, scheduler_config cfg) {
   auto s = scheduler::create(cfg, r);
   EXPECT_TRUE(s) << s.error().to_string();
   return std::move(s).value();
@@ -84,6 +84,49 @@ TEST(scheduler, rejects_bad_config_naming_the_field) {
   cfg = scheduler_config{};
   cfg.thread_name_prefix = "a-very-long-prefix";
   EXPECT_FALSE(scheduler::create(cfg, r));
+}
+
+// Busy time and the last activation's length come from the clock reads the worker loop makes
+// anyway: a task that holds its worker for 2 ms by that worker's own clock shows up in both.
+struct clocked_runner : keel::sched::task_runner {
+  task hold;
+  task after;
+  std::atomic<std::uint64_t> seen_last{0};
+  std::atomic<bool> done{false};
+  run_result run(task* t, worker& w) noexcept override {
+    if (t == &hold) {
+      const std::uint64_t start = w.now();
+      while (w.refresh_clock() - start < 2'000'000) {
+      }
+      w.owner().schedule(&after);  // one worker: it runs next, on this worker
+    } else {
+      seen_last.store(w.last_activation_ns(), std::memory_order_relaxed);
+      done.store(true, std::memory_order_release);
+    }
+    return run_result::done;
+  }
+};
+
+TEST(scheduler, busy_time_and_the_last_activation_come_from_the_loops_clock_reads) {
+  clocked_runner r;
+  scheduler_config cfg;
+  cfg.workers = 1;
+  auto s = make(r, cfg);
+  s->start();
+  const auto t0 = std::chrono::steady_clock::now();
+  s->schedule(&r.hold);
+  for (int i = 0; i < 10'000 && !r.done.load(std::memory_order_acquire); ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(r.done.load(std::memory_order_acquire));
+  const auto wall = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+  EXPECT_GE(r.seen_last.load(), 2'000'000u);  // the hold, seen by the task after it
+  const std::uint64_t busy = s->total_stats().busy_ns;
+  EXPECT_GE(busy, 2'000'000u);
+  EXPECT_LE(busy, 2 * wall + 1'000'000);  // never more than the time that passed (loosely)
+  s->stop();
 }
 
 TEST(scheduler, runs_every_task_exactly_once_from_outside_threads) {

@@ -29,6 +29,9 @@ struct worker_stats {
   std::uint64_t watchdog_rescues = 0;  // timed-out parks after which work was found (lost wake-ups)
   std::uint64_t inject_pops = 0;       // tasks taken from the global injection queue
   std::uint64_t handoffs = 0;          // tasks an outside thread handed to this parked worker
+  // Time inside activations, from the clock reads the worker loop makes anyway (the tick before
+  // each task and the one at the top of the next loop): ns. Idle time is wall time minus this.
+  std::uint64_t busy_ns = 0;
 };
 
 class worker {
@@ -68,6 +71,12 @@ class worker {
   // Statistics, readable from any thread (relaxed, possibly stale).
   worker_stats stats() const noexcept;
 
+  // Owner only. How long the last activation this worker finished took, in ns: from the tick
+  // read before it to the one read at the top of the loop after it (no clock read of its own).
+  // Valid from the start of the next activation on this worker; 0 before the first, and under
+  // the deterministic executor (its clock does not move inside an activation).
+  std::uint64_t last_activation_ns() const noexcept { return last_activation_ns_; }
+
  private:
   friend class scheduler;
   friend class scheduler_impl;
@@ -89,6 +98,7 @@ class worker {
   std::uint32_t index_;
   worker_core* core_;
   std::uint64_t now_ = 0;
+  std::uint64_t last_activation_ns_ = 0;
   fast_clock clock_;
   void* user_data_ = nullptr;
   void* heap_ = nullptr;  // mi_heap_t* in mimalloc builds
