@@ -34,3 +34,5 @@
 #include <keel/resilience/protected_call.h>
 #include <keel/resilience/quarantine_record.h>
 #include <keel/resilience/quorum.h>
+#include <keel/observe/histogram.h>
+#include <keel/observe/prometheus.h>
