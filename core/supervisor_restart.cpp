@@ -92,7 +92,10 @@ void supervisor_state::arm(timer_action a, std::chrono::nanoseconds delay,
                            std::uint64_t* serial_out) {
   const std::uint64_t serial = ++timer_serial;
   timers.emplace(serial, a);
-  (void)self.send_after(self.self(), delay, supervisor_timer{serial});
+  // A runtime timer: armed without telling on_timer (that hook is for the application's).
+  const auto me = self.self();
+  (void)start_timer(me.cell(), me.generation(), make_envelope(sys, supervisor_timer{serial}), delay,
+                    std::chrono::nanoseconds(0));
   if (serial_out != nullptr) *serial_out = serial;
 }
 

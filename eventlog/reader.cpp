@@ -359,7 +359,11 @@ scan_report log_reader::scan_impl(const scan_query& q,
     // a compressed one's reach its sealed end.
     if (compressed ? r.end != h.sealed_end
                    : (!rep.in_last_segment && r.end + k_min_frame <= h.capacity)) {
-      rep.problem = log_problem::truncated;
+      // Not sealed yet: a live writer rolled past a claim whose marker is not written yet (the
+      // tail moved first), so a zero word sits where the claim will be. Stop there, as at any
+      // claim in flight; a sealed segment that stops short is cut.
+      rep.problem =
+          !compressed && h.sealed_end == 0 ? log_problem::in_flight : log_problem::truncated;
       return rep;
     }
     // The last segment's file may be shorter than its capacity only if it was cut.

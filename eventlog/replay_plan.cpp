@@ -115,7 +115,10 @@ result<replay_plan> make_plan(const std::string& dir, const type_registry& types
     if (is_input(h.type) && h.causation != 0) {
       // A message sent while a scenario input was handled (to any recorded actor).
       if (auto it = input_of.find(h.causation); it != input_of.end()) {
-        if (h.type == static_cast<std::uint16_t>(record_type::timer)) {
+        if ((h.flags & k_flag_ask_timeout) != 0) {
+          // An ask's deadline (causation: the request, also the asked actor's input id): the
+          // runtime's timer, not one the handler armed, and no message it sent.
+        } else if (h.type == static_cast<std::uint16_t>(record_type::timer)) {
           plan.expected_timers[h.causation].insert(h.payload_type);
         } else {
           plan.expected_outputs[h.causation].push_back(h.payload_type);

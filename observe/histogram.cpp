@@ -38,7 +38,7 @@ histogram_snapshot histogram_snapshot::minus(const histogram_snapshot& earlier) 
   // The largest value of the interval is not known: the largest bucket that grew bounds it.
   for (int b = histogram::k_buckets - 1; b >= 0; --b) {
     if (d.counts[static_cast<std::size_t>(b)] != 0) {
-      d.max = std::min(max, histogram::upper_bound(b) - 1);
+      d.max = b == histogram::k_buckets - 1 ? max : std::min(max, histogram::upper_bound(b) - 1);
       break;
     }
   }
@@ -54,7 +54,11 @@ std::uint64_t histogram_snapshot::percentile(double q) const noexcept {
   std::uint64_t seen = 0;
   for (int b = 0; b < histogram::k_buckets; ++b) {
     seen += counts[static_cast<std::size_t>(b)];
-    if (seen >= rank) return std::min(histogram::upper_bound(b) - 1, max);
+    if (seen >= rank) {
+      // The last bucket is open-ended: its values may lie past its bound, up to max.
+      if (b == histogram::k_buckets - 1) return max;
+      return std::min(histogram::upper_bound(b) - 1, max);
+    }
   }
   return max;
 }

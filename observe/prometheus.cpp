@@ -140,7 +140,9 @@ status exposition::histogram(std::span<const label> labels, const histogram_snap
   if (!(unit_s > 0)) return status(errc::invalid_argument, "histogram unit must be > 0 s");
   double last = -1;
   for (const double b : bounds_s) {
-    if (!(b > last)) return status(errc::invalid_argument, "bucket bounds must increase");
+    if (!(b > last) || b < 0) {
+      return status(errc::invalid_argument, "bucket bounds must be >= 0 s and increase");
+    }
     last = b;
   }
   for (const double b : bounds_s) {

@@ -25,6 +25,8 @@
 #include <keel/eventlog/reader.h>
 #include <keel/eventlog/recorder.h>
 #include <keel/eventlog/snapshot.h>
+#include <keel/observe/histogram.h>
+#include <keel/observe/prometheus.h>
 #include <keel/resilience/anomaly_detector.h>
 #include <keel/resilience/breaker_guard.h>
 #include <keel/resilience/breaker_record.h>
@@ -34,5 +36,3 @@
 #include <keel/resilience/protected_call.h>
 #include <keel/resilience/quarantine_record.h>
 #include <keel/resilience/quorum.h>
-#include <keel/observe/histogram.h>
-#include <keel/observe/prometheus.h>

@@ -219,8 +219,20 @@ TEST(eventlogcrash, a_second_writer_process_is_refused_while_the_first_lives) {
   const std::string dir = ::mkdtemp(t.data());
   const std::string log = dir + "/log";
   const std::string ack = dir + "/acks";
-  ASSERT_TRUE(make_ack_file(ack));
   pid_t pid = 0;
+  struct kill_on_exit {
+    pid_t& pid;
+    std::string dir;
+    ~kill_on_exit() {  // a failed ASSERT too: the writer would append until the disk is full
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{pid, dir};
+  ASSERT_TRUE(make_ack_file(ack));
   ASSERT_EQ(start_writer(log, 1, ack, pid), "");
   el::log_options o;
   o.segment_size = 1u << 20;
@@ -232,11 +244,9 @@ TEST(eventlogcrash, a_second_writer_process_is_refused_while_the_first_lives) {
   EXPECT_TRUE(el::log_reader::open(log).has_value());
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
-  {
-    auto after = el::event_log::open(log, o);
-    EXPECT_TRUE(after.has_value()) << after.error();
-  }
-  std::filesystem::remove_all(dir);
+  pid = 0;
+  auto after = el::event_log::open(log, o);
+  EXPECT_TRUE(after.has_value()) << after.error();
 }
 
 }  // namespace

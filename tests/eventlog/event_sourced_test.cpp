@@ -196,6 +196,10 @@ TEST(event_sourced, a_stalled_sync_holds_the_persisting_actor_and_not_its_worker
   ASSERT_EQ(query(waiting).cents, 0);  // both recovered
   ASSERT_EQ(query(other).cents, 0);
   env.hold(fault_env::op::fdatasync);
+  struct release_on_exit {
+    fault_env& env;
+    ~release_on_exit() { env.release(fault_env::op::fdatasync); }  // a failed ASSERT too
+  } release{env};
   ASSERT_EQ(waiting.send(deposit{250}), keel::send_status::ok);
   ASSERT_TRUE(el::testing::eventually([&] { return env.waiting(fault_env::op::fdatasync) > 0; }));
   // The only worker answers the other actor while the sync is stuck...

@@ -75,7 +75,18 @@ struct group_options {
   std::vector<std::shared_ptr<keel::hook_subscriber>> hooks;  // told before the recorder
 };
 
+// Counts restarts as they are told, after the recorder (phase metrics comes last): once it has
+// seen a restart, its RESTART record is in the log.
+class restart_counter : public keel::hook_subscriber {
+ public:
+  restart_counter() : keel::hook_subscriber(keel::hook_phase::metrics) {}
+  void on_restart(const keel::lifecycle_event&) noexcept override { n.fetch_add(1); }
+  std::atomic<int> n{0};
+};
+
 group_run record_group(const std::string& dir, group_options go = {}) {
+  auto restarts = std::make_shared<restart_counter>();
+  go.hooks.push_back(restarts);
   recording_run recording(dir, 1, !go.two_workers, go.hooks);
   auto& sys = recording.sys;
   auto settle = [&] {
@@ -120,6 +131,9 @@ group_run record_group(const std::string& dir, group_options go = {}) {
   const auto n = static_cast<std::uint64_t>(go.pays);
   EXPECT_TRUE(el::testing::eventually(
       [&] { return received("test.replay.flaky") == n && received("test.replay.tally") == n; }));
+  // Each failure (every fifth pay) restarts the group, both actors: wait for the last ones,
+  // which may still be under way when the last pay is counted (it failed flaky).
+  EXPECT_TRUE(el::testing::eventually([&] { return restarts->n.load() == 2 * (go.pays / 5); }));
   (void)sup;
   sys->shutdown();
   return out;

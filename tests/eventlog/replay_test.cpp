@@ -478,12 +478,16 @@ void add_broker_types(keel::type_registry& types) {
 }
 
 // The correlation of the broker's first audit.
-keel::message_id first_audit(const std::string& dir, keel::actor_id broker_id) {
+// The correlation of the broker's `n`-th audit (1: the first).
+keel::message_id audit_correlation(const std::string& dir, keel::actor_id broker_id, int n = 1) {
   auto r = el::log_reader::open(dir).value();
   keel::message_id corr = 0;
+  int seen = 0;
   (void)r.scan([&](const el::record_view& v) {
-    if (v.header.actor_id != broker_id || v.header.payload_type != keel::type_id_of<audit>())
+    if (v.header.actor_id != broker_id || v.header.payload_type != keel::type_id_of<audit>() ||
+        ++seen != n) {
       return true;
+    }
     corr = v.header.correlation;
     return false;
   });
@@ -511,7 +515,7 @@ TEST(replay, asks_replay_with_the_recorded_replies_and_timeouts) {
   EXPECT_EQ(replies, 6);
   EXPECT_EQ(timeouts, 2);
   el::replay_controller rc(t.log(), types, broker_factories);
-  auto report = rc.replay_scenario(first_audit(t.log(), broker_id));
+  auto report = rc.replay_scenario(audit_correlation(t.log(), broker_id));
   ASSERT_TRUE(report.has_value()) << report.error();
   EXPECT_TRUE(report->matched()) << report->summary();
   const auto b = std::find_if(report->actors.begin(), report->actors.end(),
@@ -520,6 +524,13 @@ TEST(replay, asks_replay_with_the_recorded_replies_and_timeouts) {
   // Six audits, six replies, two timeouts, and the test's queries.
   EXPECT_GE(b->inputs, 6u + 6u + 2u + 1u) << report->summary();
   EXPECT_GE(b->hashes_compared, 6u);
+  // The third audit also asked the silent actor, whose deadline passed: silent is in that
+  // scenario too, and the ask's deadline (a TIMER whose causation is the request, which is
+  // also silent's input) is the runtime's timer, not one silent armed.
+  auto third = rc.replay_scenario(audit_correlation(t.log(), broker_id, 3));
+  ASSERT_TRUE(third.has_value()) << third.error();
+  EXPECT_TRUE(third->matched()) << third->summary();
+  EXPECT_EQ(third->actors.size(), 3u) << third->summary();  // broker, wallet, silent
 }
 
 TEST(replay, a_changed_reply_diverges_at_the_continuation_that_saw_it) {
@@ -543,7 +554,7 @@ TEST(replay, a_changed_reply_diverges_at_the_continuation_that_saw_it) {
   keel::type_registry types;
   add_broker_types(types);
   el::replay_controller rc(changed.log(), types, broker_factories);
-  auto report = rc.replay_scenario(first_audit(changed.log(), broker_id));
+  auto report = rc.replay_scenario(audit_correlation(changed.log(), broker_id));
   ASSERT_TRUE(report.has_value()) << report.error();
   ASSERT_FALSE(report->matched());
   EXPECT_EQ(report->divergence->actor, broker_id) << report->summary();

@@ -66,6 +66,12 @@ TEST(histogram, percentiles_are_within_a_bucket_and_never_low) {
     EXPECT_LE(static_cast<double>(got), static_cast<double>(exact) * 1.125 + 1) << q;
   }
   EXPECT_EQ(s.percentile(1.0), values.back());
+  // The last bucket is open-ended: a value past 2^43 reads back as itself, not as 2^43 - 1.
+  histogram big;
+  big.record(std::uint64_t{1} << 50);
+  histogram_snapshot b;
+  b.add(big);
+  EXPECT_EQ(b.percentile(0.5), std::uint64_t{1} << 50);
 }
 
 TEST(histogram, export_counts_never_over_count) {

@@ -60,6 +60,8 @@ TEST(prometheus, malformed_names_and_misplaced_samples_are_refused) {
   const double bad_bounds[] = {1, 0.5};
   EXPECT_EQ(e.histogram({}, empty, 1e-9, bad_bounds).code(), errc::invalid_argument);
   EXPECT_EQ(e.histogram({}, empty, 0).code(), errc::invalid_argument);
+  const double negative[] = {-0.5, 1};
+  EXPECT_EQ(e.histogram({}, empty, 1e-9, negative).code(), errc::invalid_argument);
 }
 
 TEST(prometheus, a_histogram_is_cumulative_and_ends_at_inf_with_sum_and_count) {

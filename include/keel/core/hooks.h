@@ -115,7 +115,8 @@ struct deliver_event {
 
 // An application timer is being armed (actor::send_after / send_periodic,
 // actor_system::send_after): told from the arming thread, before it is armed. Runtime timers
-// (ask deadlines, hook delays) are not told.
+// (ask deadlines, hook delays, supervisors' backoff and shutdown timers) are not told. A
+// refused timer's handle is empty: its cancel() returns false.
 struct timer_event {
   actor_handle owner;  // the arming actor (empty: armed from outside any actor)
   actor_id owner_id = k_no_actor;
@@ -168,8 +169,8 @@ struct lifecycle_event {
   // on_failure and on_restart.
   std::string_view actor_name;
   // When, on the clock actors read (actor::now()): the failing actor's for on_failure, the
-  // restarted actor's for on_restart (what its new object's on_start reads), the thread's
-  // cached tick otherwise (0: not known).
+  // restarted actor's for an on_restart in place (what its new object's on_start reads) and the
+  // supervisor's for one into a new actor, the thread's cached tick otherwise (0: not known).
   std::uint64_t now = 0;
   // on_failure: the message being handled (0 in on_start or a directive), its correlation and
   // causation, and its sender (empty if none): who made the actor fail.
