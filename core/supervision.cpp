@@ -111,7 +111,7 @@ send_status send_directive(system_state* s, actor_handle child, directive_kind w
   if (c == nullptr || c->generation.load(std::memory_order_acquire) != child.generation) {
     return send_status::dead_letter;  // (fresh is freed with it)
   }
-  directive_msg m{what, std::move(fresh), {}, restart_path != nullptr};
+  directive_msg m{what, std::move(fresh), {}};
   if (restart_path != nullptr) m.restart_path = std::move(*restart_path);
   envelope* e = make_envelope(s, std::move(m));
   if (e == nullptr) {
@@ -218,7 +218,6 @@ system_state::directive_step system_state::take_directive(actor_cell* c, envelop
   auto& m = e->as<directive_msg>();
   const directive_kind what = m.what;
   owned_behavior fresh(m.fresh.release());
-  const bool restart_told = m.restart_told;
   std::string restart_path = std::move(m.restart_path);  // (noexcept: a move)
   e->ops->destroy(e->payload());
   const bool held = c->marked(mark_held);
@@ -238,7 +237,7 @@ system_state::directive_step system_state::take_directive(actor_cell* c, envelop
       c->state.store(lifecycle::running, std::memory_order_relaxed);
       // Told here, before the new object's on_start and its first input, so that whoever
       // records the actor sees its restart in its order (a replay restarts it at that point).
-      if (restart_told) tell_restart(this, c, c->own_generation, restart_path, false);
+      if (!restart_path.empty()) tell_restart(this, c, c->own_generation, restart_path, false);
       return directive_step::start;
     case directive_kind::halt: {
       drop_pending_asks(c);

@@ -191,10 +191,9 @@ struct directive_msg {
   static constexpr std::string_view keel_name = "keel.directive/1";
   directive_kind what;
   owned_behavior fresh;
-  // restart by a supervisor, with hooks attached: the child's supervision path, for the
-  // on_restart the child tells as it takes the new object (restart_told: there is one).
+  // restart by a supervisor, with hooks attached: the child's supervision path (never empty),
+  // for the on_restart the child tells as it takes the new object. Empty: nothing to tell.
   std::string restart_path;
-  bool restart_told = false;
 };
 // Any thread: sends a directive to `child`; dead_letter if that incarnation has stopped (and
 // `fresh`, if any, is freed). `restart_path`: see directive_msg.

@@ -40,6 +40,11 @@ class capture final : public hook_subscriber {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> hashes;  // (input no, hash) this step
     std::vector<type_id> outputs;                                 // sent this step
     std::vector<type_id> timers;                                  // timers armed this step
+    // A new step: what it sends and arms is counted from here.
+    void clear_captured() noexcept {
+      outputs.clear();
+      timers.clear();
+    }
     std::uint64_t sent = 0;
     std::string failed;           // why, if it failed this step
     std::deque<message_id> asks;  // request ids of its asks not yet paired with recorded ones
@@ -282,8 +287,7 @@ status replay_session::impl::start() {
       }
       watched.asks.clear();
     }
-    watched.outputs.clear();
-    watched.timers.clear();
+    watched.clear_captured();
   }
   for (replay_system& rs : systems) {
     auto sink = rs.sys->spawn<reply_sink>();
@@ -540,8 +544,7 @@ result<bool> replay_session::step() {
       la.recorded_asks.clear();
       la.ask_ids.clear();
       w.asks.clear();
-      w.outputs.clear();
-      w.timers.clear();
+      w.clear_captured();
       ++m.report.actors[la.report_index].restarts;
       m.check_restart(la, in.h, w);
       return true;
@@ -573,8 +576,7 @@ result<bool> replay_session::step() {
     m.last_ts = in.h.ts_ns;
     capture& hook = *la.rs->hook;
     w.hashes.clear();
-    w.outputs.clear();
-    w.timers.clear();
+    w.clear_captured();
     w.failed.clear();
     encoded_message em;
     if (kind != input_kind::ask_timeout) {

@@ -55,13 +55,11 @@ class histogram {
   void record(std::uint64_t v) noexcept { record_n(v, 1); }
   void record_n(std::uint64_t v, std::uint64_t n) noexcept {
     bump(counts_[static_cast<std::size_t>(bucket_of(v))], n);
-    bump(count_, n);
     bump(sum_, v * n);
     if (v > max_.load(std::memory_order_relaxed)) max_.store(v, std::memory_order_relaxed);
   }
 
-  // Any thread.
-  std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+  // Any thread. (The count is the buckets' sum: histogram_snapshot::add.)
   std::uint64_t sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
   std::uint64_t max() const noexcept { return max_.load(std::memory_order_relaxed); }
   std::uint64_t bucket(int b) const noexcept {
@@ -73,7 +71,6 @@ class histogram {
     a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   std::array<std::atomic<std::uint64_t>, k_buckets> counts_{};
-  std::atomic<std::uint64_t> count_{0};
   std::atomic<std::uint64_t> sum_{0};
   std::atomic<std::uint64_t> max_{0};
 };
